@@ -1,0 +1,93 @@
+/// @file model.h
+/// @brief IModel (a built network, serializable), IEngine (ready to run) and IContext.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "qsdk/data_type.h"
+#include "qsdk/dims.h"
+#include "qsdk/status.h"
+#include "qsdk/tensor.h"
+
+namespace qsdk {
+
+class IEngine;
+class IContext;
+
+/// @brief Name, element type and shape of a model input or output (-1 = dynamic).
+struct TensorDesc {
+  std::string name;                       ///< Tensor name in the network.
+  DataType data_type = DataType::INVALID; ///< Element type given to / returned by Execute.
+  Dims dims;                              ///< Shape; -1 for dynamic extents.
+};
+
+/// @brief A built model: the optimized graph, its weights and its build metadata.
+///
+/// Produced by IBuilder::BuildModel or by DeserializeModelFromFile/Memory. Immutable:
+/// every method is const and may be called from several threads at once.
+class IModel {
+ public:
+  virtual ~IModel() = default;
+  /// @brief The name given to BuildModel.
+  virtual const std::string& GetName() const = 0;
+  /// @brief Model inputs, in network order.
+  virtual std::vector<TensorDesc> GetInputs() const = 0;
+  /// @brief Model outputs, in MarkOutput order.
+  virtual std::vector<TensorDesc> GetOutputs() const = 0;
+  /// @brief Writes the engine file (docs/engine_format.md) to @p path.
+  virtual Status SerializeToFile(const std::string& path) const = 0;
+  /// @brief Writes the engine file into @p bytes (replacing its contents).
+  virtual Status SerializeToMemory(std::vector<uint8_t>* bytes) const = 0;
+  /// @brief The build configuration that produced the model, as JSON.
+  virtual std::string GetBuildConfigJson() const = 0;
+  /// @brief Creates an engine: packs weights for this CPU, once. The engine keeps what
+  ///        it needs; the model may be destroyed afterwards.
+  virtual Status CreateIEngine(std::unique_ptr<IEngine>* engine) const = 0;
+};
+
+/// @brief Loads an engine file written by IModel::SerializeToFile. Every size, offset,
+///        checksum, enum and shape is checked before anything is allocated; a damaged,
+///        truncated or newer-version file yields a status, never a crash.
+Status DeserializeModelFromFile(const std::string& path, std::unique_ptr<IModel>* model);
+/// @brief Loads an engine file from @p size bytes at @p data (copied).
+Status DeserializeModelFromMemory(const void* data, size_t size, std::unique_ptr<IModel>* model);
+
+/// @brief A model ready to run on this CPU: kernels chosen, weights packed.
+///
+/// Immutable and thread-safe: share one engine among threads and give each thread its
+/// own IContext. The engine must outlive its contexts.
+class IEngine {
+ public:
+  virtual ~IEngine() = default;
+  /// @brief Model inputs, in network order.
+  virtual std::vector<TensorDesc> GetInputs() const = 0;
+  /// @brief Model outputs, in MarkOutput order.
+  virtual std::vector<TensorDesc> GetOutputs() const = 0;
+  /// @brief Creates an execution context (its own scratch memory and primitives).
+  virtual Status CreateIContext(std::unique_ptr<IContext>* context) const = 0;
+};
+
+/// @brief Per-thread execution state: activation arena, oneDNN stream and primitives
+///        cached per input shape.
+///
+/// Not thread-safe: use one context from one thread at a time (contexts of the same
+/// engine may run concurrently). Memory held by the context grows to the largest input
+/// shape run so far.
+class IContext {
+ public:
+  virtual ~IContext() = default;
+  /// @brief Runs the model.
+  ///
+  /// @p inputs: one tensor per model input, in GetInputs() order, or in any order when
+  /// every tensor is named after its input. Types must match; shapes must match except
+  /// for dynamic extents. @p outputs: resized to one tensor per model output; a tensor
+  /// already of the right type and shape is written in place (so a loop that reuses the
+  /// vector allocates nothing), any other is replaced by a newly allocated one.
+  virtual Status Execute(const std::vector<Tensor>& inputs, std::vector<Tensor>* outputs) = 0;
+};
+
+}  // namespace qsdk

@@ -1,0 +1,15 @@
+/// @file qsdk.h
+/// @brief Umbrella header: includes the whole public API of qsdk.
+#pragma once
+
+#include "qsdk/builder.h"
+#include "qsdk/builder_config.h"
+#include "qsdk/data_type.h"
+#include "qsdk/dims.h"
+#include "qsdk/model.h"
+#include "qsdk/network.h"
+#include "qsdk/node_type.h"
+#include "qsdk/reference.h"
+#include "qsdk/status.h"
+#include "qsdk/tensor.h"
+#include "qsdk/version.h"

@@ -1,0 +1,15 @@
+/// @file version.h
+/// @brief Library version.
+#pragma once
+
+/// @brief Major version of qsdk.
+#define QSDK_VERSION_MAJOR 0
+/// @brief Minor version of qsdk.
+#define QSDK_VERSION_MINOR 1
+/// @brief Patch version of qsdk.
+#define QSDK_VERSION_PATCH 0
+
+namespace qsdk {
+/// @brief "MAJOR.MINOR.PATCH" of the library actually loaded.
+const char* GetVersionString();
+}  // namespace qsdk

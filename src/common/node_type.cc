@@ -1,0 +1,41 @@
+#include "qsdk/node_type.h"
+
+namespace qsdk {
+
+const char* NodeTypeName(NodeType type) {
+  switch (type) {
+#define QSDK_NODE_TYPE(enumerator, id, name) \
+  case NodeType::enumerator:                 \
+    return name;
+#include "qsdk/node_types.def"
+    case NodeType::kInvalid: break;
+  }
+  return "Invalid";
+}
+
+bool IsValidNodeType(NodeType type) {
+  switch (type) {
+#define QSDK_NODE_TYPE(enumerator, id, name) case NodeType::enumerator:
+#include "qsdk/node_types.def"
+    return true;
+    case NodeType::kInvalid: break;
+  }
+  return false;
+}
+
+const char* ActivationTypeName(ActivationType type) {
+  switch (type) {
+    case ActivationType::kNone: return "None";
+    case ActivationType::kRelu: return "Relu";
+    case ActivationType::kRelu6: return "Relu6";
+    case ActivationType::kClip: return "Clip";
+    case ActivationType::kSigmoid: return "Sigmoid";
+    case ActivationType::kTanh: return "Tanh";
+    case ActivationType::kLeakyRelu: return "LeakyRelu";
+    case ActivationType::kHardSwish: return "HardSwish";
+    case ActivationType::kGelu: return "Gelu";
+  }
+  return "Invalid";
+}
+
+}  // namespace qsdk
