@@ -1,0 +1,287 @@
+// reference::EvalNode: evaluates one Graph IR node with the reference operators.
+//
+// The node is first checked and its output shapes inferred by graph::InferNodeShapes on a
+// one-node copy of the graph whose input tensors have the concrete shapes of `inputs`:
+// the builder's rules (arity, constness, attribute presence and ranges, shapes) are thus
+// applied exactly as everywhere else, with messages naming the node. The operator then
+// computes the output from the attributes, and its shape must agree with the inferred one
+// (a disagreement would be a bug in one of the two, reported as kInternal).
+#include <cstring>
+#include <string>
+#include <utility>
+
+#include "graph/shape_inference.h"
+#include "reference/op_util.h"
+#include "reference/ops.h"
+#include "reference/reference.h"
+
+namespace qsdk::reference {
+
+namespace {
+
+using graph::Graph;
+using graph::Node;
+using graph::NodeId;
+using graph::TensorId;
+
+// Reads the attributes of a node that shape inference has validated (presence, type,
+// ranges). Lists are still length-checked so that no index can go out of bounds.
+class Attrs {
+ public:
+  Attrs(const Graph& graph, NodeId id) : graph_(graph), id_(id), attrs_(graph.nodes[id].attrs) {}
+
+  int64_t Int(const char* key) const { return attrs_.GetInt(key, 0); }
+  float Float(const char* key) const { return static_cast<float>(attrs_.GetFloat(key, 0.0)); }
+
+  Status Ints(const char* key, size_t size, std::vector<int64_t>* out) const {
+    *out = attrs_.GetInts(key);
+    if (out->size() != size) {
+      return InvalidArgument(graph_.DescribeNode(id_), ": attribute '", key, "' has ", out->size(),
+                             " values; it needs ", size);
+    }
+    return Status::Ok();
+  }
+
+  FusedActivation Fused() const {
+    FusedActivation act;
+    act.type = static_cast<ActivationType>(Int(graph::attr::kFusedActivation));
+    act.alpha = Float(graph::attr::kFusedAlpha);
+    act.beta = Float(graph::attr::kFusedBeta);
+    return act;
+  }
+
+ private:
+  const Graph& graph_;
+  NodeId id_;
+  const graph::AttrMap& attrs_;
+};
+
+// Checks `inputs` against the node's slots: one entry per slot, nullptr exactly for the
+// absent optional slots, FLOAT32 tensors with a known shape and data.
+Status CheckInputs(const Graph& graph, NodeId id, const std::vector<const Tensor*>& inputs) {
+  const Node& node = graph.nodes[id];
+  const std::string where = graph.DescribeNode(id);
+  if (inputs.size() != node.inputs.size()) {
+    return InvalidArgument(where, ": ", inputs.size(), " input tensors were given; the node has ",
+                           node.inputs.size(), " input slots");
+  }
+  const auto tensor_count = static_cast<TensorId>(graph.tensors.size());
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const TensorId t = node.inputs[i];
+    if (t == graph::kNoTensor) {
+      if (inputs[i] != nullptr) {
+        return InvalidArgument(where, ": input ", i,
+                               " is absent in the graph but a tensor was "
+                               "given for it");
+      }
+      continue;
+    }
+    if (t < 0 || t >= tensor_count) {
+      return InvalidArgument(where, ": input ", i, " refers to tensor #", t,
+                             ", which does not exist (", tensor_count, " tensors)");
+    }
+    const std::string name = StrCat("input ", i, " '", graph.tensors[t].name, "'");
+    const Tensor* in = inputs[i];
+    if (in == nullptr) return InvalidArgument(where, ": ", name, " is missing (null)");
+    if (in->GetDataType() != DataType::FLOAT32) {
+      return InvalidArgument(where, ": ", name, " has type ", DataTypeName(in->GetDataType()),
+                             "; the reference kernels support FLOAT32 only");
+    }
+    if (!in->GetDimension().IsFullyDefined() || in->GetElementCount() < 0) {
+      return InvalidArgument(where, ": ", name, " has shape ", in->GetDimension().ToString(),
+                             "; a tensor to compute with needs every extent known");
+    }
+    if (in->empty() && in->GetElementCount() > 0) {
+      return InvalidArgument(where, ": ", name, " has no data");
+    }
+  }
+  for (size_t i = 0; i < node.outputs.size(); ++i) {
+    const TensorId t = node.outputs[i];
+    if (t < 0 || t >= tensor_count) {
+      return InvalidArgument(where, ": output ", i, " refers to tensor #", t,
+                             ", which does not exist (", tensor_count, " tensors)");
+    }
+  }
+  return Status::Ok();
+}
+
+// A graph holding only node `id` (as node 0), one tensor per input slot with the concrete
+// shape of that input (constants keep their data, which the builder rules may require),
+// and its output tensors without shapes. Then infers the output shapes.
+Status InferOnCopy(const Graph& graph, NodeId id, const std::vector<const Tensor*>& inputs,
+                   std::vector<std::vector<int64_t>>* output_shapes) {
+  const Node& node = graph.nodes[id];
+  Graph small;
+  Node copy = node;
+  for (size_t i = 0; i < node.inputs.size(); ++i) {
+    if (node.inputs[i] == graph::kNoTensor) continue;
+    graph::Tensor t = graph.tensors[node.inputs[i]];
+    t.producer = graph::kNoNode;
+    t.dtype = inputs[i]->GetDataType();
+    t.shape = inputs[i]->GetDimension().GetDims();
+    copy.inputs[i] = small.AddTensor(std::move(t));
+    if (!small.tensors[copy.inputs[i]].is_constant()) small.inputs.push_back(copy.inputs[i]);
+  }
+  for (size_t i = 0; i < node.outputs.size(); ++i) {
+    graph::Tensor t = graph.tensors[node.outputs[i]];
+    t.producer = graph::kNoNode;
+    // A Const node's output keeps its shape and data: they are what inference checks.
+    if (node.type != NodeType::kConst) t.shape.clear();
+    copy.outputs[i] = small.AddTensor(std::move(t));
+    small.outputs.push_back(copy.outputs[i]);
+  }
+  const NodeId small_id = small.AddNode(std::move(copy));
+  QSDK_RETURN_IF_ERROR(graph::InferNodeShapes(&small, small_id));
+  output_shapes->clear();
+  for (TensorId t : small.nodes[small_id].outputs) {
+    const std::vector<int64_t>& shape = small.tensors[t].shape;
+    if (graph::ElementCount(shape) < 0) {
+      return InternalError(graph.DescribeNode(id), ": shape inference left output shape ",
+                           graph::ShapeToString(shape), " not fully defined for concrete inputs");
+    }
+    output_shapes->push_back(shape);
+  }
+  return Status::Ok();
+}
+
+// Copies the data of the constant output of a Const node.
+Status EvalConst(const Graph& graph, NodeId id, const std::vector<int64_t>& shape, Tensor* y) {
+  const graph::Tensor& t = graph.tensors[graph.nodes[id].outputs[0]];
+  Tensor out;
+  QSDK_RETURN_IF_ERROR(internal::AllocateOutput("Const", shape, &out));
+  // Shape inference checked that the data holds exactly this many FLOAT32 elements.
+  if (out.GetSizeInBytes() != t.data->size()) {
+    return InternalError(graph.DescribeNode(id), ": constant holds ", t.data->size(),
+                         " bytes for shape ", graph::ShapeToString(shape));
+  }
+  if (t.data->size() > 0) std::memcpy(out.GetData(), t.data->data(), t.data->size());
+  *y = std::move(out);
+  return Status::Ok();
+}
+
+// Runs the operator of node `id` on `in` (validated, one per slot).
+Status Dispatch(const Graph& graph, NodeId id, const std::vector<const Tensor*>& in,
+                const std::vector<int64_t>& inferred_shape, Tensor* y) {
+  const Node& node = graph.nodes[id];
+  const Attrs attrs(graph, id);
+  namespace attr = graph::attr;
+  // The optional third input of Conv / FullyConnected / MatMul.
+  const Tensor* bias = in.size() > 2 ? in[2] : nullptr;
+  switch (node.type) {
+    case NodeType::kConst:
+      return EvalConst(graph, id, inferred_shape, y);
+    case NodeType::kConv: {
+      std::vector<int64_t> strides, pads, dilations;
+      QSDK_RETURN_IF_ERROR(attrs.Ints(attr::kStrides, 2, &strides));
+      QSDK_RETURN_IF_ERROR(attrs.Ints(attr::kPads, 4, &pads));
+      QSDK_RETURN_IF_ERROR(attrs.Ints(attr::kDilations, 2, &dilations));
+      ConvParams p;
+      p.stride_h = strides[0];
+      p.stride_w = strides[1];
+      p.pad_top = pads[0];
+      p.pad_bottom = pads[1];
+      p.pad_left = pads[2];
+      p.pad_right = pads[3];
+      p.dilation_h = dilations[0];
+      p.dilation_w = dilations[1];
+      p.group = attrs.Int(attr::kGroup);
+      p.activation = attrs.Fused();
+      return Conv2D(*in[0], *in[1], bias, p, y);
+    }
+    case NodeType::kFullyConnected:
+      return FullyConnected(*in[0], *in[1], bias, attrs.Fused(), y);
+    case NodeType::kMatMul: {
+      MatMulParams p;
+      p.transpose_a = attrs.Int(attr::kTransposeA) != 0;
+      p.transpose_b = attrs.Int(attr::kTransposeB) != 0;
+      p.activation = attrs.Fused();
+      return MatMul(*in[0], *in[1], bias, p, y);
+    }
+    case NodeType::kActivation:
+      return Activation(*in[0], static_cast<ActivationType>(attrs.Int(attr::kActivation)),
+                        attrs.Float(attr::kAlpha), attrs.Float(attr::kBeta), y);
+    case NodeType::kPool: {
+      PoolParams p;
+      p.mode = static_cast<PoolMode>(attrs.Int(attr::kPoolMode));
+      if (p.mode != PoolMode::kGlobalAverage && p.mode != PoolMode::kGlobalMax) {
+        std::vector<int64_t> kernel, strides, pads;
+        QSDK_RETURN_IF_ERROR(attrs.Ints(attr::kKernel, 2, &kernel));
+        QSDK_RETURN_IF_ERROR(attrs.Ints(attr::kStrides, 2, &strides));
+        QSDK_RETURN_IF_ERROR(attrs.Ints(attr::kPads, 4, &pads));
+        p.kernel_h = kernel[0];
+        p.kernel_w = kernel[1];
+        p.stride_h = strides[0];
+        p.stride_w = strides[1];
+        p.pad_top = pads[0];
+        p.pad_bottom = pads[1];
+        p.pad_left = pads[2];
+        p.pad_right = pads[3];
+        p.count_include_pad = attrs.Int(attr::kCountIncludePad) != 0;
+        p.ceil_mode = attrs.Int(attr::kCeilMode) != 0;
+      }
+      return Pool(*in[0], p, y);
+    }
+    case NodeType::kElementwise:
+      return Elementwise(*in[0], *in[1],
+                         static_cast<ElementwiseOp>(attrs.Int(attr::kElementwiseOp)), y);
+    case NodeType::kConcat:
+      return Concat(in, attrs.Int(attr::kAxis), y);
+    case NodeType::kBatchNorm:
+      return BatchNorm(*in[0], *in[1], *in[2], *in[3], *in[4],
+                       node.attrs.GetFloat(attr::kEpsilon, 0.0), y);
+    case NodeType::kSoftmax:
+      return Softmax(*in[0], attrs.Int(attr::kAxis), y);
+    case NodeType::kReshape:
+      return Reshape(*in[0], node.attrs.GetInts(attr::kShape), y);
+    case NodeType::kFlatten:
+      return Flatten(*in[0], attrs.Int(attr::kAxis), y);
+    case NodeType::kTranspose:
+      return Transpose(*in[0], node.attrs.GetInts(attr::kPerm), y);
+    case NodeType::kInvalid:
+      break;
+  }
+  return InvalidArgument(graph.DescribeNode(id), ": node type ", static_cast<int>(node.type),
+                         " has no reference kernel");
+}
+
+Status EvalNodeImpl(const Graph& graph, NodeId id, const std::vector<const Tensor*>& inputs,
+                    std::vector<Tensor>* outputs) {
+  if (outputs == nullptr) return InvalidArgument("EvalNode: the outputs pointer is null");
+  if (id < 0 || id >= static_cast<NodeId>(graph.nodes.size())) {
+    return InvalidArgument("EvalNode: node #", id, " does not exist (", graph.nodes.size(),
+                           " nodes)");
+  }
+  QSDK_RETURN_IF_ERROR(CheckInputs(graph, id, inputs));
+  std::vector<std::vector<int64_t>> shapes;
+  QSDK_RETURN_IF_ERROR(InferOnCopy(graph, id, inputs, &shapes));
+  // Every op has exactly one output (shape inference enforces it).
+  if (shapes.size() != 1) {
+    return InternalError(graph.DescribeNode(id), ": expected 1 output, inference gave ",
+                         shapes.size());
+  }
+  Tensor y;
+  const Status st = Dispatch(graph, id, inputs, shapes[0], &y);
+  if (!st.ok()) {
+    // Operator messages name the op; add the node.
+    return Status(st.code(), StrCat(graph.DescribeNode(id), ": ", st.message()));
+  }
+  if (y.GetDimension().GetDims() != shapes[0]) {
+    return InternalError(graph.DescribeNode(id), ": the reference kernel produced shape ",
+                         y.GetDimension().ToString(), " but shape inference gives ",
+                         graph::ShapeToString(shapes[0]));
+  }
+  y.SetName(graph.tensors[graph.nodes[id].outputs[0]].name);
+  outputs->clear();
+  outputs->push_back(std::move(y));
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status EvalNode(const graph::Graph& graph, graph::NodeId id,
+                const std::vector<const Tensor*>& inputs, std::vector<Tensor>* outputs) {
+  return internal::GuardExceptions(
+      "EvalNode", [&]() -> Status { return EvalNodeImpl(graph, id, inputs, outputs); });
+}
+
+}  // namespace qsdk::reference

@@ -1,0 +1,56 @@
+// Fully connected layer (docs/ops.md, FullyConnected): y = flatten(x) * w^T + b.
+#include "reference/op_util.h"
+#include "reference/ops.h"
+
+namespace qsdk::reference {
+
+Status FullyConnected(const Tensor& x, const Tensor& w, const Tensor* b,
+                      const FusedActivation& activation, Tensor* y) {
+  constexpr const char* kOp = "FullyConnected";
+  return internal::GuardExceptions(kOp, [&]() -> Status {
+    using internal::ShapeString;
+    QSDK_RETURN_IF_ERROR(internal::CheckOutputPointer(kOp, y));
+    QSDK_RETURN_IF_ERROR(internal::CheckFloatOperand(kOp, "input x", x));
+    QSDK_RETURN_IF_ERROR(internal::CheckFloatOperand(kOp, "weight w", w));
+    if (b != nullptr) QSDK_RETURN_IF_ERROR(internal::CheckFloatOperand(kOp, "bias b", *b));
+    QSDK_RETURN_IF_ERROR(CheckActivation(kOp, activation.type, activation.alpha, activation.beta,
+                                         /*allow_none=*/true));
+    const auto& xs = internal::ShapeOf(x);
+    const auto& ws = internal::ShapeOf(w);
+    if (xs.size() < 2) {
+      return InvalidArgument(kOp, ": input x has shape ", ShapeString(xs),
+                             "; it must have at least 2 dims [N, K] or [N, d1, ...]");
+    }
+    // Every dim after the first is flattened into K (row-major, so no data movement).
+    const int64_t n = xs[0];
+    const int64_t k = internal::Product(xs, 1, xs.size());
+    if (ws.size() != 2 || ws[1] != k) {
+      return InvalidArgument(kOp, ": weight w has shape ", ShapeString(ws), "; it must be [OC, ", k,
+                             "] for input x of shape ", ShapeString(xs));
+    }
+    const int64_t oc = ws[0];
+    if (b != nullptr && internal::ShapeOf(*b) != std::vector<int64_t>{oc}) {
+      return InvalidArgument(kOp, ": bias b has shape ", ShapeString(internal::ShapeOf(*b)),
+                             "; it must be [OC] = [", oc, "]");
+    }
+
+    Tensor out;
+    QSDK_RETURN_IF_ERROR(internal::AllocateOutput(kOp, {n, oc}, &out));
+    const float* xd = x.Data<float>();
+    const float* wd = w.Data<float>();
+    const float* bd = b != nullptr ? b->Data<float>() : nullptr;
+    float* yd = out.Data<float>();
+    for (int64_t i = 0; i < n; ++i) {
+      for (int64_t o = 0; o < oc; ++o) {
+        double acc = bd != nullptr ? bd[o] : 0.0;
+        for (int64_t j = 0; j < k; ++j) acc += static_cast<double>(xd[i * k + j]) * wd[o * k + j];
+        yd[i * oc + o] = ApplyActivation(activation.type, static_cast<float>(acc), activation.alpha,
+                                         activation.beta);
+      }
+    }
+    *y = std::move(out);
+    return Status::Ok();
+  });
+}
+
+}  // namespace qsdk::reference
