@@ -6,11 +6,25 @@
 
 namespace qsdk {
 
-/// @brief Kind of a node. Values are stable ids stored in engine files (node_types.def).
+/// @brief Kind of a node. Values are stable ids stored in engine files.
+///
+/// The op table `qsdk/node_types.def` is the source of truth; the library checks at
+/// compile time that every enumerator here has the id the table gives it.
 enum class NodeType : int32_t {
-  kInvalid = 0,  ///< Not a node type.
-#define QSDK_NODE_TYPE(enumerator, id, name) enumerator = id,
-#include "qsdk/node_types.def"
+  kInvalid = 0,          ///< Not a node type.
+  kConst = 1,            ///< IConstNode.
+  kConv = 2,             ///< IConvNode.
+  kFullyConnected = 3,   ///< IFullyConnectedNode.
+  kMatMul = 4,           ///< IMatMulNode.
+  kActivation = 5,       ///< IActivationNode.
+  kPool = 6,             ///< IPoolNode.
+  kElementwise = 7,      ///< IElementwiseNode.
+  kConcat = 8,           ///< IConcatNode.
+  kBatchNorm = 9,        ///< IBatchNormNode.
+  kSoftmax = 10,         ///< ISoftmaxNode.
+  kReshape = 11,         ///< IReshapeNode.
+  kFlatten = 12,         ///< IFlattenNode.
+  kTranspose = 13,       ///< ITransposeNode.
 };
 
 /// @brief Name of @p type as in node_types.def ("Conv", ...), or "Invalid".

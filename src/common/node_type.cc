@@ -2,6 +2,13 @@
 
 namespace qsdk {
 
+// The public enum spells out each id so that it can be documented; the op table stays
+// the source of truth and any disagreement fails the build.
+#define QSDK_NODE_TYPE(enumerator, id, name)                               \
+  static_assert(static_cast<int32_t>(NodeType::enumerator) == (id),         \
+                "NodeType::" #enumerator " disagrees with node_types.def");
+#include "qsdk/node_types.def"
+
 const char* NodeTypeName(NodeType type) {
   switch (type) {
 #define QSDK_NODE_TYPE(enumerator, id, name) \

@@ -1,0 +1,292 @@
+// Elementwise add / sub / mul with numpy broadcasting, on oneDNN's binary primitive.
+//
+// oneDNN broadcasts src1 only (src0 and dst have the output's dims), so with operands
+// padded on the left to the output rank:
+//   - a has the output's dims:  dst = a (op) b.
+//   - only b has them:          add / mul commute, dst = b (op) a; for sub,
+//                               dst = -(b - a) with a linear(-1) post-op (negation is
+//                               exact, so this is bit-identical to a - b).
+//   - neither has them (e.g. [N,1] and [1,M]): a is first expanded to the output's dims
+//                               by a reorder from a zero-stride view of it, then
+//                               dst = expanded_a (op) b.
+// Layouts: src0 (an operand with the output's rank and dims) is taken in whatever
+// layout it arrives; src1 is asked for src0's layout when it has the same dims (so
+// equal blocked layouts flow through), else for src0's format tag (a broadcast operand
+// next to a blocked src0, which oneDNN's jit needs) or plain. A lower-rank runtime
+// operand is taken plain and viewed with leading 1s (reordered internally when a
+// blocked layout is wanted). A constant operand is held by the kernel (plain, padded to
+// the output rank) and reordered to the wanted layout once at Instantiate.
+#include <algorithm>
+#include <array>
+
+#include "runtime/kernels/kernels.h"
+#include "runtime/kernels/onednn_util.h"
+
+namespace qsdk::runtime {
+namespace {
+
+using dnnl::memory;
+
+// Row-major strides of `dims` where extents of 1 get stride 0: reading the tensor
+// through these with larger extents repeats it (broadcast).
+memory::dims BroadcastStrides(const memory::dims& dims) {
+  memory::dims strides(dims.size(), 0);
+  memory::dim step = 1;
+  for (size_t i = dims.size(); i-- > 0;) {
+    strides[i] = dims[i] == 1 ? 0 : step;
+    step *= dims[i];
+  }
+  return strides;
+}
+
+memory::dims PadLeft(const memory::dims& dims, size_t rank) {
+  memory::dims padded(rank - dims.size(), 1);
+  padded.insert(padded.end(), dims.begin(), dims.end());
+  return padded;
+}
+
+class ElementwiseKernel : public Kernel {
+ public:
+  // `constants[i]` is the constant operand i (padded plain memory) or empty when i is a
+  // runtime input.
+  ElementwiseKernel(std::string what, dnnl::algorithm algorithm, std::array<memory, 2> constants)
+      : what_(std::move(what)), algorithm_(algorithm), constants_(std::move(constants)) {}
+
+  std::string name() const override { return "onednn_binary_fp32"; }
+
+  Status Instantiate(const InstantiateArgs& args,
+                     std::unique_ptr<KernelInstance>* instance) const override {
+    const size_t runtime_count = (constants_[0] ? 0 : 1) + (constants_[1] ? 0 : 1);
+    QSDK_RETURN_IF_ERROR(CheckInstantiateArgs(args, runtime_count, 1, what_));
+    return GuardDnnl(what_, [&]() -> Status { return Build(args, instance); });
+  }
+
+ private:
+  // Operand i: where it comes from and its dims.
+  struct Operand {
+    bool is_constant = false;
+    size_t runtime_index = 0;  // Index among the runtime inputs.
+    memory::desc given;        // Runtime: the layout it arrives in.
+    memory::dims dims;         // Own dims (runtime) / padded dims (constant).
+    memory::dims padded;       // Padded to the output rank.
+  };
+
+  Status Build(const InstantiateArgs& args, std::unique_ptr<KernelInstance>* instance) const {
+    const std::vector<int64_t>& out_shape = args.output_shapes[0];
+    memory::dims out = ToDnnlDims(out_shape);
+    if (out.empty()) out.push_back(1);  // Rank 0 runs as [1] (PlainDesc's convention).
+    const size_t rank = out.size();
+
+    Operand ops[2];
+    size_t next_runtime = 0;
+    for (int i = 0; i < 2; ++i) {
+      Operand& op = ops[i];
+      if (constants_[i]) {
+        op.is_constant = true;
+        op.dims = constants_[i].get_desc().dims();
+      } else {
+        op.runtime_index = next_runtime++;
+        op.given = args.input_descs[op.runtime_index];
+        op.dims = op.given.dims();
+      }
+      if (op.dims.size() > rank) {
+        return InvalidArgument(what_, ": input ", i, " has shape ", DimsToString(op.dims),
+                               ", more dims than the output ", DimsToString(out));
+      }
+      op.padded = PadLeft(op.dims, rank);
+      for (size_t d = 0; d < rank; ++d) {
+        if (op.padded[d] != out[d] && op.padded[d] != 1) {
+          return InvalidArgument(what_, ": input ", i, " of shape ", DimsToString(op.dims),
+                                 " does not broadcast to the output shape ", DimsToString(out));
+        }
+      }
+    }
+
+    auto result = std::make_unique<PrimitiveSequenceInstance>();
+    std::vector<memory::desc> required(next_runtime);
+    const dnnl::engine& engine = *args.engine;
+
+    // Source of operand i for a primitive taking it with desc `md`: the runtime input
+    // itself (asking the context for `md`) when it has the output's rank, a rank-padded
+    // view of it otherwise, or the constant (reordered to `md` when needed).
+    auto source_of = [&](int i, int arg, const memory::desc& md) -> ArgSource {
+      const Operand& op = ops[i];
+      if (op.is_constant) {
+        memory mem = constants_[i];
+        if (mem.get_desc() != md) mem = ReorderedCopy(mem, md, engine);
+        return {arg, ArgSource::Kind::kOwned, 0, mem};
+      }
+      if (op.dims.size() == rank) {
+        required[op.runtime_index] = md;
+        return {arg, ArgSource::Kind::kInput, op.runtime_index, {}};
+      }
+      // Lower rank: taken plain and read through a rank-padded plain view of the same
+      // bytes; when the primitive wants another layout (a blocked partner), the view is
+      // reordered into an instance-owned buffer first.
+      required[op.runtime_index] = PlainDesc(std::vector<int64_t>(op.dims.begin(), op.dims.end()));
+      const memory::desc view_md =
+          PlainDesc(std::vector<int64_t>(op.padded.begin(), op.padded.end()));
+      const size_t view =
+          result->AddView({false, op.runtime_index, memory(view_md, engine, nullptr)});
+      if (md == view_md) return {arg, ArgSource::Kind::kView, view, {}};
+      memory converted(md, engine);
+      dnnl::reorder::primitive_desc convert_pd(engine, view_md, engine, md, UserScratchpadAttr());
+      result->RequireScratchpad(convert_pd.scratchpad_desc().get_size());
+      result->AddCall({dnnl::reorder(convert_pd),
+                       {{DNNL_ARG_FROM, ArgSource::Kind::kView, view, {}},
+                        {DNNL_ARG_TO, ArgSource::Kind::kOwned, 0, converted},
+                        {DNNL_ARG_SCRATCHPAD, ArgSource::Kind::kScratchpad, 0, {}}}});
+      return {arg, ArgSource::Kind::kOwned, 0, converted};
+    };
+
+    const bool a_full = ops[0].padded == out;
+    const bool b_full = ops[1].padded == out;
+    int src0 = 0, src1 = 1;
+    bool negate = false;
+    if (!a_full && b_full) {
+      src0 = 1;
+      src1 = 0;
+      negate = algorithm_ == dnnl::algorithm::binary_sub;
+    }
+
+    // Layout of src0 (= dst): a full-rank runtime operand keeps its given layout; a
+    // constant src0 takes its full-dims runtime partner's layout when there is one.
+    memory::desc src0_md = PlainDesc(std::vector<int64_t>(out.begin(), out.end()));
+    const bool expand = !a_full && !b_full;
+    if (!expand) {
+      const Operand& s0 = ops[src0];
+      const Operand& s1 = ops[src1];
+      if (!s0.is_constant && s0.dims.size() == rank) {
+        src0_md = s0.given;
+      } else if (s0.is_constant && !s1.is_constant && s1.padded == out && s1.dims.size() == rank) {
+        src0_md = s1.given;
+      }
+    }
+    // src1 shares src0's layout when it has the same dims. A broadcast src1 takes
+    // src0's format tag too when src0 is not plain: oneDNN 2.6's jit binary handles a
+    // blocked src0 only with a src1 of the same format (else it falls back to the slow
+    // reference implementation).
+    const memory::dims& padded1 = ops[src1].padded;
+    memory::desc src1_md = PlainDesc(std::vector<int64_t>(padded1.begin(), padded1.end()));
+    if (padded1 == out) {
+      src1_md = src0_md;
+    } else if (!IsPlain(src0_md)) {
+      if (const auto tag = MatchFormatTag(src0_md)) {
+        src1_md = memory::desc(padded1, memory::data_type::f32, *tag);
+      }
+    }
+
+    ArgSource src0_arg;
+    if (expand) {
+      // Expand a into a buffer with the output's dims (plain): a reorder from a view of
+      // a whose broadcast dims have stride 0.
+      const memory::desc view_md(out, memory::data_type::f32, BroadcastStrides(ops[0].padded));
+      memory expanded(src0_md, engine);
+      if (ops[0].is_constant) {
+        // Constant: expand once, here.
+        memory view(view_md, engine, constants_[0].get_data_handle());
+        dnnl::stream stream(engine);
+        dnnl::reorder(view, expanded).execute(stream, view, expanded);
+        stream.wait();
+      } else {
+        const Operand& op = ops[0];
+        required[op.runtime_index] =
+            PlainDesc(std::vector<int64_t>(op.dims.begin(), op.dims.end()));
+        const size_t view =
+            result->AddView({false, op.runtime_index, memory(view_md, engine, nullptr)});
+        dnnl::reorder::primitive_desc expand_pd(engine, view_md, engine, src0_md,
+                                                UserScratchpadAttr());
+        result->RequireScratchpad(expand_pd.scratchpad_desc().get_size());
+        result->AddCall({dnnl::reorder(expand_pd),
+                         {{DNNL_ARG_FROM, ArgSource::Kind::kView, view, {}},
+                          {DNNL_ARG_TO, ArgSource::Kind::kOwned, 0, expanded},
+                          {DNNL_ARG_SCRATCHPAD, ArgSource::Kind::kScratchpad, 0, {}}}});
+      }
+      src0_arg = {DNNL_ARG_SRC_0, ArgSource::Kind::kOwned, 0, expanded};
+    } else {
+      src0_arg = source_of(src0, DNNL_ARG_SRC_0, src0_md);
+    }
+    const ArgSource src1_arg = source_of(src1, DNNL_ARG_SRC_1, src1_md);
+
+    dnnl::primitive_attr attr = UserScratchpadAttr();
+    if (negate) {
+      dnnl::post_ops post_ops;
+      post_ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_linear, -1.0f, 0.0f);
+      attr.set_post_ops(post_ops);
+    }
+    dnnl::binary::desc desc(algorithm_, src0_md, src1_md, src0_md);
+    dnnl::binary::primitive_desc pd(desc, attr, engine);
+    result->RequireScratchpad(pd.scratchpad_desc().get_size());
+    result->AddCall({dnnl::binary(pd),
+                     {src0_arg,
+                      src1_arg,
+                      {DNNL_ARG_DST, ArgSource::Kind::kOutput, 0, {}},
+                      {DNNL_ARG_SCRATCHPAD, ArgSource::Kind::kScratchpad, 0, {}}}});
+    result->set_input_descs(std::move(required));
+    // The output desc has the output's own rank (rank 0 stays [1]).
+    result->set_output_descs({src0_md});
+    *instance = std::move(result);
+    return Status::Ok();
+  }
+
+  std::string what_;
+  dnnl::algorithm algorithm_;
+  std::array<memory, 2> constants_;
+};
+
+}  // namespace
+
+Status CreateElementwiseKernel(const graph::Graph& graph, graph::NodeId id,
+                               const dnnl::engine& engine, std::unique_ptr<Kernel>* kernel) {
+  const std::string what = graph.DescribeNode(id);
+  return GuardDnnl(what, [&]() -> Status {
+    QSDK_RETURN_IF_ERROR(CheckInputCount(graph, id, 2));
+    const graph::Node& node = graph.nodes[id];
+    const int64_t op = node.attrs.GetInt(graph::attr::kElementwiseOp, 0);
+    dnnl::algorithm algorithm;
+    switch (op) {
+      case static_cast<int64_t>(ElementwiseOp::kAdd):
+        algorithm = dnnl::algorithm::binary_add;
+        break;
+      case static_cast<int64_t>(ElementwiseOp::kSub):
+        algorithm = dnnl::algorithm::binary_sub;
+        break;
+      case static_cast<int64_t>(ElementwiseOp::kMul):
+        algorithm = dnnl::algorithm::binary_mul;
+        break;
+      default:
+        return InvalidArgument(what, ": attribute '", graph::attr::kElementwiseOp, "' = ", op,
+                               "; it must be an ElementwiseOp in [1, ", kMaxElementwiseOp, "]");
+    }
+    const std::vector<int64_t>& out_shape = graph.tensors[node.outputs[0]].shape;
+    const size_t rank = std::max<size_t>(out_shape.size(), 1);
+    std::array<memory, 2> constants;
+    int constant_count = 0;
+    for (int i = 0; i < 2; ++i) {
+      const graph::Tensor& tensor = graph.tensors[node.inputs[i]];
+      if (!tensor.is_constant()) {
+        QSDK_RETURN_IF_ERROR(CheckRuntimeInput(graph, id, i));
+        continue;
+      }
+      ++constant_count;
+      if (tensor.shape.size() > rank) {
+        return InvalidArgument(what, ": constant input ", i, " ",
+                               graph.DescribeTensor(node.inputs[i]), " has shape ",
+                               graph::ShapeToString(tensor.shape), ", more dims than the output");
+      }
+      // Held padded on the left to the output rank (same bytes, plain layout).
+      std::vector<int64_t> padded(rank - tensor.shape.size(), 1);
+      padded.insert(padded.end(), tensor.shape.begin(), tensor.shape.end());
+      QSDK_RETURN_IF_ERROR(MakeConstantMemory(tensor, padded, engine, what, &constants[i]));
+    }
+    if (constant_count == 2) {
+      return Unimplemented(what,
+                           ": both inputs are constant; the builder folds such nodes "
+                           "before lowering");
+    }
+    *kernel = std::make_unique<ElementwiseKernel>(what, algorithm, std::move(constants));
+    return Status::Ok();
+  });
+}
+
+}  // namespace qsdk::runtime

@@ -1,0 +1,325 @@
+// MatMul: oneDNN matmul (fp32). Batch dims broadcast numpy-style: every operand is seen
+// with the output's rank (leading extents of 1, which oneDNN broadcasts); transposes are
+// strided views of the same bytes (no copy); the bias is the primitive's bias (any shape
+// that broadcasts to the output); a fused activation is an eltwise post-op.
+//
+// Any operand may be constant. A constant b (the usual weights) is reordered once, at
+// Kernel creation, into the layout oneDNN prefers for a nominal `a` shape; runtime
+// operands must be plain row-major (the context reorders them if they are not).
+#include <algorithm>
+#include <cstring>
+#include <utility>
+
+#include "runtime/kernels/heavy_kernel_util.h"
+#include "runtime/kernels/kernels.h"
+#include "runtime/kernels/onednn_util.h"
+
+namespace qsdk::runtime {
+namespace {
+
+using dnnl::memory;
+using tag = memory::format_tag;
+using MatMulPd = dnnl::matmul::primitive_desc;
+
+// The desc oneDNN's matmul sees for a stored row-major tensor of shape `stored`: rank
+// padded to `rank` with leading 1s and, when `transpose`, the last two dims swapped via
+// their strides. It describes exactly the stored bytes.
+memory::desc LogicalDesc(const std::vector<int64_t>& stored, bool transpose, size_t rank) {
+  const size_t r = stored.size();
+  memory::dims dims(rank, 1);
+  memory::dims strides(rank, 1);
+  int64_t stride = 1;
+  for (size_t i = r; i-- > 0;) {
+    dims[rank - r + i] = stored[i];
+    strides[rank - r + i] = stride;
+    stride *= stored[i];
+  }
+  // Leading broadcast dims of extent 1: any stride is valid; use the tensor size.
+  for (size_t i = 0; i < rank - r; ++i) strides[i] = stride;
+  if (transpose && r >= 2) {
+    std::swap(dims[rank - 1], dims[rank - 2]);
+    std::swap(strides[rank - 1], strides[rank - 2]);
+  }
+  return memory::desc(dims, memory::data_type::f32, strides);
+}
+
+MatMulPd MakeMatMulPd(const memory::desc& a_md, const memory::desc& b_md,
+                      const memory::desc& bias_md, const memory::desc& dst_md,
+                      const dnnl::primitive_attr& attr, const dnnl::engine& engine) {
+  dnnl::matmul::desc desc(a_md, b_md, bias_md, dst_md);
+  return MatMulPd(desc, attr, engine);
+}
+
+struct Operand {
+  bool present = false;
+  bool constant = false;
+  std::vector<int64_t> shape;  // constant: its shape
+  memory data;                 // constant a / bias: logical view; constant b: packed
+};
+
+class MatMulKernel : public Kernel {
+ public:
+  MatMulKernel(std::string what, bool transpose_a, bool transpose_b, size_t rank,
+               dnnl::primitive_attr attr, Operand a, Operand b, Operand bias)
+      : what_(std::move(what)),
+        transpose_a_(transpose_a),
+        transpose_b_(transpose_b),
+        rank_(rank),
+        attr_(std::move(attr)),
+        operands_{std::move(a), std::move(b), std::move(bias)} {}
+
+  std::string name() const override { return "onednn_matmul_fp32"; }
+
+  // attr_ with the bias `bias_md` as a binary-add post-op ahead of its other post-ops
+  // (the fused activation), so the result is still act(a * b + bias).
+  dnnl::primitive_attr BiasPostOpAttr(const memory::desc& bias_md) const {
+    dnnl::primitive_attr attr;
+    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+    const dnnl::post_ops existing = attr_.get_post_ops();
+    dnnl::post_ops ops;
+    ops.append_binary(dnnl::algorithm::binary_add, bias_md);
+    for (int i = 0; i < existing.len(); ++i) {
+      float scale = 1.0f, alpha = 0.0f, beta = 0.0f;
+      dnnl::algorithm algorithm = dnnl::algorithm::undef;
+      existing.get_params_eltwise(i, scale, algorithm, alpha, beta);
+      ops.append_eltwise(scale, algorithm, alpha, beta);
+    }
+    attr.set_post_ops(ops);
+    return attr;
+  }
+
+  Status Instantiate(const InstantiateArgs& args,
+                     std::unique_ptr<KernelInstance>* instance) const override {
+    size_t runtime_count = 0;
+    for (const Operand& op : operands_) runtime_count += op.present && !op.constant;
+    QSDK_RETURN_IF_ERROR(CheckInstantiateArgs(args, runtime_count, 1, what_));
+    // Stored shape of each operand and its runtime input index (or -1).
+    std::vector<int64_t> shapes_storage[3];
+    int runtime_index[3] = {-1, -1, -1};
+    size_t next = 0;
+    for (int i = 0; i < 3; ++i) {
+      const Operand& op = operands_[i];
+      if (!op.present) continue;
+      if (op.constant) {
+        shapes_storage[i] = op.shape;
+      } else {
+        const memory::dims dims = args.input_descs[next].dims();
+        shapes_storage[i].assign(dims.begin(), dims.end());
+        runtime_index[i] = static_cast<int>(next++);
+      }
+      if (shapes_storage[i].size() > rank_ || (i < 2 && shapes_storage[i].size() < 2)) {
+        return InvalidArgument(what_, ": operand ", i, " has shape ",
+                               graph::ShapeToString(shapes_storage[i]),
+                               "; the kernel was built for rank <= ", rank_);
+      }
+    }
+    if (args.output_shapes[0].size() != rank_) {
+      return InvalidArgument(what_, ": output shape ", graph::ShapeToString(args.output_shapes[0]),
+                             " has rank ", args.output_shapes[0].size(), "; expected ", rank_);
+    }
+    return GuardDnnl(what_, [&]() -> Status {
+      const memory::desc a_md = LogicalDesc(shapes_storage[0], transpose_a_, rank_);
+      const memory::desc b_md = LogicalDesc(shapes_storage[1], transpose_b_, rank_);
+      const memory::desc bias_md =
+          operands_[2].present ? LogicalDesc(shapes_storage[2], false, rank_) : memory::desc();
+      const memory::desc dst_md = PlainDesc(args.output_shapes[0]);
+      // Builds the descriptor (and picks b's weights when b is constant) for a bias given
+      // either as the primitive's bias or, with `bias_as_post_op`, as a binary-add post-op
+      // placed before the fused activation.
+      memory b_weights;
+      const auto build = [&](bool bias_as_post_op) {
+        dnnl::primitive_attr attr = attr_;
+        memory::desc primitive_bias = bias_md;
+        if (bias_as_post_op) {
+          attr = BiasPostOpAttr(bias_md);
+          primitive_bias = memory::desc();
+        }
+        if (!operands_[1].constant) {
+          return MakeMatMulPd(a_md, b_md, primitive_bias, dst_md, attr, *args.engine);
+        }
+        WeightsChoice choice;
+        MatMulPd chosen = ChooseWeights<MatMulPd>(
+            [&](const memory::desc& weights_md) {
+              return MakeMatMulPd(a_md, weights_md, primitive_bias, dst_md, attr, *args.engine);
+            },
+            operands_[1].data, *args.engine, &choice);
+        b_weights = choice.weights;
+        return chosen;
+      };
+      MatMulPd pd = build(false);
+      bool bias_as_post_op = false;
+      if (operands_[2].present && IsReferenceImpl(pd)) {
+        // oneDNN's optimized matmuls take only some bias shapes (e.g. [1.., N]); a binary
+        // post-op broadcasts more shapes without falling back to the reference code.
+        const memory saved_weights = b_weights;
+        try {
+          MatMulPd alternative = build(true);
+          if (!IsReferenceImpl(alternative)) {
+            pd = alternative;
+            bias_as_post_op = true;
+          } else {
+            b_weights = saved_weights;
+          }
+        } catch (const dnnl::error&) {
+          b_weights = saved_weights;
+        }
+      }
+
+      auto result = std::make_unique<PrimitiveSequenceInstance>();
+      std::vector<memory::desc> input_descs;
+      PrimitiveSequenceInstance::Call call{dnnl::matmul(pd), {}};
+      const int dnnl_args[3] = {
+          DNNL_ARG_SRC, DNNL_ARG_WEIGHTS,
+          bias_as_post_op ? (DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1) : DNNL_ARG_BIAS};
+      const memory::desc logical[3] = {a_md, b_md, bias_md};
+      for (int i = 0; i < 3; ++i) {
+        const Operand& op = operands_[i];
+        if (!op.present) continue;
+        if (op.constant) {
+          call.args.push_back(
+              {dnnl_args[i], ArgSource::Kind::kOwned, 0, i == 1 ? b_weights : op.data});
+          continue;
+        }
+        const size_t index = static_cast<size_t>(runtime_index[i]);
+        const memory::desc stored_md = PlainDesc(shapes_storage[i]);
+        input_descs.push_back(stored_md);
+        if (logical[i] == stored_md) {
+          call.args.push_back({dnnl_args[i], ArgSource::Kind::kInput, index, {}});
+        } else {
+          // Rank-padded and/or transposed view of the same bytes, re-pointed per run.
+          const size_t view =
+              result->AddView({false, index, memory(logical[i], *args.engine, DNNL_MEMORY_NONE)});
+          call.args.push_back({dnnl_args[i], ArgSource::Kind::kView, view, {}});
+        }
+      }
+      call.args.push_back({DNNL_ARG_DST, ArgSource::Kind::kOutput, 0, {}});
+      call.args.push_back({DNNL_ARG_SCRATCHPAD, ArgSource::Kind::kScratchpad, 0, {}});
+      result->set_input_descs(std::move(input_descs));
+      result->set_output_descs({pd.dst_desc()});
+      result->RequireScratchpad(pd.scratchpad_desc().get_size());
+      result->AddCall(std::move(call));
+      *instance = std::move(result);
+      return Status::Ok();
+    });
+  }
+
+ private:
+  std::string what_;
+  bool transpose_a_;
+  bool transpose_b_;
+  size_t rank_;  // output rank; every operand is seen with it
+  dnnl::primitive_attr attr_;
+  Operand operands_[3];  // a, b, bias
+};
+
+// Copies constant `tensor` into a new memory described by `md` (same bytes as the dense
+// row-major tensor, e.g. a strided or rank-padded view of it).
+Status ConstantAs(const graph::Tensor& tensor, const memory::desc& md, const dnnl::engine& engine,
+                  const std::string& what, memory* out) {
+  memory plain;
+  QSDK_RETURN_IF_ERROR(MakeConstantMemory(tensor, engine, what, &plain));
+  return GuardDnnl(what, [&]() -> Status {
+    memory result(md, engine);
+    const size_t bytes = plain.get_desc().get_size();
+    if (md.get_size() != bytes) {
+      return InternalError(what, ": view of constant '", tensor.name, "' has ", md.get_size(),
+                           " bytes; the tensor has ", bytes);
+    }
+    std::memcpy(result.get_data_handle(), plain.get_data_handle(), bytes);
+    *out = result;
+    return Status::Ok();
+  });
+}
+
+}  // namespace
+
+Status CreateMatMulKernel(const graph::Graph& graph, graph::NodeId id, const dnnl::engine& engine,
+                          std::unique_ptr<Kernel>* kernel) {
+  const std::string what = graph.DescribeNode(id);
+  const graph::Node& node = graph.nodes[id];
+  if (node.inputs.size() < 2 || node.inputs.size() > 3 || node.outputs.size() != 1) {
+    return InvalidArgument(what, ": has ", node.inputs.size(), " inputs and ", node.outputs.size(),
+                           " outputs; a matrix product takes a, b and an "
+                           "optional bias and produces one output");
+  }
+  const graph::TensorId out_id = node.outputs[0];
+  if (out_id < 0 || out_id >= static_cast<graph::TensorId>(graph.tensors.size())) {
+    return InvalidArgument(what, ": output tensor id ", out_id, " is out of range");
+  }
+  const size_t rank = graph.tensors[out_id].shape.size();
+  const bool transpose_a = node.attrs.GetInt(graph::attr::kTransposeA, 0) != 0;
+  const bool transpose_b = node.attrs.GetInt(graph::attr::kTransposeB, 0) != 0;
+  Operand operands[3];
+  for (size_t i = 0; i < node.inputs.size(); ++i) {
+    const graph::TensorId t = node.inputs[i];
+    if (t == graph::kNoTensor && i == 2) continue;
+    if (t < 0 || t >= static_cast<graph::TensorId>(graph.tensors.size())) {
+      return InvalidArgument(what, ": input ", i, " is absent or out of range (tensor id ", t, ")");
+    }
+    const graph::Tensor& tensor = graph.tensors[t];
+    if (tensor.dtype != DataType::FLOAT32) {
+      return Unimplemented(what, ": input ", i, " ", graph.DescribeTensor(t), " has type ",
+                           DataTypeName(tensor.dtype), "; this kernel handles FLOAT32 only");
+    }
+    if (tensor.shape.size() > rank || (i < 2 && tensor.shape.size() < 2)) {
+      return InvalidArgument(what, ": input ", i, " ", graph.DescribeTensor(t), " has shape ",
+                             graph::ShapeToString(tensor.shape), "; it needs rank 2..", rank,
+                             " (the output rank)");
+    }
+    operands[i].present = true;
+    operands[i].constant = tensor.is_constant();
+    operands[i].shape = tensor.shape;
+  }
+
+  dnnl::primitive_attr attr;
+  QSDK_RETURN_IF_ERROR(HeavyPrimitiveAttr(graph, id, &attr));
+  if (operands[0].constant) {
+    QSDK_RETURN_IF_ERROR(ConstantAs(graph.tensors[node.inputs[0]],
+                                    LogicalDesc(operands[0].shape, transpose_a, rank), engine, what,
+                                    &operands[0].data));
+  }
+  if (operands[2].present && operands[2].constant) {
+    QSDK_RETURN_IF_ERROR(ConstantAs(graph.tensors[node.inputs[2]],
+                                    LogicalDesc(operands[2].shape, false, rank), engine, what,
+                                    &operands[2].data));
+  }
+  if (operands[1].constant) {
+    memory b_view;
+    QSDK_RETURN_IF_ERROR(ConstantAs(graph.tensors[node.inputs[1]],
+                                    LogicalDesc(operands[1].shape, transpose_b, rank), engine, what,
+                                    &b_view));
+    // Pack b for a nominal `a`: dynamic extents (batch, M) taken as 1. Other operands as
+    // in the graph (a dynamic bias extent is also taken as 1, which broadcasts).
+    QSDK_RETURN_IF_ERROR(GuardDnnl(what, [&]() -> Status {
+      std::vector<int64_t> a_shape = graph.tensors[node.inputs[0]].shape;
+      for (int64_t& e : a_shape) e = NominalExtent(e, 1);
+      std::vector<int64_t> out_shape = graph.tensors[out_id].shape;
+      const memory::desc a_md = LogicalDesc(a_shape, transpose_a, rank);
+      const memory::dims a_dims = a_md.dims();
+      const memory::dims b_dims = b_view.get_desc().dims();
+      for (size_t d = 0; d < rank; ++d) {
+        if (d + 2 < rank) {
+          out_shape[d] = std::max(a_dims[d], b_dims[d]);
+        }
+      }
+      out_shape[rank - 2] = a_dims[rank - 2];
+      out_shape[rank - 1] = b_dims[rank - 1];
+      memory::desc bias_md;
+      if (operands[2].present) {
+        std::vector<int64_t> bias_shape = operands[2].shape;
+        for (int64_t& e : bias_shape) e = NominalExtent(e, 1);
+        bias_md = LogicalDesc(bias_shape, false, rank);
+      }
+      const memory::desc any_b(b_dims, memory::data_type::f32, tag::any);
+      MatMulPd pd = MakeMatMulPd(a_md, any_b, bias_md, PlainDesc(out_shape), attr, engine);
+      operands[1].data = ReorderedCopy(b_view, pd.weights_desc(), engine);
+      return Status::Ok();
+    }));
+  }
+  *kernel = std::make_unique<MatMulKernel>(what, transpose_a, transpose_b, rank, std::move(attr),
+                                           std::move(operands[0]), std::move(operands[1]),
+                                           std::move(operands[2]));
+  return Status::Ok();
+}
+
+}  // namespace qsdk::runtime

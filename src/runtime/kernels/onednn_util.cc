@@ -1,0 +1,244 @@
+#include "runtime/kernels/onednn_util.h"
+
+#include <cstring>
+#include <sstream>
+
+namespace qsdk::runtime {
+
+using dnnl::memory;
+
+std::string DimsToString(const memory::dims& dims) {
+  std::ostringstream out;
+  out << '[';
+  for (size_t i = 0; i < dims.size(); ++i) out << (i ? "," : "") << dims[i];
+  out << ']';
+  return out.str();
+}
+
+memory::dims ToDnnlDims(const std::vector<int64_t>& shape) {
+  return memory::dims(shape.begin(), shape.end());
+}
+
+memory::dims RowMajorStrides(const memory::dims& dims) {
+  memory::dims strides(dims.size(), 1);
+  for (size_t i = dims.size(); i-- > 1;) strides[i - 1] = strides[i] * dims[i];
+  return strides;
+}
+
+bool IsPlain(const memory::desc& md) {
+  if (md.is_zero() || md.data_type() != memory::data_type::f32) return false;
+  const memory::dims dims = md.dims();
+  return md == PlainDesc(std::vector<int64_t>(dims.begin(), dims.end()));
+}
+
+std::optional<memory::format_tag> MatchFormatTag(const memory::desc& md) {
+  using tag = memory::format_tag;
+  if (md.is_zero()) return std::nullopt;
+  const memory::dims dims = md.dims();
+  std::vector<tag> candidates;
+  switch (dims.size()) {
+    case 1:
+      candidates = {tag::a};
+      break;
+    case 2:
+      candidates = {tag::ab};
+      break;
+    case 3:
+      candidates = {tag::abc, tag::acb, tag::nCw16c, tag::nCw8c};
+      break;
+    case 4:
+      candidates = {tag::abcd, tag::acdb, tag::nChw16c, tag::nChw8c};
+      break;
+    case 5:
+      candidates = {tag::abcde, tag::acdeb, tag::nCdhw16c, tag::nCdhw8c};
+      break;
+    default:
+      break;
+  }
+  for (tag t : candidates) {
+    if (md == memory::desc(dims, md.data_type(), t)) return t;
+  }
+  // Plain layouts of other ranks (or plain descs built from strides that a tag of the
+  // same rank did not reproduce).
+  if (IsPlain(md)) {
+    static const tag kPlain[] = {
+        tag::undef,      tag::a,           tag::ab,          tag::abc,      tag::abcd,
+        tag::abcde,      tag::abcdef,      tag::abcdefg,     tag::abcdefgh, tag::abcdefghi,
+        tag::abcdefghij, tag::abcdefghijk, tag::abcdefghijkl};
+    if (dims.size() < sizeof(kPlain) / sizeof(kPlain[0])) return kPlain[dims.size()];
+  }
+  return std::nullopt;
+}
+
+int64_t BlockSizeOf(const memory::desc& md, int dim) {
+  if (md.data.format_kind != dnnl_blocked) return 1;
+  const auto& blocking = md.data.format_desc.blocking;
+  int64_t block = 1;
+  for (int i = 0; i < blocking.inner_nblks; ++i) {
+    if (blocking.inner_idxs[i] == dim) block *= blocking.inner_blks[i];
+  }
+  return block;
+}
+
+Status CheckInputCount(const graph::Graph& graph, graph::NodeId id, size_t count) {
+  const graph::Node& node = graph.nodes[id];
+  if (node.inputs.size() != count) {
+    return InvalidArgument(graph.DescribeNode(id), ": has ", node.inputs.size(),
+                           " inputs; the runtime kernel needs ", count);
+  }
+  for (size_t i = 0; i < count; ++i) {
+    const graph::TensorId t = node.inputs[i];
+    if (t < 0 || t >= static_cast<graph::TensorId>(graph.tensors.size())) {
+      return InvalidArgument(graph.DescribeNode(id), ": input ", i,
+                             " is absent or out of range (tensor id ", t, ")");
+    }
+  }
+  if (node.outputs.size() != 1) {
+    return InvalidArgument(graph.DescribeNode(id), ": has ", node.outputs.size(),
+                           " outputs; the runtime kernel produces 1");
+  }
+  return Status::Ok();
+}
+
+Status CheckRuntimeInput(const graph::Graph& graph, graph::NodeId id, size_t slot) {
+  const graph::TensorId t = graph.nodes[id].inputs[slot];
+  if (graph.tensors[t].is_constant()) {
+    return Unimplemented(graph.DescribeNode(id), ": input ", slot, " ", graph.DescribeTensor(t),
+                         " is constant; the runtime kernel takes it at run time (constant "
+                         "subgraphs are folded by the builder)");
+  }
+  if (graph.tensors[t].dtype != DataType::FLOAT32) {
+    return Unimplemented(graph.DescribeNode(id), ": input ", slot, " ", graph.DescribeTensor(t),
+                         " has type ", DataTypeName(graph.tensors[t].dtype),
+                         "; this runtime kernel handles FLOAT32 only");
+  }
+  return Status::Ok();
+}
+
+Status CheckInstantiateArgs(const InstantiateArgs& args, size_t inputs, size_t outputs,
+                            const std::string& what) {
+  if (args.engine == nullptr) return InvalidArgument(what, ": Instantiate without an engine");
+  if (args.input_descs.size() != inputs) {
+    return InvalidArgument(what, ": Instantiate got ", args.input_descs.size(),
+                           " runtime input layouts; the kernel has ", inputs, " runtime inputs");
+  }
+  if (args.output_shapes.size() != outputs) {
+    return InvalidArgument(what, ": Instantiate got ", args.output_shapes.size(),
+                           " output shapes; the node has ", outputs, " outputs");
+  }
+  for (const memory::desc& md : args.input_descs) {
+    if (md.is_zero() || md.data_type() != memory::data_type::f32) {
+      return InvalidArgument(what, ": a runtime input layout is empty or not f32");
+    }
+  }
+  for (const auto& shape : args.output_shapes) {
+    if (graph::ElementCount(shape) < 0) {
+      return InvalidArgument(what, ": output shape ", graph::ShapeToString(shape),
+                             " is not concrete");
+    }
+  }
+  return Status::Ok();
+}
+
+Status MakeConstantMemory(const graph::Tensor& tensor, const std::vector<int64_t>& shape,
+                          const dnnl::engine& engine, const std::string& what, dnnl::memory* out) {
+  if (tensor.dtype != DataType::FLOAT32) {
+    return Unimplemented(what, ": constant tensor '", tensor.name, "' has type ",
+                         DataTypeName(tensor.dtype), "; the runtime handles FLOAT32 only");
+  }
+  const int64_t count = graph::ElementCount(tensor.shape);
+  if (count < 0) {
+    return InvalidArgument(what, ": constant tensor '", tensor.name, "' has shape ",
+                           graph::ShapeToString(tensor.shape), "; it must be concrete");
+  }
+  if (graph::ElementCount(shape) != count) {
+    return InternalError(what, ": constant tensor '", tensor.name, "' of shape ",
+                         graph::ShapeToString(tensor.shape), " viewed as ",
+                         graph::ShapeToString(shape));
+  }
+  const size_t bytes = static_cast<size_t>(count) * sizeof(float);
+  if (tensor.data == nullptr || tensor.data->size() < bytes) {
+    return DataLoss(what, ": constant tensor '", tensor.name, "' holds ",
+                    tensor.data ? tensor.data->size() : 0, " bytes; shape ",
+                    graph::ShapeToString(tensor.shape), " needs ", bytes);
+  }
+  return GuardDnnl(what, [&]() -> Status {
+    // The memory owns its buffer (allocated by oneDNN), so the kernel does not depend
+    // on the graph staying alive.
+    dnnl::memory mem(PlainDesc(shape), engine);
+    if (bytes > 0) std::memcpy(mem.get_data_handle(), tensor.data->data(), bytes);
+    *out = mem;
+    return Status::Ok();
+  });
+}
+
+Status MakeConstantMemory(const graph::Tensor& tensor, const dnnl::engine& engine,
+                          const std::string& what, dnnl::memory* out) {
+  return MakeConstantMemory(tensor, tensor.shape, engine, what, out);
+}
+
+dnnl::memory ReorderedCopy(const dnnl::memory& src, const memory::desc& md,
+                           const dnnl::engine& engine) {
+  dnnl::memory dst(md, engine);
+  dnnl::stream stream(engine);
+  dnnl::memory src_copy = src;
+  dnnl::reorder(src_copy, dst).execute(stream, src_copy, dst);
+  stream.wait();
+  return dst;
+}
+
+dnnl::primitive_attr UserScratchpadAttr() {
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  return attr;
+}
+
+void PrimitiveSequenceInstance::AddCall(Call call) {
+  c_args_.emplace_back(call.args.size());
+  calls_.push_back(std::move(call));
+}
+
+void PrimitiveSequenceInstance::Execute(dnnl::stream& stream,
+                                        const std::vector<dnnl::memory>& inputs,
+                                        const std::vector<dnnl::memory>& outputs,
+                                        const dnnl::memory& scratchpad) const {
+  for (const View& view : views_) {
+    const dnnl::memory& target = view.of_output ? outputs[view.index] : inputs[view.index];
+    view.memory.set_data_handle(target.get_data_handle());
+  }
+  for (size_t c = 0; c < calls_.size(); ++c) {
+    const Call& call = calls_[c];
+    std::vector<dnnl_exec_arg_t>& args = c_args_[c];
+    int n = 0;
+    for (const ArgSource& source : call.args) {
+      dnnl_memory_t mem = nullptr;
+      switch (source.kind) {
+        case ArgSource::Kind::kInput:
+          mem = inputs[source.index].get();
+          break;
+        case ArgSource::Kind::kOutput:
+          mem = outputs[source.index].get();
+          break;
+        case ArgSource::Kind::kScratchpad:
+          mem = scratchpad.get(true);
+          break;
+        case ArgSource::Kind::kOwned:
+          mem = source.owned.get();
+          break;
+        case ArgSource::Kind::kView:
+          mem = views_[source.index].memory.get();
+          break;
+      }
+      // A null memory is skipped by oneDNN (e.g. no scratchpad when none is needed).
+      if (mem == nullptr) continue;
+      args[n++] = dnnl_exec_arg_t{source.arg, mem};
+    }
+    // Same failure behaviour as dnnl::primitive::execute (throws dnnl::error), without
+    // building an std::unordered_map per call.
+    dnnl::error::wrap_c_api(
+        dnnl_primitive_execute(call.primitive.get(), stream.get(), n, args.data()),
+        "could not execute a primitive");
+  }
+}
+
+}  // namespace qsdk::runtime

@@ -1,0 +1,154 @@
+// Helpers shared by the runtime kernels of this folder: exception fencing around oneDNN calls,
+// layout queries, node input checks and a KernelInstance base that executes a list of
+// prepared primitive calls without allocating.
+#pragma once
+
+#include <cstdint>
+#include <exception>
+#include <new>
+#include <oneapi/dnnl/dnnl.hpp>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/status_macros.h"
+#include "graph/graph.h"
+#include "qsdk/status.h"
+#include "runtime/kernel.h"
+
+namespace qsdk::runtime {
+
+// Runs `fn` (returning Status) and turns any exception into a Status that starts with
+// `what` (normally "node 'x' (Op)"). oneDNN throws dnnl::error when it rejects a
+// descriptor or runs out of memory; nothing may escape the kernel layer.
+template <typename Fn>
+Status GuardDnnl(const std::string& what, Fn&& fn) {
+  try {
+    return fn();
+  } catch (const dnnl::error& e) {
+    if (e.status == dnnl_out_of_memory) {
+      return Status(StatusCode::kResourceExhausted, StrCat(what, ": oneDNN: ", e.what()));
+    }
+    if (e.status == dnnl_unimplemented) {
+      return Unimplemented(what, ": oneDNN has no implementation for this configuration (",
+                           e.what(), ")");
+    }
+    return InvalidArgument(what, ": oneDNN rejected the configuration (", e.what(), ")");
+  } catch (const std::bad_alloc&) {
+    return Status(StatusCode::kResourceExhausted, StrCat(what, ": out of memory"));
+  } catch (const std::exception& e) {
+    return InternalError(what, ": unexpected exception: ", e.what());
+  }
+}
+
+// "[1,16,7,7]" for oneDNN dims.
+std::string DimsToString(const dnnl::memory::dims& dims);
+
+// Shape of a graph tensor as oneDNN dims.
+dnnl::memory::dims ToDnnlDims(const std::vector<int64_t>& shape);
+
+// Row-major strides (in elements) of dense `dims`.
+dnnl::memory::dims RowMajorStrides(const dnnl::memory::dims& dims);
+
+// True when `md` is the plain row-major fp32 layout of its own dims.
+bool IsPlain(const dnnl::memory::desc& md);
+
+// The format tag `md` is exactly equal to, among the tags the runtime produces (plain,
+// channels-last and the nChw{8,16}c / nCdhw{8,16}c blocked ones), or nullopt.
+std::optional<dnnl::memory::format_tag> MatchFormatTag(const dnnl::memory::desc& md);
+
+// Inner block size of dimension `dim` in `md` (1 when the dimension is not blocked).
+int64_t BlockSizeOf(const dnnl::memory::desc& md, int dim);
+
+// Checks the node has exactly `count` inputs, all present.
+Status CheckInputCount(const graph::Graph& graph, graph::NodeId id, size_t count);
+
+// Fails (Unimplemented) when input `slot` of the node is a constant: the runtime kernels
+// of unary ops take their data at run time; constant subgraphs are folded by the
+// builder before lowering.
+Status CheckRuntimeInput(const graph::Graph& graph, graph::NodeId id, size_t slot);
+
+// Checks InstantiateArgs carries an engine, `inputs` runtime input descs and `outputs`
+// output shapes.
+Status CheckInstantiateArgs(const InstantiateArgs& args, size_t inputs, size_t outputs,
+                            const std::string& what);
+
+// Copies constant tensor `tensor` (dense row-major fp32) into a new oneDNN memory (which
+// owns its buffer) of plain layout for `shape`, which must have the tensor's element
+// count (e.g. its shape, or its shape padded with leading 1s). `what` names the node.
+Status MakeConstantMemory(const graph::Tensor& tensor, const std::vector<int64_t>& shape,
+                          const dnnl::engine& engine, const std::string& what,
+                          dnnl::memory* memory);
+// Same, with the tensor's own shape.
+Status MakeConstantMemory(const graph::Tensor& tensor, const dnnl::engine& engine,
+                          const std::string& what, dnnl::memory* memory);
+
+// Copies `src` into a new memory of layout `md` (same dims) on `engine` with a reorder,
+// waiting for it to finish. Used at Instantiate to give a constant the layout of its
+// runtime partner.
+dnnl::memory ReorderedCopy(const dnnl::memory& src, const dnnl::memory::desc& md,
+                           const dnnl::engine& engine);
+
+// One argument of a prepared primitive call: where its memory comes from at Execute.
+struct ArgSource {
+  enum class Kind { kInput, kOutput, kScratchpad, kOwned, kView };
+  int arg = 0;  // DNNL_ARG_*.
+  Kind kind = Kind::kOwned;
+  size_t index = 0;    // kInput / kOutput: index into Execute's vectors;
+                       // kView: index into the views (below).
+  dnnl::memory owned;  // kOwned: a memory held by the call (constants, temporaries).
+};
+
+// A memory object re-pointed at a runtime input's or output's buffer before each run
+// with another desc over the same bytes (a rank-padded or permuted view).
+struct View {
+  bool of_output = false;  // false: inputs[index], true: outputs[index].
+  size_t index = 0;
+  dnnl::memory memory;  // Created at Instantiate with the view desc.
+};
+
+// A KernelInstance that runs a fixed sequence of primitives. Each call's arguments are
+// resolved into a preallocated C argument array, so Execute allocates nothing.
+class PrimitiveSequenceInstance : public KernelInstance {
+ public:
+  struct Call {
+    dnnl::primitive primitive;
+    std::vector<ArgSource> args;
+  };
+
+  // Points the views at this run's buffers, then executes the calls in order on
+  // `stream` (in-order, so they may share the scratchpad). Like
+  // dnnl::primitive::execute, throws dnnl::error if oneDNN fails to execute a call.
+  void Execute(dnnl::stream& stream, const std::vector<dnnl::memory>& inputs,
+               const std::vector<dnnl::memory>& outputs,
+               const dnnl::memory& scratchpad) const override;
+
+  void set_input_descs(std::vector<dnnl::memory::desc> descs) { input_descs_ = std::move(descs); }
+  void set_output_descs(std::vector<dnnl::memory::desc> descs) { output_descs_ = std::move(descs); }
+  void set_output_aliases_input(bool v) { output_aliases_input_ = v; }
+  // The scratchpad of every call shares the one arena buffer: calls run one after the
+  // other, so the largest requirement is enough.
+  void RequireScratchpad(size_t bytes) {
+    if (bytes > scratchpad_bytes_) scratchpad_bytes_ = bytes;
+  }
+  // Adds a view; returns its index for ArgSource::Kind::kView.
+  size_t AddView(View view) {
+    views_.push_back(std::move(view));
+    return views_.size() - 1;
+  }
+  void AddCall(Call call);
+
+ private:
+  std::vector<Call> calls_;
+  std::vector<View> views_;
+  // Argument arrays, one per call, sized at AddCall and rewritten at each Execute (an
+  // instance is used by one context, hence one thread, at a time).
+  mutable std::vector<std::vector<dnnl_exec_arg_t>> c_args_;
+};
+
+// The primitive attribute every light kernel uses: scratchpad provided by the caller
+// (the context arena), so that Execute never allocates.
+dnnl::primitive_attr UserScratchpadAttr();
+
+}  // namespace qsdk::runtime

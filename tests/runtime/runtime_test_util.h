@@ -1,0 +1,78 @@
+// Helpers for the runtime tests: hand-built Graph IR fixtures, random data, a runner that
+// executes one heavy kernel outside any engine (as a context would: layouts, reorders,
+// scratchpad), and value comparison.
+#pragma once
+
+#include <cstdint>
+#include <oneapi/dnnl/dnnl.hpp>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "graph/attributes.h"
+#include "graph/graph.h"
+#include "qsdk/status.h"
+#include "qsdk/tensor.h"
+
+namespace qsdk::runtime::testing {
+
+// Adds a FLOAT32 graph input.
+graph::TensorId AddInput(graph::Graph* g, const std::string& name, std::vector<int64_t> shape);
+
+// Adds a FLOAT32 constant (with its Const node).
+graph::TensorId AddConstant(graph::Graph* g, const std::string& name, std::vector<int64_t> shape,
+                            const std::vector<float>& values);
+
+// Adds a node reading `inputs` and producing a new tensor `output` (shape set later by
+// graph::InferShapes).
+graph::TensorId AddOp(graph::Graph* g, NodeType type, const std::string& name,
+                      std::vector<graph::TensorId> inputs, graph::AttrMap attrs,
+                      const std::string& output);
+
+// Conv attributes as the network creates them, with the given geometry.
+graph::AttrMap ConvAttrs(std::vector<int64_t> strides, std::vector<int64_t> pads,
+                         std::vector<int64_t> dilations, int64_t group,
+                         ActivationType fused = ActivationType::kNone);
+
+// Sets attr::kFusedActivation and its parameters (Clip bounds, LeakyRelu slope).
+void SetFused(graph::AttrMap* attrs, ActivationType type, double alpha = 0.0, double beta = 0.0);
+
+// `count` uniform values in [lo, hi).
+std::vector<float> RandomValues(std::mt19937* rng, int64_t count, float lo = -1.0f,
+                                float hi = 1.0f);
+
+// A FLOAT32 tensor of `shape` with uniform values in [-1, 1), named `name`.
+Tensor RandomTensor(std::mt19937* rng, const std::vector<int64_t>& shape,
+                    const std::string& name = "");
+
+// What RunNode observed.
+struct NodeRun {
+  Tensor output;                                    // plain row-major
+  std::vector<dnnl::memory::desc> required_inputs;  // instance's input_descs()
+  dnnl::memory::desc output_desc;
+  std::string kernel_name;
+};
+
+// Runs node `id` of `graph` with the runtime kernel: the kernel is created from `graph`
+// as given (its shapes may hold -1, as in an engine), then instantiated at the concrete
+// shapes of `runtime_inputs` (one per runtime input of the node, in order; the graph's
+// inputs must be exactly those tensors, in that order). `given_layouts` (empty = plain)
+// is the layout each runtime input arrives in; data is reordered plain -> given ->
+// required as a context would.
+Status RunNode(const graph::Graph& graph, graph::NodeId id,
+               const std::vector<Tensor>& runtime_inputs,
+               const std::vector<dnnl::memory::format_tag>& given_layouts, NodeRun* run);
+
+// Evaluates node `id` with reference::EvalNode at the concrete shapes of `runtime_inputs`
+// (same convention as RunNode).
+Status RunReferenceNode(const graph::Graph& graph, graph::NodeId id,
+                        const std::vector<Tensor>& runtime_inputs, Tensor* output);
+
+// Max |a - b| over two FLOAT32 tensors of equal shape; -1 when shapes differ.
+double MaxAbsDiff(const Tensor& a, const Tensor& b);
+// Max |x|.
+double MaxAbs(const Tensor& t);
+// True when the two tensors have the same shape and identical bytes.
+bool BitIdentical(const Tensor& a, const Tensor& b);
+
+}  // namespace qsdk::runtime::testing
