@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "qsdk/build_report.h"
 #include "qsdk/data_type.h"
 #include "qsdk/dims.h"
 #include "qsdk/status.h"
@@ -44,6 +45,9 @@ class IModel {
   virtual Status SerializeToMemory(std::vector<uint8_t>* bytes) const = 0;
   /// @brief The build configuration that produced the model, as JSON.
   virtual std::string GetBuildConfigJson() const = 0;
+  /// @brief What the builder decided for every node (precisions, kernels, fusions,
+  ///        reorders); also stored in the engine file.
+  virtual const BuildReport& GetBuildReport() const = 0;
   /// @brief Creates an engine: packs weights for this CPU, once. The engine keeps what
   ///        it needs; the model may be destroyed afterwards.
   virtual Status CreateIEngine(std::unique_ptr<IEngine>* engine) const = 0;

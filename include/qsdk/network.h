@@ -47,6 +47,21 @@ class ITensor {
   virtual bool IsNetworkInput() const = 0;
   /// @brief True when MarkOutput was called on this tensor.
   virtual bool IsNetworkOutput() const = 0;
+
+  /// @brief Sets by hand the range of real values this tensor takes, [@p min, @p max]
+  ///        (finite, min <= max). INT8 builds derive its quantization parameters from it;
+  ///        calibration leaves a tensor with a hand-set range untouched.
+  virtual Status SetDynamicRange(float min, float max) = 0;
+  /// @brief Per-axis form: one [min[i], max[i]] per index i of dimension @p axis (the
+  ///        vectors' length must equal that extent).
+  virtual Status SetDynamicRange(const std::vector<float>& min, const std::vector<float>& max,
+                                 int64_t axis) = 0;
+  /// @brief The range set by hand or by calibration: per tensor, one value each, with
+  ///        @p axis -1; per axis, one per index. False (outputs untouched) when none is set.
+  virtual bool GetDynamicRange(std::vector<float>* min, std::vector<float>* max,
+                               int64_t* axis) const = 0;
+  /// @brief Forgets the range (hand-set or calibrated).
+  virtual void ClearDynamicRange() = 0;
 };
 
 /// @brief Common interface of all nodes. Typed nodes derive from it.
@@ -237,7 +252,9 @@ class INetwork {
   /// @brief Adds a constant; @p data (dims.GetElementCount() elements of @p type) is
   ///        copied, so the caller may free it afterwards.
   virtual IConstNode* AddIConstNode(DataType type, const Dims& dims, const void* data) = 0;
-  /// @brief Adds a convolution. @p bias may be nullptr.
+  /// @brief Adds a convolution. @p bias may be nullptr. The group count starts as
+  ///        C / filter extent 1 (1 for a plain convolution, C for a depthwise one with
+  ///        filter [C, 1, KH, KW]); IConvNode::SetGroup changes it.
   virtual IConvNode* AddIConvNode(ITensor* input, ITensor* filter, ITensor* bias) = 0;
   /// @brief Adds a fully connected layer. @p bias may be nullptr.
   virtual IFullyConnectedNode* AddIFullyConnectedNode(ITensor* input, ITensor* weight,

@@ -25,6 +25,8 @@ enum class NodeType : int32_t {
   kReshape = 11,         ///< IReshapeNode.
   kFlatten = 12,         ///< IFlattenNode.
   kTranspose = 13,       ///< ITransposeNode.
+  kQuantize = 14,        ///< Float (or quantized) to quantized; inserted by the builder.
+  kDequantize = 15,      ///< Quantized to float; inserted by the builder.
 };
 
 /// @brief Name of @p type as in node_types.def ("Conv", ...), or "Invalid".

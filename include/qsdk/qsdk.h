@@ -2,8 +2,10 @@
 /// @brief Umbrella header: includes the whole public API of qsdk.
 #pragma once
 
+#include "qsdk/build_report.h"
 #include "qsdk/builder.h"
 #include "qsdk/builder_config.h"
+#include "qsdk/calibration.h"
 #include "qsdk/data_type.h"
 #include "qsdk/dims.h"
 #include "qsdk/model.h"

@@ -90,7 +90,10 @@ Status DeserializeModelFromMemory(const void* data, size_t size, std::unique_ptr
     engine_file::EngineMetadata metadata;
     QSDK_RETURN_IF_ERROR(
         engine_file::Read(static_cast<const uint8_t*>(data), size, graph.get(), &metadata));
-    *model = std::make_unique<api::ModelImpl>(std::move(graph), std::move(metadata));
+    BuildReport report;
+    QSDK_RETURN_IF_ERROR(BuildReport::FromJson(metadata.build_report_json, &report));
+    *model = std::make_unique<api::ModelImpl>(std::move(graph), std::move(metadata),
+                                              std::move(report));
   } catch (const std::bad_alloc&) {
     return Status(StatusCode::kResourceExhausted, "DeserializeModelFromMemory: out of memory");
   } catch (const std::exception& e) {

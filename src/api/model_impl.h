@@ -14,8 +14,10 @@ namespace qsdk::api {
 
 class ModelImpl final : public IModel {
  public:
-  ModelImpl(std::shared_ptr<const graph::Graph> graph, engine_file::EngineMetadata metadata)
-      : graph_(std::move(graph)), metadata_(std::move(metadata)) {}
+  // `report` is the parsed form of metadata.build_report_json.
+  ModelImpl(std::shared_ptr<const graph::Graph> graph, engine_file::EngineMetadata metadata,
+            BuildReport report)
+      : graph_(std::move(graph)), metadata_(std::move(metadata)), report_(std::move(report)) {}
 
   const std::string& GetName() const override { return metadata_.model_name; }
   std::vector<TensorDesc> GetInputs() const override;
@@ -23,6 +25,7 @@ class ModelImpl final : public IModel {
   Status SerializeToFile(const std::string& path) const override;
   Status SerializeToMemory(std::vector<uint8_t>* bytes) const override;
   std::string GetBuildConfigJson() const override { return metadata_.build_config_json; }
+  const BuildReport& GetBuildReport() const override { return report_; }
   Status CreateIEngine(std::unique_ptr<IEngine>* engine) const override;
 
   const graph::Graph& graph() const { return *graph_; }
@@ -31,6 +34,7 @@ class ModelImpl final : public IModel {
  private:
   std::shared_ptr<const graph::Graph> graph_;
   engine_file::EngineMetadata metadata_;
+  BuildReport report_;
 };
 
 // TensorDescs of the given graph tensors.

@@ -52,6 +52,12 @@ class ByteWriter {
     std::memcpy(&bits, &v, sizeof(bits));
     U64(bits);
   }
+  // IEEE 754 binary32 bit pattern (quantization scales, ranges).
+  void F32(float v) {
+    uint32_t bits;
+    std::memcpy(&bits, &v, sizeof(bits));
+    U32(bits);
+  }
   // uint32 byte length, then the bytes (no terminator). The caller bounds the length.
   void Str(const std::string& s) {
     U32(static_cast<uint32_t>(s.size()));
@@ -106,6 +112,12 @@ class ByteReader {
   Status F64(double* v, const std::string& what) {
     uint64_t bits = 0;
     QSDK_RETURN_IF_ERROR(U64(&bits, what));
+    std::memcpy(v, &bits, sizeof(bits));
+    return Status::Ok();
+  }
+  Status F32(float* v, const std::string& what) {
+    uint32_t bits = 0;
+    QSDK_RETURN_IF_ERROR(U32(&bits, what));
     std::memcpy(v, &bits, sizeof(bits));
     return Status::Ok();
   }

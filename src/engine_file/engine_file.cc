@@ -3,11 +3,14 @@
 #include <oneapi/dnnl/dnnl_version.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <exception>
+#include <iomanip>
 #include <limits>
 #include <memory>
 #include <new>
+#include <sstream>
 #include <string>
 #include <utility>
 #include <variant>
@@ -28,7 +31,12 @@ namespace {
 
 // Minimum encoded sizes of metadata records (see docs/engine_format.md), used to bound
 // counts by the bytes that remain before anything is reserved.
-constexpr size_t kMinTensorRecordBytes = 4 + 4 + 4 + 4 + 4 + 8 + 8;
+// Tensor: name length, dtype, rank, producer, data section, offset, size, then the
+// quantization (count, axis) and range (count, axis, manual) with empty lists.
+constexpr size_t kMinTensorRecordBytes = 4 + 4 + 4 + 4 + 4 + 8 + 8 + (4 + 4) + (4 + 4 + 1);
+// One scale and one zero point; one min and one max.
+constexpr size_t kQuantEntryBytes = 4 + 4;
+constexpr size_t kRangeEntryBytes = 4 + 4;
 constexpr size_t kMinNodeRecordBytes = 4 + 4 + 4 + 4 + 4;
 constexpr size_t kMinAttrRecordBytes = 4 + 1 + 4;
 
@@ -106,6 +114,121 @@ bool ShapeIsSane(const std::vector<int64_t>& shape) {
 
 bool IsValidPrecision(int32_t v) { return v >= 0 && v <= kDataTypeCount; }
 
+// A float with enough digits to tell neighbouring values apart in messages.
+std::string FloatText(float v) {
+  std::ostringstream s;
+  s << std::setprecision(std::numeric_limits<float>::max_digits10) << v;
+  return s.str();
+}
+
+// Quantization parameters of `tensor` against its dtype and (final) shape. These are the
+// rules graph::InferShapes applies (shape_inference.cc, CheckQuantParams) to every tensor
+// a node reads and to the outputs of Const and Quantize. That function is private to
+// shape inference, and some tensors never reach it (a quantized graph output no node
+// reads, a graph input no node reads), and Write does not run shape inference; so the
+// file layer repeats the rules here. Read runs this after InferShapes, so for the tensors
+// shape inference covers its message (which names the node) comes first. Also checks
+// what only the file needs: equal counts, and axis -1 when there are no parameters (the
+// encoding of "not quantized" is unique).
+Status CheckQuant(const graph::Tensor& tensor, const std::string& what) {
+  const graph::QuantParams& q = tensor.quant;
+  if (q.zero_points.size() != q.scales.size()) {
+    return InvalidArgument(what, " has ", q.scales.size(), " quantization scales but ",
+                           q.zero_points.size(), " zero points; they must match");
+  }
+  if (q.scales.empty()) {
+    if (q.axis != -1) {
+      return InvalidArgument(what, " has no quantization scales but quantization axis ", q.axis,
+                             "; a tensor that is not quantized has axis -1");
+    }
+    return Status::Ok();
+  }
+  if (q.scales.size() > std::numeric_limits<uint32_t>::max()) {
+    return InvalidArgument(what, " has ", q.scales.size(), " quantization scales, too many");
+  }
+  if (q.axis < -1 || q.axis >= static_cast<int64_t>(tensor.shape.size())) {
+    return InvalidArgument(what, " has quantization axis ", q.axis,
+                           "; it must be -1 (per tensor) or in [0, ", tensor.shape.size(), ")");
+  }
+  if (q.axis < 0 && q.scales.size() != 1) {
+    return InvalidArgument(what, " is quantized per tensor but has ", q.scales.size(), " scales");
+  }
+  if (q.axis >= 0) {
+    const int64_t extent = tensor.shape[static_cast<size_t>(q.axis)];
+    if (extent != -1 && static_cast<uint64_t>(extent) != q.scales.size()) {
+      return InvalidArgument(what, " is quantized along axis ", q.axis, " of extent ", extent,
+                             " but has ", q.scales.size(), " scales");
+    }
+  }
+  int64_t lo = 0, hi = 0;
+  switch (tensor.dtype) {
+    case DataType::INT8: lo = -128; hi = 127; break;
+    case DataType::UINT8: lo = 0; hi = 255; break;
+    case DataType::INT16: lo = -32768; hi = 32767; break;
+    case DataType::INT32: lo = 0; hi = 0; break;  // biases: zero point 0
+    default:
+      return InvalidArgument(what, " has quantization parameters but type ",
+                             DataTypeName(tensor.dtype),
+                             "; only INT8, UINT8, INT16 and INT32 tensors are quantized");
+  }
+  for (size_t k = 0; k < q.scales.size(); ++k) {
+    if (!std::isfinite(q.scales[k]) || !(q.scales[k] > 0.0f)) {
+      return InvalidArgument(what, " has scale[", k, "] = ", FloatText(q.scales[k]),
+                             "; a scale must be finite and > 0");
+    }
+    if (q.zero_points[k] < lo || q.zero_points[k] > hi) {
+      return InvalidArgument(what, " has zero_point[", k, "] = ", q.zero_points[k], "; for ",
+                             DataTypeName(tensor.dtype), " it must be in [", lo, ", ", hi, "]");
+    }
+  }
+  return Status::Ok();
+}
+
+// The range of `tensor` against its (final) shape: as many minima as maxima, one (axis
+// -1) or one per index of the axis, each finite with min <= max. An empty range has axis
+// -1 and is not manual (the encoding of "no range" is unique). Nothing else in qsdk
+// validates ranges before the quantization pass reads them.
+Status CheckRange(const graph::Tensor& tensor, const std::string& what) {
+  const graph::TensorRange& r = tensor.range;
+  if (r.min.size() != r.max.size()) {
+    return InvalidArgument(what, " has a range with ", r.min.size(), " minima but ",
+                           r.max.size(), " maxima; they must match");
+  }
+  if (r.min.empty()) {
+    if (r.axis != -1 || r.manual) {
+      return InvalidArgument(what, " has an empty range with axis ", r.axis, " and manual ",
+                             r.manual ? "true" : "false",
+                             "; an empty range has axis -1 and is not manual");
+    }
+    return Status::Ok();
+  }
+  if (r.min.size() > std::numeric_limits<uint32_t>::max()) {
+    return InvalidArgument(what, " has ", r.min.size(), " range entries, too many");
+  }
+  if (r.axis < -1 || r.axis >= static_cast<int64_t>(tensor.shape.size())) {
+    return InvalidArgument(what, " has range axis ", r.axis,
+                           "; it must be -1 (per tensor) or in [0, ", tensor.shape.size(), ")");
+  }
+  if (r.axis < 0 && r.min.size() != 1) {
+    return InvalidArgument(what, " has a per-tensor range with ", r.min.size(),
+                           " entries; it needs exactly 1");
+  }
+  if (r.axis >= 0) {
+    const int64_t extent = tensor.shape[static_cast<size_t>(r.axis)];
+    if (extent != -1 && static_cast<uint64_t>(extent) != r.min.size()) {
+      return InvalidArgument(what, " has a range along axis ", r.axis, " of extent ", extent,
+                             " with ", r.min.size(), " entries; it needs one per index");
+    }
+  }
+  for (size_t k = 0; k < r.min.size(); ++k) {
+    if (!std::isfinite(r.min[k]) || !std::isfinite(r.max[k]) || !(r.min[k] <= r.max[k])) {
+      return InvalidArgument(what, " has range[", k, "] = [", FloatText(r.min[k]), ", ",
+                             FloatText(r.max[k]), "]; a range must be finite with min <= max");
+    }
+  }
+  return Status::Ok();
+}
+
 // ------------------------------------------------------------------------------------
 // Write
 // ------------------------------------------------------------------------------------
@@ -140,6 +263,9 @@ Status CheckGraphForWrite(const graph::Graph& graph) {
                              graph::ShapeToString(tensor.shape),
                              "; extents must be >= -1 and their product must fit in int64");
     }
+    const std::string what = StrCat("engine_file::Write: ", graph.DescribeTensor(t));
+    QSDK_RETURN_IF_ERROR(CheckQuant(tensor, what));
+    QSDK_RETURN_IF_ERROR(CheckRange(tensor, what));
     if (tensor.is_constant()) {
       uint64_t expected = 0;
       if (!ConstantBytes(tensor.dtype, tensor.shape, &expected)) {
@@ -229,6 +355,7 @@ std::vector<uint8_t> EncodeMetadata(const graph::Graph& graph, const EngineMetad
   ByteWriter w;
   w.Str(meta.model_name);
   w.Str(meta.build_config_json);
+  w.Str(meta.build_report_json);
   w.U32(static_cast<uint32_t>(graph.tensors.size()));
   for (size_t t = 0; t < graph.tensors.size(); ++t) {
     const graph::Tensor& tensor = graph.tensors[t];
@@ -246,6 +373,17 @@ std::vector<uint8_t> EncodeMetadata(const graph::Graph& graph, const EngineMetad
       w.U64(0);
       w.U64(0);
     }
+    const graph::QuantParams& q = tensor.quant;
+    w.U32(static_cast<uint32_t>(q.scales.size()));
+    for (float v : q.scales) w.F32(v);
+    for (int32_t v : q.zero_points) w.I32(v);
+    w.I32(q.axis);
+    const graph::TensorRange& range = tensor.range;
+    w.U32(static_cast<uint32_t>(range.min.size()));
+    for (float v : range.min) w.F32(v);
+    for (float v : range.max) w.F32(v);
+    w.I32(range.axis);
+    w.U8(range.manual ? 1 : 0);
   }
   w.U32(static_cast<uint32_t>(graph.nodes.size()));
   for (const graph::Node& node : graph.nodes) {
@@ -291,9 +429,11 @@ Status WriteImpl(const graph::Graph& graph, const EngineMetadata& meta,
   QSDK_RETURN_IF_ERROR(CheckFixedString(qsdk_version, "qsdk version", IsVersionChar, false));
   QSDK_RETURN_IF_ERROR(
       CheckFixedString(meta.required_isa, "required ISA", IsIsaChar, /*may_be_empty=*/true));
-  if (meta.model_name.size() > kMaxStringBytes || meta.build_config_json.size() > kMaxStringBytes) {
-    return InvalidArgument("engine_file::Write: model name or build config is longer than ",
-                           kMaxStringBytes, " bytes");
+  if (meta.model_name.size() > kMaxStringBytes || meta.build_config_json.size() > kMaxStringBytes ||
+      meta.build_report_json.size() > kMaxStringBytes) {
+    return InvalidArgument(
+        "engine_file::Write: model name, build config or build report is longer than ",
+        kMaxStringBytes, " bytes");
   }
 
   // Place each constant at the next 64-byte boundary of the weights section.
@@ -641,6 +781,43 @@ Status DecodeAttr(ByteReader* r, const std::string& what, graph::AttrValue* valu
   }
 }
 
+// The quantization parameters and range of a tensor record. Only the structure is
+// checked here (counts against the bytes that remain, the manual flag); the values are
+// checked against the tensor's final shape after shape inference (CheckQuant,
+// CheckRange), since an op output's stored shape is recomputed.
+Status DecodeQuantAndRange(ByteReader* r, const std::string& named, graph::Tensor* tensor) {
+  // Every element read checks the remaining bytes itself; the counts were bounded first.
+  uint32_t n = 0;
+  QSDK_RETURN_IF_ERROR(r->Count(&n, named + " quantization scale count", kQuantEntryBytes));
+  graph::QuantParams& q = tensor->quant;
+  q.scales.resize(n);
+  q.zero_points.resize(n);
+  std::string what = named + " quantization scale";
+  for (uint32_t k = 0; k < n; ++k) QSDK_RETURN_IF_ERROR(r->F32(&q.scales[k], what));
+  what = named + " zero point";
+  for (uint32_t k = 0; k < n; ++k) QSDK_RETURN_IF_ERROR(r->I32(&q.zero_points[k], what));
+  QSDK_RETURN_IF_ERROR(r->I32(&q.axis, named + " quantization axis"));
+
+  QSDK_RETURN_IF_ERROR(r->Count(&n, named + " range entry count", kRangeEntryBytes));
+  graph::TensorRange& range = tensor->range;
+  range.min.resize(n);
+  range.max.resize(n);
+  what = named + " range min";
+  for (uint32_t k = 0; k < n; ++k) QSDK_RETURN_IF_ERROR(r->F32(&range.min[k], what));
+  what = named + " range max";
+  for (uint32_t k = 0; k < n; ++k) QSDK_RETURN_IF_ERROR(r->F32(&range.max[k], what));
+  QSDK_RETURN_IF_ERROR(r->I32(&range.axis, named + " range axis"));
+  const size_t at = r->position();
+  uint8_t manual = 0;
+  QSDK_RETURN_IF_ERROR(r->U8(&manual, named + " range manual flag"));
+  if (manual > 1) {
+    return r->Error(at, named, " range manual flag is ", static_cast<int>(manual),
+                    "; it must be 0 or 1");
+  }
+  range.manual = manual == 1;
+  return Status::Ok();
+}
+
 Status DecodeMetadata(const uint8_t* data, const std::vector<SectionInfo>& sections,
                       ParsedFile* out) {
   const SectionInfo& section = sections[0];
@@ -649,6 +826,7 @@ Status DecodeMetadata(const uint8_t* data, const std::vector<SectionInfo>& secti
   EngineMetadata& meta = out->info.meta;
   QSDK_RETURN_IF_ERROR(r.Str(&meta.model_name, "model name", kMaxStringBytes));
   QSDK_RETURN_IF_ERROR(r.Str(&meta.build_config_json, "build config", kMaxStringBytes));
+  QSDK_RETURN_IF_ERROR(r.Str(&meta.build_report_json, "build report", kMaxStringBytes));
 
   uint32_t tensor_count = 0;
   QSDK_RETURN_IF_ERROR(r.Count(&tensor_count, "tensor count", kMinTensorRecordBytes,
@@ -688,6 +866,7 @@ Status DecodeMetadata(const uint8_t* data, const std::vector<SectionInfo>& secti
     QSDK_RETURN_IF_ERROR(r.U32(&data_section, named + " data section"));
     QSDK_RETURN_IF_ERROR(r.U64(&data_offset, named + " data offset"));
     QSDK_RETURN_IF_ERROR(r.U64(&data_size, named + " data size"));
+    QSDK_RETURN_IF_ERROR(DecodeQuantAndRange(&r, named, &tensor));
     if (data_section == 0) {
       if (data_offset != 0 || data_size != 0) {
         return r.Error(at, named, " is not constant but records data offset ", data_offset,
@@ -849,6 +1028,13 @@ Status ReadImpl(const uint8_t* data, size_t size, graph::Graph* graph, EngineMet
   if (!status.ok()) {
     return Status(StatusCode::kInvalidArgument,
                   "engine file: the stored graph fails shape inference: " + status.message());
+  }
+  // After shape inference: the shapes are final, and the tensors shape inference checks
+  // have already been reported with their node.
+  for (graph::TensorId t = 0; t < static_cast<graph::TensorId>(g.tensors.size()); ++t) {
+    const std::string what = "engine file: the stored graph is invalid: " + g.DescribeTensor(t);
+    QSDK_RETURN_IF_ERROR(CheckQuant(g.tensors[t], what));
+    QSDK_RETURN_IF_ERROR(CheckRange(g.tensors[t], what));
   }
   // Commit: nothing below can fail.
   *graph = std::move(g);

@@ -69,6 +69,10 @@ inline constexpr const char* kBeta = "beta";
 inline constexpr const char* kFusedActivation = "fused_activation";
 inline constexpr const char* kFusedAlpha = "fused_alpha";
 inline constexpr const char* kFusedBeta = "fused_beta";
+// Conv, FullyConnected: 1 when a residual add is fused (the residual-fusion pass): input 3
+// is the residual tensor R, added to the result before the fused activation,
+// y = act(op(x) + R). Absent or 0: no residual (and no input 3).
+inline constexpr const char* kFusedSum = "fused_sum";
 // Elementwise: ElementwiseOp value.
 inline constexpr const char* kElementwiseOp = "elementwise_op";
 // Concat, Softmax, Flatten: axis (normalized to >= 0 by the network).

@@ -29,6 +29,39 @@ using NodeId = int32_t;
 inline constexpr TensorId kNoTensor = -1;
 inline constexpr NodeId kNoNode = -1;
 
+// Quantization parameters of a tensor stored as an integer type:
+//   real = scale * (q - zero_point)
+// Per-tensor: one scale and zero point, axis = -1. Per-axis: one per index of `axis`
+// (weights: the output-channel axis). Empty on float tensors.
+struct QuantParams {
+  std::vector<float> scales;
+  std::vector<int32_t> zero_points;  // same count as scales
+  int32_t axis = -1;
+
+  bool empty() const { return scales.empty(); }
+  bool per_tensor() const { return axis < 0; }
+  bool operator==(const QuantParams& o) const {
+    return scales == o.scales && zero_points == o.zero_points && axis == o.axis;
+  }
+};
+
+// The range of real values a tensor takes (from calibration or set by the user), from
+// which quantization parameters are derived. Per-tensor (axis -1, one min and max) or
+// per-axis.
+struct TensorRange {
+  std::vector<float> min;
+  std::vector<float> max;
+  int32_t axis = -1;
+  // True when set by the user (ITensor::SetDynamicRange, or a config custom_range):
+  // calibration never overwrites such a range.
+  bool manual = false;
+
+  bool empty() const { return min.empty(); }
+  bool operator==(const TensorRange& o) const {
+    return min == o.min && max == o.max && axis == o.axis && manual == o.manual;
+  }
+};
+
 struct Tensor {
   std::string name;
   DataType dtype = DataType::FLOAT32;
@@ -36,6 +69,11 @@ struct Tensor {
   // Constant data, dense row-major in `dtype`; shared between graph copies (immutable).
   std::shared_ptr<const AlignedBuffer> data;
   NodeId producer = kNoNode;
+  // Set iff dtype is an integer type holding quantized values (INT8, UINT8, INT16, and
+  // INT32 biases).
+  QuantParams quant;
+  // Set by calibration or ITensor::SetDynamicRange; used by the quantization pass.
+  TensorRange range;
 
   bool is_constant() const { return data != nullptr; }
 };

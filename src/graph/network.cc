@@ -48,6 +48,60 @@ bool TensorView::IsNetworkInput() const { return network_->graph().IsGraphInput(
 
 bool TensorView::IsNetworkOutput() const { return network_->graph().IsGraphOutput(id_); }
 
+Status TensorView::SetDynamicRange(float min, float max) {
+  return SetDynamicRange(std::vector<float>{min}, std::vector<float>{max}, -1);
+}
+
+Status TensorView::SetDynamicRange(const std::vector<float>& min, const std::vector<float>& max,
+                                   int64_t axis) {
+  const Tensor& tensor = network_->graph().tensors[id_];
+  const std::string what = StrCat("SetDynamicRange on ", network_->graph().DescribeTensor(id_));
+  if (min.empty() || min.size() != max.size()) {
+    return InvalidArgument(what, ": min has ", min.size(), " values and max ", max.size(),
+                           "; they must be equal and non-empty");
+  }
+  if (axis < -1 || axis >= static_cast<int64_t>(tensor.shape.size())) {
+    return InvalidArgument(what, ": axis ", axis, " is out of range for shape ",
+                           ShapeToString(tensor.shape), " (-1 means per tensor)");
+  }
+  if (axis == -1 && min.size() != 1) {
+    return InvalidArgument(what, ": a per-tensor range has one min and one max, got ",
+                           min.size());
+  }
+  if (axis >= 0) {
+    const int64_t extent = tensor.shape[static_cast<size_t>(axis)];
+    if (extent < 0 || static_cast<int64_t>(min.size()) != extent) {
+      return InvalidArgument(what, ": ", min.size(), " values for axis ", axis, " of extent ",
+                             extent, "; a per-axis range needs one per index of a fixed axis");
+    }
+  }
+  for (size_t i = 0; i < min.size(); ++i) {
+    if (!std::isfinite(min[i]) || !std::isfinite(max[i]) || min[i] > max[i]) {
+      return InvalidArgument(what, ": range [", min[i], ", ", max[i], "] at index ", i,
+                             " is invalid; min and max must be finite with min <= max");
+    }
+  }
+  TensorRange range;
+  range.min = min;
+  range.max = max;
+  range.axis = static_cast<int32_t>(axis);
+  range.manual = true;
+  network_->mutable_graph().tensors[id_].range = std::move(range);
+  return Status::Ok();
+}
+
+bool TensorView::GetDynamicRange(std::vector<float>* min, std::vector<float>* max,
+                                 int64_t* axis) const {
+  const TensorRange& range = network_->graph().tensors[id_].range;
+  if (range.empty()) return false;
+  if (min) *min = range.min;
+  if (max) *max = range.max;
+  if (axis) *axis = range.axis;
+  return true;
+}
+
+void TensorView::ClearDynamicRange() { network_->mutable_graph().tensors[id_].range = TensorRange(); }
+
 // ---------------------------------------------------------------------------------------
 // Node views
 
@@ -296,6 +350,9 @@ std::unique_ptr<INode> MakeNodeView(NetworkImpl* network, NodeId id, NodeType ty
     case NodeType::kReshape: return std::make_unique<ReshapeNodeView>(network, id);
     case NodeType::kFlatten: return std::make_unique<FlattenNodeView>(network, id);
     case NodeType::kTranspose: return std::make_unique<TransposeNodeView>(network, id);
+    // Quantize / Dequantize are inserted by the builder; networks do not create them yet.
+    case NodeType::kQuantize:
+    case NodeType::kDequantize:
     case NodeType::kInvalid: break;
   }
   return nullptr;
@@ -493,7 +550,17 @@ IConvNode* NetworkImpl::AddIConvNode(ITensor* input, ITensor* filter, ITensor* b
   a.SetInts(attr::kStrides, {1, 1});
   a.SetInts(attr::kPads, {0, 0, 0, 0});
   a.SetInts(attr::kDilations, {1, 1});
-  a.SetInt(attr::kGroup, 1);
+  // The group count follows from the shapes (C / filter dim 1), so that a grouped or
+  // depthwise convolution is valid the moment it is added; SetGroup may still change it.
+  int64_t group = 1;
+  if (input != nullptr && filter != nullptr) {
+    const Dims x = input->GetDimension(), w = filter->GetDimension();
+    if (x.GetDimsNum() == 4 && w.GetDimsNum() == 4 && x.GetDimValue(1) > 0 &&
+        w.GetDimValue(1) > 0 && x.GetDimValue(1) % w.GetDimValue(1) == 0) {
+      group = x.GetDimValue(1) / w.GetDimValue(1);
+    }
+  }
+  a.SetInt(attr::kGroup, group);
   a.SetInt(attr::kFusedActivation, 0);
   return ViewOrNull<IConvNode>(
       this, AddNodeChecked(NodeType::kConv, {input, filter, bias}, {false, false, true}, a));

@@ -26,6 +26,12 @@ class TensorView final : public ITensor {
   INode* GetProducer() const override;
   bool IsNetworkInput() const override;
   bool IsNetworkOutput() const override;
+  Status SetDynamicRange(float min, float max) override;
+  Status SetDynamicRange(const std::vector<float>& min, const std::vector<float>& max,
+                         int64_t axis) override;
+  bool GetDynamicRange(std::vector<float>* min, std::vector<float>* max,
+                       int64_t* axis) const override;
+  void ClearDynamicRange() override;
 
   NetworkImpl* network() const { return network_; }
   TensorId id() const { return id_; }

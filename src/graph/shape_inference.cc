@@ -65,6 +65,8 @@ class NodeInference {
       case NodeType::kReshape: return InferReshape();
       case NodeType::kFlatten: return InferFlatten();
       case NodeType::kTranspose: return InferTranspose();
+      case NodeType::kQuantize: return InferQuantize();
+      case NodeType::kDequantize: return InferDequantize();
       case NodeType::kInvalid: break;
     }
     return InvalidArgument("node #", id_, " '", node_.name, "' has an unknown node type ",
@@ -88,8 +90,12 @@ class NodeInference {
   Arity ArityOf(NodeType type) const {
     switch (type) {
       case NodeType::kConst: return {0, 0, {}};
+      // Conv / FullyConnected: with a fused sum (attr::kFusedSum = 1) input 3 is the
+      // residual, and the bias slot 2 is then present or kNoTensor.
       case NodeType::kConv:
       case NodeType::kFullyConnected:
+        if (node_.attrs.GetInt(attr::kFusedSum, 0) == 1) return {4, 4, {2}};
+        return {2, 3, {2}};
       case NodeType::kMatMul: return {2, 3, {2}};
       case NodeType::kElementwise: return {2, 2, {}};
       case NodeType::kConcat: return {1, std::numeric_limits<size_t>::max(), {}};
@@ -129,10 +135,7 @@ class NodeInference {
                      tensor_count, " tensors)");
       }
       const Tensor& tensor = graph_.tensors[t];
-      if (tensor.dtype != DataType::FLOAT32) {
-        return Error(InputName(i), " has type ", DataTypeName(tensor.dtype),
-                     "; only FLOAT32 tensors are supported in this version");
-      }
+      QSDK_RETURN_IF_ERROR(CheckInputType(i, tensor));
       QSDK_RETURN_IF_ERROR(CheckShapeSanity(InputName(i), tensor));
     }
     if (node_.outputs.size() != 1) {
@@ -152,6 +155,91 @@ class NodeInference {
     if (node_.type != NodeType::kConst && graph_.tensors[out].is_constant()) {
       return Error("output 0 '", graph_.tensors[out].name,
                    "' holds constant data; only a Const node may produce a constant");
+    }
+    return Status::Ok();
+  }
+
+  // Which element types an op reads. FLOAT32 everywhere; quantized integer tensors
+  // (INT8 / UINT8 with quantization parameters) only where a quantized kernel exists;
+  // INT8 weights and INT32 biases of quantized Conv / FullyConnected / MatMul.
+  static bool ReadsQuantized(NodeType type) {
+    switch (type) {
+      case NodeType::kConv:
+      case NodeType::kFullyConnected:
+      case NodeType::kMatMul:
+      case NodeType::kPool:
+      case NodeType::kElementwise:
+      case NodeType::kConcat:
+      case NodeType::kReshape:
+      case NodeType::kFlatten:
+      case NodeType::kQuantize:
+      case NodeType::kDequantize: return true;
+      default: return false;
+    }
+  }
+
+  Status CheckInputType(size_t i, const Tensor& tensor) const {
+    if (tensor.dtype == DataType::FLOAT32) {
+      if (!tensor.quant.empty()) {
+        return Error(InputName(i), " is FLOAT32 but has quantization parameters");
+      }
+      return Status::Ok();
+    }
+    const bool quantized_storage = tensor.dtype == DataType::INT8 ||
+                                   tensor.dtype == DataType::UINT8 ||
+                                   tensor.dtype == DataType::INT32;
+    if (!quantized_storage || !ReadsQuantized(node_.type)) {
+      return Error(InputName(i), " has type ", DataTypeName(tensor.dtype), "; this op reads ",
+                   ReadsQuantized(node_.type) ? "FLOAT32 or quantized INT8 / UINT8 / INT32"
+                                              : "FLOAT32 only");
+    }
+    if (tensor.quant.empty()) {
+      return Error(InputName(i), " has type ", DataTypeName(tensor.dtype),
+                   " without quantization parameters; integer tensors must be quantized");
+    }
+    return CheckQuantParams(InputName(i), tensor);
+  }
+
+  // Scales finite and > 0, one per tensor or per index of `axis`; zero points within the
+  // storage type's range.
+  Status CheckQuantParams(const std::string& what, const Tensor& tensor) const {
+    const QuantParams& q = tensor.quant;
+    if (q.zero_points.size() != q.scales.size()) {
+      return Error(what, " has ", q.scales.size(), " scales but ", q.zero_points.size(),
+                   " zero points; they must match");
+    }
+    if (q.axis < -1 || q.axis >= static_cast<int32_t>(tensor.shape.size())) {
+      return Error(what, " has quantization axis ", q.axis,
+                   "; it must be -1 (per tensor) or in [0, ", tensor.shape.size(), ")");
+    }
+    if (q.axis < 0 && q.scales.size() != 1) {
+      return Error(what, " is quantized per tensor but has ", q.scales.size(), " scales");
+    }
+    if (q.axis >= 0) {
+      const int64_t extent = tensor.shape[static_cast<size_t>(q.axis)];
+      if (extent != kDynamic && static_cast<int64_t>(q.scales.size()) != extent) {
+        return Error(what, " is quantized along axis ", q.axis, " of extent ", extent, " but has ",
+                     q.scales.size(), " scales");
+      }
+    }
+    int64_t lo = 0, hi = 0;
+    switch (tensor.dtype) {
+      case DataType::INT8: lo = -128; hi = 127; break;
+      case DataType::UINT8: lo = 0; hi = 255; break;
+      case DataType::INT16: lo = -32768; hi = 32767; break;
+      case DataType::INT32: lo = 0; hi = 0; break;  // biases: zero point 0
+      default:
+        return Error(what, " has quantization parameters but type ", DataTypeName(tensor.dtype));
+    }
+    for (size_t k = 0; k < q.scales.size(); ++k) {
+      if (!std::isfinite(q.scales[k]) || !(q.scales[k] > 0.0f)) {
+        return Error(what, " has scale[", k, "] = ", q.scales[k],
+                     "; a scale must be finite and > 0");
+      }
+      if (q.zero_points[k] < lo || q.zero_points[k] > hi) {
+        return Error(what, " has zero_point[", k, "] = ", q.zero_points[k], "; for ",
+                     DataTypeName(tensor.dtype), " it must be in [", lo, ", ", hi, "]");
+      }
     }
     return Status::Ok();
   }
@@ -213,10 +301,19 @@ class NodeInference {
     return Status::Ok();
   }
 
+  // Sets the output shape. The output type stays what the quantization pass chose when
+  // it made the output a quantized tensor (INT8 / UINT8 with parameters, for ops that
+  // have quantized kernels); otherwise it is FLOAT32.
   void SetOutput(Shape shape) {
     Tensor& out = graph_.tensors[node_.outputs[0]];
     out.shape = std::move(shape);
-    out.dtype = DataType::FLOAT32;
+    const bool quantized_output = (out.dtype == DataType::INT8 || out.dtype == DataType::UINT8) &&
+                                  !out.quant.empty() && ReadsQuantized(node_.type) &&
+                                  node_.type != NodeType::kDequantize;
+    if (!quantized_output) {
+      out.dtype = DataType::FLOAT32;
+      out.quant = QuantParams();
+    }
   }
 
   // Sets the output after checking that its element count fits int64.
@@ -337,6 +434,52 @@ class NodeInference {
     return CheckActivation(attr::kFusedActivation, attr::kFusedAlpha, attr::kFusedBeta, true);
   }
 
+  // Conv / FullyConnected: attribute 'fused_sum' (absent = 0) is 0 or 1, and input 3 (the
+  // residual R of y = act(op(x) + R)) is present iff it is 1, with exactly the output
+  // shape `out` (no broadcasting; a dynamic extent matches anything) and type FLOAT32 or
+  // INT8 / UINT8 quantized per tensor.
+  Status CheckFusedResidual(const Shape& out) const {
+    int64_t fused_sum = 0;
+    if (FindAttr(attr::kFusedSum) != nullptr) {
+      QSDK_RETURN_IF_ERROR(GetBool(attr::kFusedSum, &fused_sum));
+    }
+    const bool has_residual = node_.inputs.size() > 3;
+    if (fused_sum == 0) {
+      if (has_residual) {
+        return Error("has ", node_.inputs.size(), " input slots but attribute '",
+                     attr::kFusedSum, "' is not 1; input 3 (the residual) exists only with a "
+                     "fused sum");
+      }
+      return Status::Ok();
+    }
+    if (!has_residual || node_.inputs[3] == kNoTensor) {
+      return Error("attribute '", attr::kFusedSum,
+                   "' = 1 but input 3 (the residual) is missing; a fused sum needs it");
+    }
+    const Tensor& r = In(3);
+    if (r.dtype != DataType::FLOAT32) {
+      if (r.dtype != DataType::INT8 && r.dtype != DataType::UINT8) {
+        return Error(InputName(3), " (the residual) has type ", DataTypeName(r.dtype),
+                     "; it must be FLOAT32, INT8 or UINT8");
+      }
+      if (!r.quant.per_tensor()) {
+        return Error(InputName(3), " (the residual) is quantized along axis ", r.quant.axis,
+                     "; a residual is quantized per tensor");
+      }
+    }
+    const Shape& rs = InShape(3);
+    bool same = rs.size() == out.size();
+    for (size_t d = 0; same && d < rs.size(); ++d) {
+      same = rs[d] == out[d] || rs[d] == kDynamic || out[d] == kDynamic;
+    }
+    if (!same) {
+      return Error(InputName(3), " (the residual) has shape ", ShapeToString(rs),
+                   " but the output has shape ", ShapeToString(out),
+                   "; a fused residual must have exactly the output shape");
+    }
+    return Status::Ok();
+  }
+
   // --- Broadcasting. ---------------------------------------------------------------------
 
   // Numpy broadcasting of one extent pair. A dynamic extent stays dynamic unless the other
@@ -381,11 +524,47 @@ class NodeInference {
     if (!out.is_constant()) {
       return Error("output 0 '", out.name, "' has no data; a Const node's output must hold it");
     }
+    const std::string what = StrCat("output 0 '", out.name, "'");
     if (out.dtype != DataType::FLOAT32) {
-      return Error("output 0 '", out.name, "' has type ", DataTypeName(out.dtype),
-                   "; only FLOAT32 tensors are supported in this version");
+      // Quantized weights (INT8, per channel) and biases (INT32) made by the builder.
+      if (out.dtype != DataType::INT8 && out.dtype != DataType::UINT8 &&
+          out.dtype != DataType::INT32) {
+        return Error(what, " has type ", DataTypeName(out.dtype),
+                     "; constants are FLOAT32, or quantized INT8 / UINT8 / INT32");
+      }
+      if (out.quant.empty()) {
+        return Error(what, " has type ", DataTypeName(out.dtype),
+                     " without quantization parameters");
+      }
+      QSDK_RETURN_IF_ERROR(CheckQuantParams(what, out));
+    } else if (!out.quant.empty()) {
+      return Error(what, " is FLOAT32 but has quantization parameters");
     }
-    return CheckShapeSanity(StrCat("output 0 '", out.name, "'"), out);
+    return CheckShapeSanity(what, out);
+  }
+
+  // Quantize: input FLOAT32 (quantize) or quantized (requantize); output INT8 / UINT8
+  // with the parameters the builder set on it. Same shape.
+  Status InferQuantize() {
+    Tensor& out = graph_.tensors[node_.outputs[0]];
+    const std::string what = StrCat("output 0 '", out.name, "'");
+    if (out.dtype != DataType::INT8 && out.dtype != DataType::UINT8) {
+      return Error(what, " has type ", DataTypeName(out.dtype),
+                   "; Quantize produces INT8 or UINT8");
+    }
+    if (out.quant.empty()) return Error(what, " has no quantization parameters");
+    out.shape = InShape(0);
+    return CheckQuantParams(what, out);
+  }
+
+  // Dequantize: quantized INT8 / UINT8 input, FLOAT32 output of the same shape.
+  Status InferDequantize() {
+    if (In(0).dtype != DataType::INT8 && In(0).dtype != DataType::UINT8) {
+      return Error(InputName(0), " has type ", DataTypeName(In(0).dtype),
+                   "; Dequantize reads INT8 or UINT8");
+    }
+    SetOutput(InShape(0));
+    return Status::Ok();
   }
 
   Status InferConv() {
@@ -450,6 +629,7 @@ class NodeInference {
       }
       out[2 + d] = (padded - effective) / strides[d] + 1;
     }
+    QSDK_RETURN_IF_ERROR(CheckFusedResidual(out));
     return SetCheckedOutput(std::move(out));
   }
 
@@ -478,6 +658,7 @@ class NodeInference {
                      w[0], "] (one value per output)");
       }
     }
+    QSDK_RETURN_IF_ERROR(CheckFusedResidual({x[0], w[0]}));
     return SetCheckedOutput({x[0], w[0]});
   }
 

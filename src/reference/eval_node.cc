@@ -6,6 +6,11 @@
 // applied exactly as everywhere else, with messages naming the node. The operator then
 // computes the output from the attributes, and its shape must agree with the inferred one
 // (a disagreement would be a bug in one of the two, reported as kInternal).
+//
+// Quantized nodes: qsdk::Tensor has no quantization parameters, so they come from the
+// graph's tensors (inputs) and from inference on the copy (the output keeps the type and
+// parameters the quantization pass gave it). A node whose input or output is stored as
+// integers runs the quantized kernel of quantized_ops.h; Quantize / Dequantize always do.
 #include <cstring>
 #include <string>
 #include <utility>
@@ -13,6 +18,7 @@
 #include "graph/shape_inference.h"
 #include "reference/op_util.h"
 #include "reference/ops.h"
+#include "reference/quantized_ops.h"
 #include "reference/reference.h"
 
 namespace qsdk::reference {
@@ -57,7 +63,8 @@ class Attrs {
 };
 
 // Checks `inputs` against the node's slots: one entry per slot, nullptr exactly for the
-// absent optional slots, FLOAT32 tensors with a known shape and data.
+// absent optional slots, tensors of the graph tensor's type (FLOAT32, or the integer type
+// of a quantized tensor, whose parameters the graph holds) with a known shape and data.
 Status CheckInputs(const Graph& graph, NodeId id, const std::vector<const Tensor*>& inputs) {
   const Node& node = graph.nodes[id];
   const std::string where = graph.DescribeNode(id);
@@ -83,9 +90,12 @@ Status CheckInputs(const Graph& graph, NodeId id, const std::vector<const Tensor
     const std::string name = StrCat("input ", i, " '", graph.tensors[t].name, "'");
     const Tensor* in = inputs[i];
     if (in == nullptr) return InvalidArgument(where, ": ", name, " is missing (null)");
-    if (in->GetDataType() != DataType::FLOAT32) {
+    const graph::Tensor& decl = graph.tensors[t];
+    const DataType expected = decl.quant.empty() ? DataType::FLOAT32 : decl.dtype;
+    if (in->GetDataType() != expected) {
       return InvalidArgument(where, ": ", name, " has type ", DataTypeName(in->GetDataType()),
-                             "; the reference kernels support FLOAT32 only");
+                             "; the graph declares it ", DataTypeName(expected),
+                             decl.quant.empty() ? "" : " (quantized)");
     }
     if (!in->GetDimension().IsFullyDefined() || in->GetElementCount() < 0) {
       return InvalidArgument(where, ": ", name, " has shape ", in->GetDimension().ToString(),
@@ -107,9 +117,16 @@ Status CheckInputs(const Graph& graph, NodeId id, const std::vector<const Tensor
 
 // A graph holding only node `id` (as node 0), one tensor per input slot with the concrete
 // shape of that input (constants keep their data, which the builder rules may require),
-// and its output tensors without shapes. Then infers the output shapes.
+// and its output tensors without shapes. Then infers the output shapes and types.
+struct InferredOutput {
+  std::vector<int64_t> shape;
+  // FLOAT32, or the quantized type and parameters the graph gives the output (inference
+  // keeps them only where the op has a quantized kernel).
+  QuantizedOutputSpec spec;
+};
+
 Status InferOnCopy(const Graph& graph, NodeId id, const std::vector<const Tensor*>& inputs,
-                   std::vector<std::vector<int64_t>>* output_shapes) {
+                   std::vector<InferredOutput>* outputs) {
   const Node& node = graph.nodes[id];
   Graph small;
   Node copy = node;
@@ -132,14 +149,19 @@ Status InferOnCopy(const Graph& graph, NodeId id, const std::vector<const Tensor
   }
   const NodeId small_id = small.AddNode(std::move(copy));
   QSDK_RETURN_IF_ERROR(graph::InferNodeShapes(&small, small_id));
-  output_shapes->clear();
+  outputs->clear();
   for (TensorId t : small.nodes[small_id].outputs) {
-    const std::vector<int64_t>& shape = small.tensors[t].shape;
-    if (graph::ElementCount(shape) < 0) {
+    const graph::Tensor& out = small.tensors[t];
+    if (graph::ElementCount(out.shape) < 0) {
       return InternalError(graph.DescribeNode(id), ": shape inference left output shape ",
-                           graph::ShapeToString(shape), " not fully defined for concrete inputs");
+                           graph::ShapeToString(out.shape),
+                           " not fully defined for concrete inputs");
     }
-    output_shapes->push_back(shape);
+    InferredOutput info;
+    info.shape = out.shape;
+    info.spec.dtype = out.quant.empty() ? DataType::FLOAT32 : out.dtype;
+    info.spec.quant = out.quant;
+    outputs->push_back(std::move(info));
   }
   return Status::Ok();
 }
@@ -147,9 +169,13 @@ Status InferOnCopy(const Graph& graph, NodeId id, const std::vector<const Tensor
 // Copies the data of the constant output of a Const node.
 Status EvalConst(const Graph& graph, NodeId id, const std::vector<int64_t>& shape, Tensor* y) {
   const graph::Tensor& t = graph.tensors[graph.nodes[id].outputs[0]];
-  Tensor out;
-  QSDK_RETURN_IF_ERROR(internal::AllocateOutput("Const", shape, &out));
-  // Shape inference checked that the data holds exactly this many FLOAT32 elements.
+  Tensor out = Tensor::Allocate(t.dtype, Dims(shape));
+  if (out.empty()) {
+    return Status(StatusCode::kResourceExhausted,
+                  StrCat("Const: cannot allocate the output of shape ",
+                         graph::ShapeToString(shape)));
+  }
+  // Shape inference checked that the data holds exactly this many elements of its type.
   if (out.GetSizeInBytes() != t.data->size()) {
     return InternalError(graph.DescribeNode(id), ": constant holds ", t.data->size(),
                          " bytes for shape ", graph::ShapeToString(shape));
@@ -159,17 +185,74 @@ Status EvalConst(const Graph& graph, NodeId id, const std::vector<int64_t>& shap
   return Status::Ok();
 }
 
+// The operand of slot `i`: the given tensor with the graph tensor's quantization
+// parameters (empty for FLOAT32); an absent operand for a missing or absent slot.
+QuantizedOperand Operand(const Graph& graph, const Node& node,
+                         const std::vector<const Tensor*>& in, size_t i) {
+  QuantizedOperand op;
+  if (i >= in.size() || i >= node.inputs.size() || node.inputs[i] == graph::kNoTensor) return op;
+  op.tensor = in[i];
+  op.quant = graph.tensors[node.inputs[i]].quant;
+  return op;
+}
+
+// True when a quantized kernel runs the node: an input or the output is stored as
+// integers. (Shape inference admits integer tensors only for ops that have one.)
+bool UsesQuantizedKernel(const std::vector<const Tensor*>& in, const QuantizedOutputSpec& out) {
+  if (out.dtype != DataType::FLOAT32) return true;
+  for (const Tensor* t : in) {
+    if (t != nullptr && t->GetDataType() != DataType::FLOAT32) return true;
+  }
+  return false;
+}
+
+// Pool, Concat, Reshape and Flatten on quantized tensors keep the input's type and
+// parameters: the graph's output must carry exactly those.
+Status RequireSameQuantization(const QuantizedOperand& x, const QuantizedOutputSpec& out) {
+  const DataType in_type = x.tensor != nullptr ? x.tensor->GetDataType() : DataType::INVALID;
+  if (out.dtype != in_type || !(out.quant == x.quant)) {
+    const auto describe = [](DataType t, const graph::QuantParams& q) {
+      return q.empty() ? std::string(DataTypeName(t))
+                       : StrCat(DataTypeName(t), " (scale ", q.scales[0], ", zero point ",
+                                q.zero_points[0], q.scales.size() > 1 ? ", per axis" : "", ")");
+    };
+    return InvalidArgument("the output is ", describe(out.dtype, out.quant), " but the input is ",
+                           describe(in_type, x.quant),
+                           "; this op moves quantized values unchanged, so the output must "
+                           "have the input's type and quantization parameters");
+  }
+  return Status::Ok();
+}
+
 // Runs the operator of node `id` on `in` (validated, one per slot).
 Status Dispatch(const Graph& graph, NodeId id, const std::vector<const Tensor*>& in,
-                const std::vector<int64_t>& inferred_shape, Tensor* y) {
+                const InferredOutput& inferred, Tensor* y) {
   const Node& node = graph.nodes[id];
   const Attrs attrs(graph, id);
   namespace attr = graph::attr;
-  // The optional third input of Conv / FullyConnected / MatMul.
+  const QuantizedOutputSpec& out = inferred.spec;
+  const auto op = [&](size_t i) { return Operand(graph, node, in, i); };
+  // The optional third input of Conv / FullyConnected / MatMul, and the fused residual
+  // (fourth input, present iff attr::kFusedSum = 1) of Conv / FullyConnected.
   const Tensor* bias = in.size() > 2 ? in[2] : nullptr;
+  const Tensor* residual =
+      (attrs.Int(attr::kFusedSum) != 0 && in.size() > 3) ? in[3] : nullptr;
+  const QuantizedOperand q_residual = residual != nullptr ? op(3) : QuantizedOperand();
+  // Conv / FC / MatMul run quantized when the data input, the weights or the output are
+  // integers; an FP32 one may still read a quantized residual, by its real value.
+  const bool heavy = node.type == NodeType::kConv || node.type == NodeType::kFullyConnected ||
+                     node.type == NodeType::kMatMul;
+  const bool quantized =
+      heavy ? UsesQuantizedKernel({in[0], in[1]}, out) : UsesQuantizedKernel(in, out);
+  Tensor real_residual;
+  if (heavy && !quantized && residual != nullptr &&
+      residual->GetDataType() != DataType::FLOAT32) {
+    QSDK_RETURN_IF_ERROR(Dequantize(q_residual, &real_residual));
+    residual = &real_residual;
+  }
   switch (node.type) {
     case NodeType::kConst:
-      return EvalConst(graph, id, inferred_shape, y);
+      return EvalConst(graph, id, inferred.shape, y);
     case NodeType::kConv: {
       std::vector<int64_t> strides, pads, dilations;
       QSDK_RETURN_IF_ERROR(attrs.Ints(attr::kStrides, 2, &strides));
@@ -186,15 +269,20 @@ Status Dispatch(const Graph& graph, NodeId id, const std::vector<const Tensor*>&
       p.dilation_w = dilations[1];
       p.group = attrs.Int(attr::kGroup);
       p.activation = attrs.Fused();
-      return Conv2D(*in[0], *in[1], bias, p, y);
+      if (quantized) return QuantizedConv2D(op(0), op(1), op(2), q_residual, p, out, y);
+      return Conv2D(*in[0], *in[1], bias, residual, p, y);
     }
     case NodeType::kFullyConnected:
-      return FullyConnected(*in[0], *in[1], bias, attrs.Fused(), y);
+      if (quantized) {
+        return QuantizedFullyConnected(op(0), op(1), op(2), q_residual, attrs.Fused(), out, y);
+      }
+      return FullyConnected(*in[0], *in[1], bias, residual, attrs.Fused(), y);
     case NodeType::kMatMul: {
       MatMulParams p;
       p.transpose_a = attrs.Int(attr::kTransposeA) != 0;
       p.transpose_b = attrs.Int(attr::kTransposeB) != 0;
       p.activation = attrs.Fused();
+      if (quantized) return QuantizedMatMul(op(0), op(1), op(2), p, out, y);
       return MatMul(*in[0], *in[1], bias, p, y);
     }
     case NodeType::kActivation:
@@ -219,12 +307,24 @@ Status Dispatch(const Graph& graph, NodeId id, const std::vector<const Tensor*>&
         p.count_include_pad = attrs.Int(attr::kCountIncludePad) != 0;
         p.ceil_mode = attrs.Int(attr::kCeilMode) != 0;
       }
+      if (quantized) {
+        QSDK_RETURN_IF_ERROR(RequireSameQuantization(op(0), out));
+        return QuantizedPool(op(0), p, y);
+      }
       return Pool(*in[0], p, y);
     }
-    case NodeType::kElementwise:
-      return Elementwise(*in[0], *in[1],
-                         static_cast<ElementwiseOp>(attrs.Int(attr::kElementwiseOp)), y);
+    case NodeType::kElementwise: {
+      const auto type = static_cast<ElementwiseOp>(attrs.Int(attr::kElementwiseOp));
+      if (quantized) return QuantizedElementwise(op(0), op(1), type, out, y);
+      return Elementwise(*in[0], *in[1], type, y);
+    }
     case NodeType::kConcat:
+      if (quantized) {
+        std::vector<QuantizedOperand> operands;
+        for (size_t i = 0; i < in.size(); ++i) operands.push_back(op(i));
+        QSDK_RETURN_IF_ERROR(RequireSameQuantization(operands[0], out));
+        return QuantizedConcat(operands, attrs.Int(attr::kAxis), y);
+      }
       return Concat(in, attrs.Int(attr::kAxis), y);
     case NodeType::kBatchNorm:
       return BatchNorm(*in[0], *in[1], *in[2], *in[3], *in[4],
@@ -232,16 +332,27 @@ Status Dispatch(const Graph& graph, NodeId id, const std::vector<const Tensor*>&
     case NodeType::kSoftmax:
       return Softmax(*in[0], attrs.Int(attr::kAxis), y);
     case NodeType::kReshape:
+      if (quantized) {
+        QSDK_RETURN_IF_ERROR(RequireSameQuantization(op(0), out));
+        return QuantizedReshape(op(0), node.attrs.GetInts(attr::kShape), y);
+      }
       return Reshape(*in[0], node.attrs.GetInts(attr::kShape), y);
     case NodeType::kFlatten:
+      if (quantized) {
+        QSDK_RETURN_IF_ERROR(RequireSameQuantization(op(0), out));
+        return QuantizedFlatten(op(0), attrs.Int(attr::kAxis), y);
+      }
       return Flatten(*in[0], attrs.Int(attr::kAxis), y);
     case NodeType::kTranspose:
       return Transpose(*in[0], node.attrs.GetInts(attr::kPerm), y);
+    case NodeType::kQuantize:
+      return Quantize(op(0), out, y);
+    case NodeType::kDequantize:
+      return Dequantize(op(0), y);
     case NodeType::kInvalid:
       break;
   }
-  return InvalidArgument(graph.DescribeNode(id), ": node type ", static_cast<int>(node.type),
-                         " has no reference kernel");
+  return InvalidArgument("node type ", static_cast<int>(node.type), " has no reference kernel");
 }
 
 Status EvalNodeImpl(const Graph& graph, NodeId id, const std::vector<const Tensor*>& inputs,
@@ -252,23 +363,31 @@ Status EvalNodeImpl(const Graph& graph, NodeId id, const std::vector<const Tenso
                            " nodes)");
   }
   QSDK_RETURN_IF_ERROR(CheckInputs(graph, id, inputs));
-  std::vector<std::vector<int64_t>> shapes;
-  QSDK_RETURN_IF_ERROR(InferOnCopy(graph, id, inputs, &shapes));
+  std::vector<InferredOutput> inferred;
+  QSDK_RETURN_IF_ERROR(InferOnCopy(graph, id, inputs, &inferred));
   // Every op has exactly one output (shape inference enforces it).
-  if (shapes.size() != 1) {
+  if (inferred.size() != 1) {
     return InternalError(graph.DescribeNode(id), ": expected 1 output, inference gave ",
-                         shapes.size());
+                         inferred.size());
   }
   Tensor y;
-  const Status st = Dispatch(graph, id, inputs, shapes[0], &y);
+  const Status st = Dispatch(graph, id, inputs, inferred[0], &y);
   if (!st.ok()) {
     // Operator messages name the op; add the node.
     return Status(st.code(), StrCat(graph.DescribeNode(id), ": ", st.message()));
   }
-  if (y.GetDimension().GetDims() != shapes[0]) {
+  if (y.GetDimension().GetDims() != inferred[0].shape) {
     return InternalError(graph.DescribeNode(id), ": the reference kernel produced shape ",
                          y.GetDimension().ToString(), " but shape inference gives ",
-                         graph::ShapeToString(shapes[0]));
+                         graph::ShapeToString(inferred[0].shape));
+  }
+  const DataType expected_type = graph.nodes[id].type == NodeType::kConst
+                                     ? graph.tensors[graph.nodes[id].outputs[0]].dtype
+                                     : inferred[0].spec.dtype;
+  if (y.GetDataType() != expected_type) {
+    return InternalError(graph.DescribeNode(id), ": the reference kernel produced type ",
+                         DataTypeName(y.GetDataType()), " but the output is ",
+                         DataTypeName(expected_type));
   }
   y.SetName(graph.tensors[graph.nodes[id].outputs[0]].name);
   outputs->clear();

@@ -1,10 +1,15 @@
-// Fully connected layer (docs/ops.md, FullyConnected): y = flatten(x) * w^T + b.
+// Fully connected layer (docs/ops.md, FullyConnected): y = act(flatten(x) * w^T + b + R).
 #include "reference/op_util.h"
 #include "reference/ops.h"
 
 namespace qsdk::reference {
 
 Status FullyConnected(const Tensor& x, const Tensor& w, const Tensor* b,
+                      const FusedActivation& activation, Tensor* y) {
+  return FullyConnected(x, w, b, nullptr, activation, y);
+}
+
+Status FullyConnected(const Tensor& x, const Tensor& w, const Tensor* b, const Tensor* residual,
                       const FusedActivation& activation, Tensor* y) {
   constexpr const char* kOp = "FullyConnected";
   return internal::GuardExceptions(kOp, [&]() -> Status {
@@ -13,6 +18,9 @@ Status FullyConnected(const Tensor& x, const Tensor& w, const Tensor* b,
     QSDK_RETURN_IF_ERROR(internal::CheckFloatOperand(kOp, "input x", x));
     QSDK_RETURN_IF_ERROR(internal::CheckFloatOperand(kOp, "weight w", w));
     if (b != nullptr) QSDK_RETURN_IF_ERROR(internal::CheckFloatOperand(kOp, "bias b", *b));
+    if (residual != nullptr) {
+      QSDK_RETURN_IF_ERROR(internal::CheckFloatOperand(kOp, "residual", *residual));
+    }
     QSDK_RETURN_IF_ERROR(CheckActivation(kOp, activation.type, activation.alpha, activation.beta,
                                          /*allow_none=*/true));
     const auto& xs = internal::ShapeOf(x);
@@ -33,19 +41,27 @@ Status FullyConnected(const Tensor& x, const Tensor& w, const Tensor* b,
       return InvalidArgument(kOp, ": bias b has shape ", ShapeString(internal::ShapeOf(*b)),
                              "; it must be [OC] = [", oc, "]");
     }
+    if (residual != nullptr && internal::ShapeOf(*residual) != std::vector<int64_t>{n, oc}) {
+      return InvalidArgument(kOp, ": residual has shape ",
+                             ShapeString(internal::ShapeOf(*residual)),
+                             "; it must be the output shape [", n, ",", oc, "]");
+    }
 
     Tensor out;
     QSDK_RETURN_IF_ERROR(internal::AllocateOutput(kOp, {n, oc}, &out));
     const float* xd = x.Data<float>();
     const float* wd = w.Data<float>();
     const float* bd = b != nullptr ? b->Data<float>() : nullptr;
+    const float* rd = residual != nullptr ? residual->Data<float>() : nullptr;
     float* yd = out.Data<float>();
     for (int64_t i = 0; i < n; ++i) {
       for (int64_t o = 0; o < oc; ++o) {
         double acc = bd != nullptr ? bd[o] : 0.0;
         for (int64_t j = 0; j < k; ++j) acc += static_cast<double>(xd[i * k + j]) * wd[o * k + j];
-        yd[i * oc + o] = ApplyActivation(activation.type, static_cast<float>(acc), activation.alpha,
-                                         activation.beta);
+        // The residual is added to the float-rounded product (as an unfused add would).
+        float v = static_cast<float>(acc);
+        if (rd != nullptr) v += rd[i * oc + o];
+        yd[i * oc + o] = ApplyActivation(activation.type, v, activation.alpha, activation.beta);
       }
     }
     *y = std::move(out);

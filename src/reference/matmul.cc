@@ -1,82 +1,92 @@
 // Batched matrix product (docs/ops.md, MatMul): optional transposes of the last two dims,
 // numpy broadcasting of the batch dims, an optional broadcast bias, a fused activation.
+#include "reference/geometry.h"
 #include "reference/op_util.h"
 #include "reference/ops.h"
 
 namespace qsdk::reference {
 
+namespace internal {
+
+Status ResolveMatMulGeometry(const char* op, const std::vector<int64_t>& as,
+                             const std::vector<int64_t>& bs,
+                             const std::vector<int64_t>* bias_shape, const MatMulParams& params,
+                             MatMulGeometry* g) {
+  const FusedActivation& act = params.activation;
+  QSDK_RETURN_IF_ERROR(CheckActivation(op, act.type, act.alpha, act.beta, /*allow_none=*/true));
+  if (as.size() < 2 || bs.size() < 2) {
+    return InvalidArgument(op, ": inputs have shapes ", ShapeString(as), " and ", ShapeString(bs),
+                           "; both must have rank >= 2");
+  }
+  MatMulGeometry r;
+  // Logical (post-transpose) matrix extents: a is M x K, b is K x N.
+  const size_t ar = as.size(), br = bs.size();
+  r.m = params.transpose_a ? as[ar - 1] : as[ar - 2];
+  r.k = params.transpose_a ? as[ar - 2] : as[ar - 1];
+  const int64_t kb = params.transpose_b ? bs[br - 1] : bs[br - 2];
+  r.n = params.transpose_b ? bs[br - 2] : bs[br - 1];
+  if (r.k != kb) {
+    return InvalidArgument(op, ": inner extents differ: a ", ShapeString(as),
+                           (params.transpose_a ? " (transposed)" : ""), " has K = ", r.k, ", b ",
+                           ShapeString(bs), (params.transpose_b ? " (transposed)" : ""),
+                           " has K = ", kb);
+  }
+  const std::vector<int64_t> a_batch(as.begin(), as.end() - 2);
+  const std::vector<int64_t> b_batch(bs.begin(), bs.end() - 2);
+  QSDK_RETURN_IF_ERROR(BroadcastShapes(op, a_batch, b_batch, &r.batch));
+  r.out_shape = r.batch;
+  r.out_shape.push_back(r.m);
+  r.out_shape.push_back(r.n);
+  if (bias_shape != nullptr) {
+    std::vector<int64_t> merged;
+    const Status st = BroadcastShapes(op, r.out_shape, *bias_shape, &merged);
+    if (!st.ok() || merged != r.out_shape) {
+      return InvalidArgument(op, ": bias has shape ", ShapeString(*bias_shape),
+                             ", which does not broadcast to the output shape ",
+                             ShapeString(r.out_shape));
+    }
+    r.bias_strides = BroadcastStrides(*bias_shape, r.out_shape.size());
+  }
+  r.a_batch_strides = BroadcastStrides(a_batch, r.batch.size());
+  r.b_batch_strides = BroadcastStrides(b_batch, r.batch.size());
+  *g = std::move(r);
+  return Status::Ok();
+}
+
+}  // namespace internal
+
 Status MatMul(const Tensor& a, const Tensor& b, const Tensor* bias, const MatMulParams& params,
               Tensor* y) {
   constexpr const char* kOp = "MatMul";
   return internal::GuardExceptions(kOp, [&]() -> Status {
-    using internal::ShapeString;
     QSDK_RETURN_IF_ERROR(internal::CheckOutputPointer(kOp, y));
     QSDK_RETURN_IF_ERROR(internal::CheckFloatOperand(kOp, "input a", a));
     QSDK_RETURN_IF_ERROR(internal::CheckFloatOperand(kOp, "input b", b));
     if (bias != nullptr) {
       QSDK_RETURN_IF_ERROR(internal::CheckFloatOperand(kOp, "bias", *bias));
     }
-    const FusedActivation& act = params.activation;
-    QSDK_RETURN_IF_ERROR(CheckActivation(kOp, act.type, act.alpha, act.beta, /*allow_none=*/true));
-
-    const auto& as = internal::ShapeOf(a);
-    const auto& bs = internal::ShapeOf(b);
-    if (as.size() < 2 || bs.size() < 2) {
-      return InvalidArgument(kOp, ": inputs have shapes ", ShapeString(as), " and ",
-                             ShapeString(bs), "; both must have rank >= 2");
-    }
-    // Logical (post-transpose) matrix extents: a is M x K, b is K x N.
-    const size_t ar = as.size(), br = bs.size();
-    const int64_t m = params.transpose_a ? as[ar - 1] : as[ar - 2];
-    const int64_t k = params.transpose_a ? as[ar - 2] : as[ar - 1];
-    const int64_t kb = params.transpose_b ? bs[br - 1] : bs[br - 2];
-    const int64_t n = params.transpose_b ? bs[br - 2] : bs[br - 1];
-    if (k != kb) {
-      return InvalidArgument(kOp, ": inner extents differ: a ", ShapeString(as),
-                             (params.transpose_a ? " (transposed)" : ""), " has K = ", k, ", b ",
-                             ShapeString(bs), (params.transpose_b ? " (transposed)" : ""),
-                             " has K = ", kb);
-    }
-    const std::vector<int64_t> a_batch(as.begin(), as.end() - 2);
-    const std::vector<int64_t> b_batch(bs.begin(), bs.end() - 2);
-    std::vector<int64_t> batch;
-    QSDK_RETURN_IF_ERROR(internal::BroadcastShapes(kOp, a_batch, b_batch, &batch));
-    std::vector<int64_t> out_shape = batch;
-    out_shape.push_back(m);
-    out_shape.push_back(n);
-
-    if (bias != nullptr) {
-      const auto& bias_shape = internal::ShapeOf(*bias);
-      std::vector<int64_t> merged;
-      const Status st = internal::BroadcastShapes(kOp, out_shape, bias_shape, &merged);
-      if (!st.ok() || merged != out_shape) {
-        return InvalidArgument(kOp, ": bias has shape ", ShapeString(bias_shape),
-                               ", which does not broadcast to the output shape ",
-                               ShapeString(out_shape));
-      }
-    }
+    internal::MatMulGeometry g;
+    QSDK_RETURN_IF_ERROR(internal::ResolveMatMulGeometry(
+        kOp, internal::ShapeOf(a), internal::ShapeOf(b),
+        bias != nullptr ? &internal::ShapeOf(*bias) : nullptr, params, &g));
 
     Tensor out;
-    QSDK_RETURN_IF_ERROR(internal::AllocateOutput(kOp, out_shape, &out));
-    const size_t batch_rank = batch.size();
-    // Per-batch-index offsets of whole matrices in a and b (0 along broadcast dims).
-    const std::vector<int64_t> a_batch_strides = internal::BroadcastStrides(a_batch, batch_rank);
-    const std::vector<int64_t> b_batch_strides = internal::BroadcastStrides(b_batch, batch_rank);
-    const std::vector<int64_t> bias_strides =
-        bias != nullptr ? internal::BroadcastStrides(internal::ShapeOf(*bias), out_shape.size())
-                        : std::vector<int64_t>();
+    QSDK_RETURN_IF_ERROR(internal::AllocateOutput(kOp, g.out_shape, &out));
+    const FusedActivation& act = params.activation;
+    const size_t batch_rank = g.batch.size();
     const float* ad = a.Data<float>();
     const float* bd = b.Data<float>();
     const float* biasd = bias != nullptr ? bias->Data<float>() : nullptr;
     float* yd = out.Data<float>();
+    const int64_t m = g.m, k = g.k, n = g.n;
     const int64_t a_matrix = m * k, b_matrix = k * n;
-    const int64_t batch_count = internal::Product(batch);
+    const int64_t batch_count = internal::Product(g.batch);
 
     std::vector<int64_t> bi(batch_rank, 0);
-    std::vector<int64_t> out_index(out_shape.size(), 0);
-    for (int64_t t = 0; t < batch_count; ++t, internal::NextIndex(batch, &bi)) {
-      const float* am = ad + internal::OffsetOf(bi, a_batch_strides) * a_matrix;
-      const float* bm = bd + internal::OffsetOf(bi, b_batch_strides) * b_matrix;
+    std::vector<int64_t> out_index(g.out_shape.size(), 0);
+    for (int64_t t = 0; t < batch_count; ++t, internal::NextIndex(g.batch, &bi)) {
+      const float* am = ad + internal::OffsetOf(bi, g.a_batch_strides) * a_matrix;
+      const float* bm = bd + internal::OffsetOf(bi, g.b_batch_strides) * b_matrix;
       float* ym = yd + t * m * n;
       for (size_t d = 0; d < batch_rank; ++d) out_index[d] = bi[d];
       for (int64_t i = 0; i < m; ++i) {
@@ -85,7 +95,7 @@ Status MatMul(const Tensor& a, const Tensor& b, const Tensor* bias, const MatMul
           if (biasd != nullptr) {
             out_index[batch_rank] = i;
             out_index[batch_rank + 1] = j;
-            acc = biasd[internal::OffsetOf(out_index, bias_strides)];
+            acc = biasd[internal::OffsetOf(out_index, g.bias_strides)];
           }
           for (int64_t p = 0; p < k; ++p) {
             // Stored layouts: a is [M,K] or, transposed, [K,M]; b is [K,N] or [N,K].

@@ -60,9 +60,19 @@ struct ConvParams {
 Status Conv2D(const Tensor& x, const Tensor& w, const Tensor* b, const ConvParams& params,
               Tensor* y);
 
+// Conv2D with a fused residual (attr::kFusedSum): y = act(conv(x) + residual), where
+// `residual` (nullptr: none) has exactly the output shape and is added to the
+// float-rounded convolution result before the activation, as an unfused add would.
+Status Conv2D(const Tensor& x, const Tensor& w, const Tensor* b, const Tensor* residual,
+              const ConvParams& params, Tensor* y);
+
 // y = x' * w^T + b, where x' is x [N, d1, ...] flattened to [N, d1*...] (rank >= 2),
 // w [OC, K], b [OC] or nullptr. y [N, OC].
 Status FullyConnected(const Tensor& x, const Tensor& w, const Tensor* b,
+                      const FusedActivation& activation, Tensor* y);
+
+// FullyConnected with a fused residual [N, OC] (nullptr: none), added like Conv2D's.
+Status FullyConnected(const Tensor& x, const Tensor& w, const Tensor* b, const Tensor* residual,
                       const FusedActivation& activation, Tensor* y);
 
 struct MatMulParams {

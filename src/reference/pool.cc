@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 
+#include "reference/geometry.h"
 #include "reference/op_util.h"
 #include "reference/ops.h"
 
@@ -27,6 +28,8 @@ int64_t PoolOutputExtent(int64_t in, int64_t pad_begin, int64_t pad_end, int64_t
   }
   return out;
 }
+
+namespace internal {
 
 namespace {
 
@@ -54,94 +57,113 @@ Status CheckWindowParams(const char* op, const PoolParams& p) {
 
 }  // namespace
 
+Status ResolvePoolGeometry(const char* op, const std::vector<int64_t>& xs,
+                           const PoolParams& params, PoolGeometry* g) {
+  const auto mode_value = static_cast<int32_t>(params.mode);
+  if (mode_value < 1 || mode_value > kMaxPoolMode) {
+    return InvalidArgument(op, ": pool mode ", mode_value, " is not valid; it must be in [1, ",
+                           kMaxPoolMode, "]");
+  }
+  if (xs.size() != 4) {
+    return InvalidArgument(op, ": input x has shape ", ShapeString(xs),
+                           "; it must have 4 dims [N,C,H,W]");
+  }
+  PoolGeometry r;
+  r.n = xs[0];
+  r.c = xs[1];
+  r.h = xs[2];
+  r.w = xs[3];
+  if (r.h < 1 || r.w < 1) {
+    return InvalidArgument(op, ": input x has shape ", ShapeString(xs),
+                           "; H and W must be >= 1");
+  }
+  // Global pooling is a window of the whole plane with no padding.
+  PoolParams p = params;
+  const bool global =
+      params.mode == PoolMode::kGlobalAverage || params.mode == PoolMode::kGlobalMax;
+  if (global) {
+    p.kernel_h = r.h;
+    p.kernel_w = r.w;
+    p.stride_h = p.stride_w = 1;
+    p.pad_top = p.pad_bottom = p.pad_left = p.pad_right = 0;
+    p.ceil_mode = false;
+    p.count_include_pad = false;
+  } else {
+    QSDK_RETURN_IF_ERROR(CheckWindowParams(op, p));
+  }
+  r.is_max = p.mode == PoolMode::kMax || p.mode == PoolMode::kGlobalMax;
+  r.oh = PoolOutputExtent(r.h, p.pad_top, p.pad_bottom, p.kernel_h, p.stride_h, p.ceil_mode);
+  r.ow = PoolOutputExtent(r.w, p.pad_left, p.pad_right, p.kernel_w, p.stride_w, p.ceil_mode);
+  if (r.oh < 1 || r.ow < 1) {
+    return InvalidArgument(op, ": kernel [", p.kernel_h, ",", p.kernel_w, "] does not fit input [",
+                           r.h, ",", r.w, "] with pads [", p.pad_top, ",", p.pad_bottom, ",",
+                           p.pad_left, ",", p.pad_right, "]; the output H and W must be >= 1");
+  }
+  r.params = p;
+  *g = r;
+  return Status::Ok();
+}
+
+Status PoolWindowAt(const char* op, const PoolGeometry& g, int64_t oy, int64_t ox,
+                    PoolWindow* window) {
+  const PoolParams& p = g.params;
+  // Window rows in padded coordinates: [y_begin, y_begin + kernel_h), y_begin >= -top.
+  const int64_t y_begin = oy * p.stride_h - p.pad_top;
+  const int64_t y_end = y_begin + p.kernel_h;
+  const int64_t x_begin = ox * p.stride_w - p.pad_left;
+  const int64_t x_end = x_begin + p.kernel_w;
+  PoolWindow r;
+  r.iy0 = std::max<int64_t>(y_begin, 0);
+  r.iy1 = std::min(y_end, g.h);
+  r.ix0 = std::max<int64_t>(x_begin, 0);
+  r.ix1 = std::min(x_end, g.w);
+  if (r.iy1 <= r.iy0 || r.ix1 <= r.ix0) {
+    // Excluded by the pad < kernel rule and the ceil_mode window drop.
+    return InternalError(op, ": window (", oy, ",", ox, ") covers no input element");
+  }
+  // The padded input ends at H + bottom: rows beyond it exist only through ceil_mode and
+  // never count.
+  const int64_t padded_rows = std::min(y_end, g.h + p.pad_bottom) - y_begin;
+  const int64_t padded_cols = std::min(x_end, g.w + p.pad_right) - x_begin;
+  r.divisor = p.count_include_pad ? padded_rows * padded_cols : r.inside();
+  *window = r;
+  return Status::Ok();
+}
+
+}  // namespace internal
+
 Status Pool(const Tensor& x, const PoolParams& params, Tensor* y) {
   constexpr const char* kOp = "Pool";
   return internal::GuardExceptions(kOp, [&]() -> Status {
-    using internal::ShapeString;
     QSDK_RETURN_IF_ERROR(internal::CheckOutputPointer(kOp, y));
     QSDK_RETURN_IF_ERROR(internal::CheckFloatOperand(kOp, "input x", x));
-    const auto mode_value = static_cast<int32_t>(params.mode);
-    if (mode_value < 1 || mode_value > kMaxPoolMode) {
-      return InvalidArgument(kOp, ": pool mode ", mode_value, " is not valid; it must be in [1, ",
-                             kMaxPoolMode, "]");
-    }
-    const auto& xs = internal::ShapeOf(x);
-    if (xs.size() != 4) {
-      return InvalidArgument(kOp, ": input x has shape ", ShapeString(xs),
-                             "; it must have 4 dims [N,C,H,W]");
-    }
-    const int64_t n = xs[0], c = xs[1], h = xs[2], w = xs[3];
-    if (h < 1 || w < 1) {
-      return InvalidArgument(kOp, ": input x has shape ", ShapeString(xs),
-                             "; H and W must be >= 1");
-    }
-
-    // Global pooling is a window of the whole plane with no padding.
-    PoolParams p = params;
-    const bool global =
-        params.mode == PoolMode::kGlobalAverage || params.mode == PoolMode::kGlobalMax;
-    if (global) {
-      p.kernel_h = h;
-      p.kernel_w = w;
-      p.stride_h = p.stride_w = 1;
-      p.pad_top = p.pad_bottom = p.pad_left = p.pad_right = 0;
-      p.ceil_mode = false;
-      p.count_include_pad = false;
-    } else {
-      QSDK_RETURN_IF_ERROR(CheckWindowParams(kOp, p));
-    }
-    const bool is_max = p.mode == PoolMode::kMax || p.mode == PoolMode::kGlobalMax;
-    const int64_t oh =
-        PoolOutputExtent(h, p.pad_top, p.pad_bottom, p.kernel_h, p.stride_h, p.ceil_mode);
-    const int64_t ow =
-        PoolOutputExtent(w, p.pad_left, p.pad_right, p.kernel_w, p.stride_w, p.ceil_mode);
-    if (oh < 1 || ow < 1) {
-      return InvalidArgument(kOp, ": kernel [", p.kernel_h, ",", p.kernel_w,
-                             "] does not fit input [", h, ",", w, "] with pads [", p.pad_top, ",",
-                             p.pad_bottom, ",", p.pad_left, ",", p.pad_right,
-                             "]; the output H and W must be >= 1");
-    }
-
+    internal::PoolGeometry g;
+    QSDK_RETURN_IF_ERROR(internal::ResolvePoolGeometry(kOp, internal::ShapeOf(x), params, &g));
     Tensor out;
-    QSDK_RETURN_IF_ERROR(internal::AllocateOutput(kOp, {n, c, oh, ow}, &out));
+    QSDK_RETURN_IF_ERROR(internal::AllocateOutput(kOp, {g.n, g.c, g.oh, g.ow}, &out));
     const float* xd = x.Data<float>();
     float* yd = out.Data<float>();
-    for (int64_t plane = 0; plane < n * c; ++plane) {
-      const float* xp = xd + plane * h * w;
-      float* yp = yd + plane * oh * ow;
-      for (int64_t oy = 0; oy < oh; ++oy) {
-        // Window rows in padded coordinates: [y_begin, y_begin + kernel_h), y_begin >= -top.
-        const int64_t y_begin = oy * p.stride_h - p.pad_top;
-        const int64_t y_end = y_begin + p.kernel_h;
-        const int64_t iy0 = std::max<int64_t>(y_begin, 0);
-        const int64_t iy1 = std::min(y_end, h);
-        // The padded input ends at H + bottom: rows beyond it exist only through ceil_mode
-        // and never count.
-        const int64_t padded_rows = std::min(y_end, h + p.pad_bottom) - y_begin;
-        for (int64_t ox = 0; ox < ow; ++ox) {
-          const int64_t x_begin = ox * p.stride_w - p.pad_left;
-          const int64_t x_end = x_begin + p.kernel_w;
-          const int64_t ix0 = std::max<int64_t>(x_begin, 0);
-          const int64_t ix1 = std::min(x_end, w);
-          const int64_t padded_cols = std::min(x_end, w + p.pad_right) - x_begin;
-          const int64_t inside = (iy1 - iy0) * (ix1 - ix0);
-          if (inside < 1) {
-            // Excluded by the pad < kernel rule and the ceil_mode window drop.
-            return InternalError(kOp, ": window (", oy, ",", ox, ") covers no input element");
-          }
-          if (is_max) {
+    for (int64_t plane = 0; plane < g.n * g.c; ++plane) {
+      const float* xp = xd + plane * g.h * g.w;
+      float* yp = yd + plane * g.oh * g.ow;
+      for (int64_t oy = 0; oy < g.oh; ++oy) {
+        for (int64_t ox = 0; ox < g.ow; ++ox) {
+          internal::PoolWindow win;
+          QSDK_RETURN_IF_ERROR(internal::PoolWindowAt(kOp, g, oy, ox, &win));
+          if (g.is_max) {
             float best = -std::numeric_limits<float>::infinity();
-            for (int64_t iy = iy0; iy < iy1; ++iy) {
-              for (int64_t ix = ix0; ix < ix1; ++ix) best = std::max(best, xp[iy * w + ix]);
+            for (int64_t iy = win.iy0; iy < win.iy1; ++iy) {
+              for (int64_t ix = win.ix0; ix < win.ix1; ++ix) {
+                best = std::max(best, xp[iy * g.w + ix]);
+              }
             }
-            yp[oy * ow + ox] = best;
+            yp[oy * g.ow + ox] = best;
           } else {
             double sum = 0.0;
-            for (int64_t iy = iy0; iy < iy1; ++iy) {
-              for (int64_t ix = ix0; ix < ix1; ++ix) sum += xp[iy * w + ix];
+            for (int64_t iy = win.iy0; iy < win.iy1; ++iy) {
+              for (int64_t ix = win.ix0; ix < win.ix1; ++ix) sum += xp[iy * g.w + ix];
             }
-            const int64_t divisor = p.count_include_pad ? padded_rows * padded_cols : inside;
-            yp[oy * ow + ox] = static_cast<float>(sum / static_cast<double>(divisor));
+            yp[oy * g.ow + ox] = static_cast<float>(sum / static_cast<double>(win.divisor));
           }
         }
       }

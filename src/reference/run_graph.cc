@@ -19,13 +19,18 @@ using graph::TensorId;
 Status CheckGraphInput(const Graph& graph, size_t index, TensorId t, const Tensor& given) {
   const graph::Tensor& decl = graph.tensors[t];
   const std::string what = StrCat("RunGraph: input ", index, " (", graph.DescribeTensor(t), ")");
-  if (given.GetDataType() != DataType::FLOAT32) {
-    return InvalidArgument(what, " has type ", DataTypeName(given.GetDataType()),
-                           "; the reference interpreter supports FLOAT32 only");
-  }
-  if (decl.dtype != DataType::FLOAT32) {
+  // FLOAT32, or an INT8 / UINT8 input the graph declares quantized (its parameters are
+  // the graph's).
+  const bool quantized_decl =
+      (decl.dtype == DataType::INT8 || decl.dtype == DataType::UINT8) && !decl.quant.empty();
+  if (decl.dtype != DataType::FLOAT32 && !quantized_decl) {
     return InvalidArgument(what, " is declared ", DataTypeName(decl.dtype),
-                           "; the reference interpreter supports FLOAT32 only");
+                           "; graph inputs must be FLOAT32, or INT8 / UINT8 with quantization "
+                           "parameters");
+  }
+  if (given.GetDataType() != decl.dtype) {
+    return InvalidArgument(what, " has type ", DataTypeName(given.GetDataType()),
+                           "; the graph declares ", DataTypeName(decl.dtype));
   }
   const std::vector<int64_t>& dims = given.GetDimension().GetDims();
   if (!given.GetDimension().IsFullyDefined() || given.GetElementCount() < 0) {
@@ -51,10 +56,10 @@ Status CheckGraphInput(const Graph& graph, size_t index, TensorId t, const Tenso
 }
 
 // A read-only view of a constant tensor's data (never written: operators take const
-// inputs), so that running a graph does not copy its weights.
+// inputs), so that running a graph does not copy its weights. Quantized constants (INT8
+// weights, INT32 biases) keep their type; their parameters stay in the graph.
 Tensor ConstantView(const graph::Tensor& t) {
-  return Tensor::Wrap(DataType::FLOAT32, Dims(t.shape), const_cast<uint8_t*>(t.data->data()),
-                      t.name);
+  return Tensor::Wrap(t.dtype, Dims(t.shape), const_cast<uint8_t*>(t.data->data()), t.name);
 }
 
 // A copy of `t` with its own buffer.

@@ -2,12 +2,14 @@
 // first sight of a shape and cached; Execute validates at the edge, then runs blindly.
 #include <algorithm>
 #include <exception>
+#include <limits>
 #include <new>
 #include <utility>
 
 #include "common/status_macros.h"
 #include "graph/shape_inference.h"
 #include "runtime/engine_impl.h"
+#include "runtime/kernels/onednn_util.h"
 #include "runtime/memory_planner.h"
 
 namespace qsdk::runtime {
@@ -47,6 +49,18 @@ class PlanBuilder {
       : engine_(engine), graph_(graph), plan_(plan) {}
 
   Status Build() {
+    // Position (in engine order) of the last node reading each tensor; graph outputs are
+    // read after every node. Decides whether a kernel may overwrite an input in place.
+    last_reader_.assign(graph_.tensors.size(), -1);
+    int position = 0;
+    for (graph::NodeId id : engine_.order()) {
+      for (graph::TensorId t : graph_.nodes[id].inputs) {
+        if (t != graph::kNoTensor) last_reader_[t] = position;
+      }
+      ++position;
+    }
+    for (graph::TensorId t : graph_.outputs) last_reader_[t] = std::numeric_limits<int>::max();
+
     std::vector<int> tensor_slot(graph_.tensors.size(), -1);
     plan_->input_buffers.assign(graph_.inputs.size(), -1);
     for (size_t i = 0; i < graph_.inputs.size(); ++i) {
@@ -54,13 +68,15 @@ class PlanBuilder {
       const std::vector<int64_t>& shape = graph_.tensors[t].shape;
       const int buffer = AddBuffer(BufferKind::kInput, PlainBytes(shape), static_cast<int>(i));
       tensor_slot[t] = AddSlot(PlainDesc(shape), buffer);
+      buffer_tensors_[buffer].push_back(t);
       plan_->input_buffers[i] = buffer;
     }
 
+    position = 0;
     for (graph::NodeId id : engine_.order()) {
       const graph::Node& node = graph_.nodes[id];
-      if (node.type == NodeType::kConst) continue;
-      QSDK_RETURN_IF_ERROR(AddNode(id, &tensor_slot));
+      if (node.type != NodeType::kConst) QSDK_RETURN_IF_ERROR(AddNode(id, position, &tensor_slot));
+      ++position;
     }
 
     plan_->output_buffers.assign(graph_.outputs.size(), -1);
@@ -80,6 +96,7 @@ class PlanBuilder {
     buffer.index = index;
     buffer.constant = constant;
     plan_->buffers.push_back(std::move(buffer));
+    buffer_tensors_.emplace_back();
     return static_cast<int>(plan_->buffers.size() - 1);
   }
 
@@ -144,21 +161,74 @@ class PlanBuilder {
   }
 
   // Slot holding tensor slot `src` in layout `required`: a reorder shared by every
-  // consumer that requires the same layout.
+  // consumer that requires the same layout, or, with `exclusive`, a copy of its own (the
+  // consumer overwrites it in place).
   int Reordered(int src, const memory::desc& required, const std::string& tensor,
-                const std::string& consumer) {
-    for (const auto& [desc, slot] : reorder_cache_[src]) {
-      if (desc == required) return slot;
+                const std::string& consumer, bool exclusive) {
+    if (!exclusive) {
+      for (const auto& [desc, slot] : reorder_cache_[src]) {
+        if (desc == required) return slot;
+      }
     }
     const int dst = AddSlot(required, AddBuffer(BufferKind::kArena, required.get_size()));
     AddReorderStep(src, dst);
-    reorder_cache_[src].emplace_back(required, dst);
+    if (!exclusive) reorder_cache_[src].emplace_back(required, dst);
     plan_->reorders.push_back(
         {tensor, consumer, LayoutName(plan_->slots[src].desc), LayoutName(required)});
     return dst;
   }
 
-  Status AddNode(graph::NodeId id, std::vector<int>* tensor_slot) {
+  // True when the step of the node at `position`, reading `inputs`, may overwrite
+  // `buffer` through input `k`: an arena buffer that no other input of the step reads
+  // and that holds no tensor read after this node (nor a graph output).
+  bool CanOverwrite(int buffer, int position, const std::vector<int>& inputs, size_t k) const {
+    if (plan_->buffers[buffer].kind != BufferKind::kArena) return false;
+    for (size_t j = 0; j < inputs.size(); ++j) {
+      if (j != k && plan_->slots[inputs[j]].buffer == buffer) return false;
+    }
+    for (graph::TensorId t : buffer_tensors_[buffer]) {
+      if (last_reader_[t] > position) return false;
+    }
+    return true;
+  }
+
+  // The slot of output 0 of an instance aliasing runtime input k (kView / kInPlace), or an
+  // error when the instance's descs do not allow it.
+  Status AliasedOutputSlot(const KernelInstance& instance, const PlanStep& step, int position,
+                           const std::string& what, int* out) {
+    const size_t k = instance.aliased_input();
+    const memory::desc& desc = instance.output_descs()[0];
+    if (k >= step.input_slots.size()) {
+      return InternalError(what, ": the kernel aliases output 0 to runtime input ", k,
+                           " of ", step.input_slots.size());
+    }
+    const int in_slot = step.input_slots[k];
+    const int buffer = plan_->slots[in_slot].buffer;
+    if (desc.get_size() > plan_->buffers[buffer].size) {
+      return InternalError(what, ": the kernel aliases output 0 (", desc.get_size(),
+                           " bytes) to a smaller input buffer (", plan_->buffers[buffer].size,
+                           " bytes)");
+    }
+    if (instance.output_alias() == OutputAlias::kView) {
+      *out = AddSlot(desc, buffer);
+      return Status::Ok();
+    }
+    if (CanOverwrite(buffer, position, step.input_slots, k)) {
+      ++plan_->in_place_shared;
+      *out = AddSlot(desc, buffer);
+      return Status::Ok();
+    }
+    ++plan_->in_place_copied;
+    // The input is still needed (or is the caller's): the output starts as a copy of it
+    // in a buffer of its own.
+    const int copy = AddBuffer(BufferKind::kArena,
+                               std::max(desc.get_size(), plan_->slots[in_slot].desc.get_size()));
+    AddReorderStep(in_slot, AddSlot(plan_->slots[in_slot].desc, copy));
+    *out = AddSlot(desc, copy);
+    return Status::Ok();
+  }
+
+  Status AddNode(graph::NodeId id, int position, std::vector<int>* tensor_slot) {
     const graph::Node& node = graph_.nodes[id];
     const std::string what = graph_.DescribeNode(id);
     const Kernel* kernel = engine_.kernel(id);
@@ -199,6 +269,7 @@ class PlanBuilder {
 
     PlanStep step;
     step.instance = instance.get();
+    const bool in_place = instance->output_alias() == OutputAlias::kInPlace;
     for (size_t j = 0; j < runtime_inputs.size(); ++j) {
       const graph::TensorId t = runtime_inputs[j];
       int slot = (*tensor_slot)[t];
@@ -208,31 +279,32 @@ class PlanBuilder {
                              " with other dims than ", graph_.DescribeTensor(t), " ",
                              graph::ShapeToString(graph_.tensors[t].shape));
       }
+      // The context only changes layouts; a reorder between types would convert values.
+      if (required.data_type() != plan_->slots[slot].desc.data_type()) {
+        return InternalError(what, ": kernel '", kernel->name(), "' requires input ", j, " ",
+                             graph_.DescribeTensor(t), " with element type ",
+                             static_cast<int>(required.data_type()), " but it has type ",
+                             static_cast<int>(plan_->slots[slot].desc.data_type()));
+      }
       if (required != plan_->slots[slot].desc) {
-        slot = Reordered(slot, required, graph_.tensors[t].name, node.name);
+        slot = Reordered(slot, required, graph_.tensors[t].name, node.name,
+                         in_place && j == instance->aliased_input());
       }
       step.input_slots.push_back(slot);
     }
     for (size_t j = 0; j < node.outputs.size(); ++j) {
       const memory::desc& desc = instance->output_descs()[j];
       int slot = -1;
-      if (j == 0 && instance->output_aliases_input()) {
-        if (step.input_slots.empty()) {
-          return InternalError(what, ": kernel '", kernel->name(),
-                               "' aliases output 0 to input 0 but has no runtime input");
-        }
-        const int buffer = plan_->slots[step.input_slots[0]].buffer;
-        if (desc.get_size() > plan_->buffers[buffer].size) {
-          return InternalError(what, ": kernel '", kernel->name(), "' aliases output 0 (",
-                               desc.get_size(), " bytes) to a smaller input buffer (",
-                               plan_->buffers[buffer].size, " bytes)");
-        }
-        slot = AddSlot(desc, buffer);
+      if (j == 0 && instance->output_alias() != OutputAlias::kNone) {
+        QSDK_RETURN_IF_ERROR(AliasedOutputSlot(*instance, step, position,
+                                               StrCat(what, ": kernel '", kernel->name(), "'"),
+                                               &slot));
       } else {
         slot = AddArenaSlot(desc, &step);
       }
       step.output_slots.push_back(slot);
       (*tensor_slot)[node.outputs[j]] = slot;
+      buffer_tensors_[plan_->slots[slot].buffer].push_back(node.outputs[j]);
     }
     AddScratchpad(instance->scratchpad_bytes(), &step);
     PushStep(std::move(step));
@@ -321,6 +393,10 @@ class PlanBuilder {
   Plan* plan_;
   // Per slot: its reordered copies (layout, slot), shared among consumers.
   std::vector<std::vector<std::pair<memory::desc, int>>> reorder_cache_;
+  // Per buffer: the graph tensors it holds (an aliasing output shares its input's).
+  std::vector<std::vector<graph::TensorId>> buffer_tensors_;
+  // Per tensor: engine-order position of its last reader (see Build).
+  std::vector<int> last_reader_;
 };
 
 }  // namespace
@@ -340,6 +416,10 @@ ContextStats Context::stats() const {
   s.plans_built = plans_built_;
   s.plans_cached = plans_.size();
   s.arena_bytes = arena_.size();
+  if (last_plan_ != nullptr) {
+    s.in_place_shared = last_plan_->in_place_shared;
+    s.in_place_copied = last_plan_->in_place_copied;
+  }
   return s;
 }
 

@@ -25,16 +25,20 @@ Status Engine::Create(std::shared_ptr<const graph::Graph> source, std::unique_pt
   for (graph::TensorId t : graph->inputs) {
     const graph::Tensor& tensor = graph->tensors[t];
     if (tensor.dtype != DataType::FLOAT32) {
-      return Unimplemented("CreateEngine: graph input ", graph->DescribeTensor(t), " has type ",
-                           DataTypeName(tensor.dtype), "; the runtime takes FLOAT32 inputs");
+      return InvalidArgument("CreateEngine: graph input ", graph->DescribeTensor(t),
+                             " has type ", DataTypeName(tensor.dtype),
+                             "; the runtime takes FLOAT32 inputs (quantized by Quantize nodes)");
     }
     engine->inputs_.push_back({tensor.name, tensor.dtype, Dims(tensor.shape)});
   }
   for (graph::TensorId t : graph->outputs) {
     const graph::Tensor& tensor = graph->tensors[t];
     if (tensor.dtype != DataType::FLOAT32) {
-      return Unimplemented("CreateEngine: graph output ", graph->DescribeTensor(t), " has type ",
-                           DataTypeName(tensor.dtype), "; the runtime returns FLOAT32 outputs");
+      // The builder dequantizes every output; a quantized output means a malformed graph.
+      return InvalidArgument("CreateEngine: graph output ", graph->DescribeTensor(t),
+                             " has type ", DataTypeName(tensor.dtype),
+                             "; the runtime returns FLOAT32 outputs (a quantized output must "
+                             "be dequantized by a Dequantize node)");
     }
     engine->outputs_.push_back({tensor.name, tensor.dtype, Dims(tensor.shape)});
   }
@@ -123,6 +127,23 @@ Status GetLastPlanReorders(const IContext& context, std::vector<ReorderRecord>* 
         "engine, or the output pointer is null");
   }
   *reorders = impl->last_reorders();
+  return Status::Ok();
+}
+
+Status GetKernelNames(const IEngine& engine,
+                      std::vector<std::pair<std::string, std::string>>* names) {
+  const auto* impl = dynamic_cast<const Engine*>(&engine);
+  if (impl == nullptr || names == nullptr) {
+    return InvalidArgument(
+        "GetKernelNames: the engine was not created by CreateEngine, or the output pointer "
+        "is null");
+  }
+  names->clear();
+  for (graph::NodeId id : impl->order()) {
+    const Kernel* kernel = impl->kernel(id);
+    if (kernel == nullptr) continue;  // Const nodes
+    names->emplace_back(impl->graph().nodes[id].name, kernel->name());
+  }
   return Status::Ok();
 }
 

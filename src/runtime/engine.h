@@ -1,5 +1,5 @@
 // The runtime's IEngine / IContext (include/qsdk/model.h) over a validated, shape-inferred
-// Graph IR, plus internal accessors for tests and (later) the build report.
+// Graph IR, plus internal accessors for tests and the build report.
 //
 //   Engine   one dnnl::engine (CPU); one Kernel per non-Const node, created once (weights
 //            packed then). Immutable after creation: shared by every context and thread.
@@ -8,13 +8,16 @@
 //            producer -> consumer (reorders inserted only where a consumer demands
 //            another layout, and at the edges: graph inputs are plain; graph outputs are
 //            reordered to plain), and every intermediate buffer placed by lifetime in ONE
-//            arena owned by the context, which only grows.
+//            arena owned by the context, which only grows. Quantized (u8 / s8)
+//            intermediate tensors flow like fp32 ones; graph inputs and outputs are
+//            FLOAT32. docs/runtime.md describes all of it.
 #pragma once
 
 #include <cstddef>
 #include <memory>
 #include <oneapi/dnnl/dnnl.hpp>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "graph/graph.h"
@@ -42,11 +45,22 @@ struct ContextStats {
   size_t plans_built = 0;   // plans created (one per new input shape, or after eviction)
   size_t plans_cached = 0;  // plans currently cached
   size_t arena_bytes = 0;   // size of the activation arena
+  // In the plan of the last successful Execute: outputs updated in place (a fused
+  // residual summed into the destination) that share their input's buffer, and those
+  // that start as a copy of it because the input is read afterwards.
+  size_t in_place_shared = 0;
+  size_t in_place_copied = 0;
 };
 
 // The reorders of the plan the context used in its last successful Execute (empty
 // before the first). `context` must come from an engine made by CreateEngine.
 Status GetLastPlanReorders(const IContext& context, std::vector<ReorderRecord>* reorders);
+
+// The kernel chosen for each node of `engine` (made by CreateEngine), in execution order
+// (Const nodes have none): (node name, kernel name), e.g. ("conv1", "onednn_conv_int8"),
+// for the build report.
+Status GetKernelNames(const IEngine& engine,
+                      std::vector<std::pair<std::string, std::string>>* names);
 
 // The counters of `context` (made by CreateEngine's engine).
 Status GetContextStats(const IContext& context, ContextStats* stats);

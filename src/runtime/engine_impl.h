@@ -103,6 +103,8 @@ struct Plan {
   size_t arena_bytes = 0;
   const uint8_t* bound_arena = nullptr;  // arena base the arena slots are bound to
   std::vector<ReorderRecord> reorders;
+  size_t in_place_shared = 0;  // see ContextStats
+  size_t in_place_copied = 0;
   uint64_t last_used = 0;  // for LRU eviction
 };
 

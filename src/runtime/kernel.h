@@ -19,6 +19,10 @@
 // requires in input_descs(); where the two differ the context inserts a reorder and lists
 // it. Ops that accept any layout (eltwise, binary with equal layouts, pooling) should
 // require the layout they are given, so blocked layouts flow from conv to conv.
+//
+// Data types: a desc carries its element type. Graph inputs and outputs are f32;
+// quantized intermediate tensors are u8 / s8 (INT32 exists only as constant biases).
+// A reorder the context inserts only changes the layout, never the type.
 #pragma once
 
 #include <memory>
@@ -40,6 +44,22 @@ struct InstantiateArgs {
   std::vector<std::vector<int64_t>> output_shapes;
 };
 
+// How output 0 of an instance shares a runtime input's buffer.
+enum class OutputAlias {
+  kNone,
+  // Output 0 is the bytes of the aliased input under another desc and Execute writes
+  // nothing (Reshape / Flatten on a plain layout). The context keeps the input alive as
+  // long as the output.
+  kView,
+  // Output 0 must hold the aliased input's bytes when Execute starts (the input's
+  // required desc describes the output buffer with the input's element type, which has
+  // the output type's size), and Execute updates it in place: a fused residual summed
+  // into the destination by a oneDNN sum post-op. The context makes the output share the
+  // input's buffer when nothing reads the input afterwards, else copies the input into
+  // the output buffer first.
+  kInPlace,
+};
+
 class KernelInstance {
  public:
   virtual ~KernelInstance() = default;
@@ -49,9 +69,9 @@ class KernelInstance {
   const std::vector<dnnl::memory::desc>& output_descs() const { return output_descs_; }
   // Bytes of scratch memory Execute needs (0 for none); provided by the context arena.
   size_t scratchpad_bytes() const { return scratchpad_bytes_; }
-  // When true, output 0 shares input 0's buffer (reshape/flatten on a plain layout):
-  // the context must not allocate it separately and must keep input 0 alive as long.
-  bool output_aliases_input() const { return output_aliases_input_; }
+  // Whether and how output 0 shares the buffer of runtime input aliased_input().
+  OutputAlias output_alias() const { return output_alias_; }
+  size_t aliased_input() const { return aliased_input_; }
   // Runs the node. `inputs` / `outputs` are laid out as input_descs() / output_descs().
   virtual void Execute(dnnl::stream& stream, const std::vector<dnnl::memory>& inputs,
                        const std::vector<dnnl::memory>& outputs,
@@ -61,13 +81,14 @@ class KernelInstance {
   std::vector<dnnl::memory::desc> input_descs_;
   std::vector<dnnl::memory::desc> output_descs_;
   size_t scratchpad_bytes_ = 0;
-  bool output_aliases_input_ = false;
+  OutputAlias output_alias_ = OutputAlias::kNone;
+  size_t aliased_input_ = 0;
 };
 
 class Kernel {
  public:
   virtual ~Kernel() = default;
-  // A short name for reports and profiles, e.g. "onednn_conv_fp32".
+  // A short name for reports and profiles, e.g. "onednn_conv_fp32", "onednn_conv_int8".
   virtual std::string name() const = 0;
   // Builds the per-shape instance. Failing here (e.g. oneDNN rejects the shape) is an
   // error naming the node.
@@ -79,7 +100,8 @@ class Kernel {
 Status CreateKernel(const graph::Graph& graph, graph::NodeId id, const dnnl::engine& engine,
                     std::unique_ptr<Kernel>* kernel);
 
-// Plain row-major desc for an fp32 tensor of the given shape (rank 0 is treated as [1]).
+// Plain row-major desc for a tensor of the given shape and element type (rank 0 is
+// treated as [1]).
 dnnl::memory::desc PlainDesc(const std::vector<int64_t>& shape,
                              dnnl::memory::data_type type = dnnl::memory::data_type::f32);
 

@@ -36,6 +36,9 @@ Status CreateKernel(const graph::Graph& graph, graph::NodeId id, const dnnl::eng
       return CreateReshapeKernel(graph, id, engine, kernel);
     case NodeType::kTranspose:
       return CreateTransposeKernel(graph, id, engine, kernel);
+    case NodeType::kQuantize:
+    case NodeType::kDequantize:
+      return CreateQuantizeKernel(graph, id, engine, kernel);
     case NodeType::kConst:
       // A Const node's output is a constant tensor, held by the kernels that read it.
       return InvalidArgument(graph.DescribeNode(id),

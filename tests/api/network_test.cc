@@ -33,6 +33,18 @@ TEST(NetworkTest, ConvShapeIsInferredAndUpdatedBySetters) {
   EXPECT_EQ(conv->GetNodeType(), NodeType::kConv);
 }
 
+TEST(NetworkTest, DepthwiseGroupFollowsTheFilter) {
+  auto net = CreateINetwork();
+  ITensor* x = net->AddInput(DataType::FLOAT32, Dims{1, 16, 8, 8});
+  IConvNode* dw = net->AddIConvNode(x, Const(net.get(), Dims{16, 1, 3, 3}), nullptr);
+  ASSERT_NE(dw, nullptr) << net->GetLastError().ToString();
+  EXPECT_EQ(dw->GetGroup(), 16);
+  IConvNode* grouped = net->AddIConvNode(x, Const(net.get(), Dims{8, 4, 1, 1}), nullptr);
+  ASSERT_NE(grouped, nullptr);
+  EXPECT_EQ(grouped->GetGroup(), 4);
+  EXPECT_EQ(grouped->GetOutput(0)->GetDimension(), (Dims{1, 8, 8, 8}));
+}
+
 TEST(NetworkTest, RejectedSetterLeavesNodeUnchanged) {
   auto net = CreateINetwork();
   ITensor* x = net->AddInput(DataType::FLOAT32, Dims{1, 4, 8, 8});

@@ -22,12 +22,18 @@ namespace {
 class EngineFileFuzzTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    graph::Graph g = testing::SmallCnn();
+    graph::Graph g = testing::SmallQuantizedCnn();
     const Status inferred = graph::InferShapes(&g);
     ASSERT_TRUE(inferred.ok()) << inferred.ToString();
+    // The sweeps below must cover quantization parameters (per tensor and per channel)
+    // and ranges.
+    ASSERT_EQ(g.tensors[g.FindTensor("conv_w")].quant.scales.size(), 4u);
+    ASSERT_EQ(g.tensors[g.FindTensor("conv_out")].dtype, DataType::INT8);
+    ASSERT_FALSE(g.tensors[g.FindTensor("conv_out")].range.empty());
     EngineMetadata meta;
     meta.model_name = "small_cnn_fuzz";
-    meta.build_config_json = R"({"precision_mode":"force_float32"})";
+    meta.build_config_json = R"({"precision_mode":"int8"})";
+    meta.build_report_json = R"({"layers":[]})";
     meta.required_isa = "avx2";
     const Status written = Write(g, meta, &bytes_);
     ASSERT_TRUE(written.ok()) << written.ToString();
@@ -122,10 +128,18 @@ TEST_F(EngineFileFuzzTest, HeaderAndTableFieldsAreValidatedBeyondTheHash) {
 TEST_F(EngineFileFuzzTest, MetadataDamageWithValidHashesNeverCrashes) {
   const uint64_t begin = testing::SectionOffset(bytes_, 0);
   const uint64_t end = begin + testing::SectionSize(bytes_, 0);
+  // Which quantization / range rules fired: the flips must reach them.
+  std::set<std::string> rules;
   auto check = [&](const std::vector<uint8_t>& bytes, const std::string& what) {
     graph::Graph g;
     EngineMetadata meta;
     const Status s = Read(bytes.data(), bytes.size(), &g, &meta);
+    for (const char* rule :
+         {"a scale must be finite and > 0", "zero_point[", "quantization axis",
+          "a range must be finite with min <= max", "range axis", "range manual flag",
+          "quantization scale count", "range entry count"}) {
+      if (s.message().find(rule) != std::string::npos) rules.insert(rule);
+    }
     if (s.ok()) {
       std::vector<uint8_t> again;
       const Status w = Write(g, meta, &again);
@@ -150,6 +164,10 @@ TEST_F(EngineFileFuzzTest, MetadataDamageWithValidHashesNeverCrashes) {
   // two thirds of the three flips per byte itself (names and float values are free, so
   // not all; about 80% are rejected today).
   EXPECT_GT(rejected, (end - begin) * 2);
+  std::string reached;
+  for (const std::string& r : rules) reached += " '" + r + "'";
+  EXPECT_EQ(rules.size(), 8u) << "some quantization or range rule was never reached; reached:"
+                              << reached;
 
   std::mt19937 rng(7);  // fixed seed: reproducible
   std::uniform_int_distribution<uint64_t> position(begin, end - 1);

@@ -27,10 +27,15 @@ using testing::TensorField;
 using testing::TensorFieldPos;
 
 // A graph with every op type, every attribute value type, odd-sized constants, precision
-// requests and a dynamic batch. Shapes are inferred, as the builder would leave them.
+// requests, a dynamic batch, a quantized branch (Quantize -> conv with INT8 per-channel
+// weights and INT32 bias -> pool -> Dequantize) and ranges (per tensor, per axis, manual
+// and calibrated). Shapes are inferred, as the builder would leave them.
 graph::Graph EveryOpGraph() {
   GraphBuilder b;
   const auto x = b.Input("x", {-1, 3, 8, 8});
+  // A manual range whose bits must survive: -0.0 and the largest float.
+  b.g.tensors[x].range =
+      testing::Range({-0.0f}, {std::numeric_limits<float>::max()}, -1, /*manual=*/true);
   // 4*3*3*3 floats = 432 bytes and 4 floats = 16 bytes: neither a multiple of 64.
   const auto w = b.Const("conv1_w", {4, 3, 3, 3}, 1);
   const auto bias = b.Const("conv1_b", {4}, 2);
@@ -106,7 +111,16 @@ graph::Graph EveryOpGraph() {
   graph::AttrMap softmax;
   softmax.SetInt(graph::attr::kAxis, 1);
   const auto prob = b.Op(NodeType::kSoftmax, "softmax", {fcy}, softmax);
-  b.g.outputs = {prob, fcy};
+
+  // The quantized branch; one weight scale is the smallest subnormal float, which is
+  // finite and > 0 and must round-trip bit for bit.
+  const auto deq = testing::QuantizedConvBranch(
+      &b, x, 3, "q", {0.02f, std::numeric_limits<float>::denorm_min(), 0.025f, 0.03f});
+  b.g.outputs = {prob, fcy, deq};
+  // Calibrated ranges: per tensor on an op output, per output channel on FLOAT32 weights.
+  b.g.tensors[conv].range = testing::Range({-3.5f}, {7.25f}, -1, /*manual=*/false);
+  b.g.tensors[w].range = testing::Range({-1.0f, -0.5f, 1e-40f, -2.0f},
+                                        {1.0f, 0.5f, 1e-38f, 2.0f}, 0, /*manual=*/false);
 
   // Precision requests (stored verbatim; not interpreted by the file layer).
   graph::Graph& g = b.g;
@@ -123,6 +137,7 @@ EngineMetadata TestMeta() {
   EngineMetadata meta;
   meta.model_name = "every_op_model";
   meta.build_config_json = R"({"precision_mode":"force_float32","workspace":12})";
+  meta.build_report_json = R"({"layers":[{"name":"qconv","precision":"int8"}]})";
   meta.required_isa = "avx512_core";
   // Write ignores these and writes its own versions.
   meta.qsdk_version = "garbage";
@@ -153,12 +168,37 @@ class EngineFileTest : public ::testing::Test {
     return Read(bytes.data(), bytes.size(), &read_graph_, &read_meta_);
   }
 
+  // Sets element `index` of a 4-byte field of tensor `name`'s record to `value` (an
+  // int32 or float bit pattern), recomputes the hashes and reads.
+  Status ReadPatched(const std::string& name, TensorField field, size_t index, uint32_t value) {
+    auto bytes = bytes_;
+    const size_t pos = TensorFieldPos(bytes, name, field);
+    EXPECT_NE(pos, std::string::npos) << name;
+    if (pos == std::string::npos) return Status::Ok();
+    StoreU32(bytes.data() + pos + 4 * index, value);
+    Rehash(&bytes);
+    return ReadBytes(bytes);
+  }
+  Status ReadPatchedFloat(const std::string& name, TensorField field, size_t index, float value) {
+    uint32_t bits;
+    std::memcpy(&bits, &value, sizeof(bits));
+    return ReadPatched(name, field, index, bits);
+  }
+
   graph::Graph graph_;
   EngineMetadata meta_;
   std::vector<uint8_t> bytes_;
   graph::Graph read_graph_;
   EngineMetadata read_meta_;
 };
+
+// Floats must round-trip bit for bit (so -0.0 stays -0.0): compares bit patterns.
+void ExpectSameBits(const std::vector<float>& a, const std::vector<float>& b) {
+  ASSERT_EQ(a.size(), b.size());
+  if (!a.empty()) {
+    EXPECT_EQ(0, std::memcmp(a.data(), b.data(), a.size() * sizeof(float)));
+  }
+}
 
 void ExpectSameGraph(const graph::Graph& a, const graph::Graph& b) {
   ASSERT_EQ(a.tensors.size(), b.tensors.size());
@@ -168,6 +208,13 @@ void ExpectSameGraph(const graph::Graph& a, const graph::Graph& b) {
     EXPECT_EQ(a.tensors[t].dtype, b.tensors[t].dtype);
     EXPECT_EQ(a.tensors[t].shape, b.tensors[t].shape);
     EXPECT_EQ(a.tensors[t].producer, b.tensors[t].producer);
+    ExpectSameBits(a.tensors[t].quant.scales, b.tensors[t].quant.scales);
+    EXPECT_EQ(a.tensors[t].quant.zero_points, b.tensors[t].quant.zero_points);
+    EXPECT_EQ(a.tensors[t].quant.axis, b.tensors[t].quant.axis);
+    ExpectSameBits(a.tensors[t].range.min, b.tensors[t].range.min);
+    ExpectSameBits(a.tensors[t].range.max, b.tensors[t].range.max);
+    EXPECT_EQ(a.tensors[t].range.axis, b.tensors[t].range.axis);
+    EXPECT_EQ(a.tensors[t].range.manual, b.tensors[t].range.manual);
     ASSERT_EQ(a.tensors[t].is_constant(), b.tensors[t].is_constant());
     if (a.tensors[t].is_constant()) {
       ASSERT_EQ(a.tensors[t].data->size(), b.tensors[t].data->size());
@@ -223,6 +270,57 @@ TEST_F(EngineFileTest, GraphCoversEveryOpTypeAndAttributeType) {
   EXPECT_TRUE(types.count(NodeType::enumerator)) << "missing op " << name;
 #include "qsdk/node_types.def"
   EXPECT_EQ(attr_kinds.size(), std::variant_size_v<graph::AttrValue>);
+
+  // Every kind of quantized tensor and range the IR can hold.
+  bool per_axis_int8_constant = false, int32_constant = false, per_tensor_uint8 = false,
+       per_tensor_int8 = false, per_axis_range = false, manual_range = false,
+       calibrated_range = false;
+  for (const auto& t : graph_.tensors) {
+    const bool q = !t.quant.empty();
+    per_axis_int8_constant |=
+        q && t.is_constant() && t.dtype == DataType::INT8 && t.quant.axis >= 0;
+    int32_constant |= q && t.is_constant() && t.dtype == DataType::INT32;
+    per_tensor_uint8 |= q && t.dtype == DataType::UINT8 && t.quant.axis == -1;
+    per_tensor_int8 |= q && !t.is_constant() && t.dtype == DataType::INT8 && t.quant.axis == -1;
+    per_axis_range |= !t.range.empty() && t.range.axis >= 0;
+    manual_range |= !t.range.empty() && t.range.manual;
+    calibrated_range |= !t.range.empty() && !t.range.manual;
+  }
+  EXPECT_TRUE(per_axis_int8_constant);
+  EXPECT_TRUE(int32_constant);
+  EXPECT_TRUE(per_tensor_uint8);
+  EXPECT_TRUE(per_tensor_int8);
+  EXPECT_TRUE(per_axis_range);
+  EXPECT_TRUE(manual_range);
+  EXPECT_TRUE(calibrated_range);
+
+  // A tripwire for new fields: the serializer writes the members listed here. If
+  // graph::Tensor, QuantParams or TensorRange gains a member, its size usually changes and
+  // this fails: extend the format (and these mirrors). A member small enough to fit in
+  // existing padding would slip through, so this is a reminder, not a proof.
+  struct QuantMirror {
+    std::vector<float> scales;
+    std::vector<int32_t> zero_points;
+    int32_t axis;
+  };
+  struct RangeMirror {
+    std::vector<float> min, max;
+    int32_t axis;
+    bool manual;
+  };
+  struct TensorMirror {
+    std::string name;
+    DataType dtype;
+    std::vector<int64_t> shape;
+    std::shared_ptr<const AlignedBuffer> data;
+    graph::NodeId producer;
+    QuantMirror quant;
+    RangeMirror range;
+  };
+  EXPECT_EQ(sizeof(graph::QuantParams), sizeof(QuantMirror));
+  EXPECT_EQ(sizeof(graph::TensorRange), sizeof(RangeMirror));
+  EXPECT_EQ(sizeof(graph::Tensor), sizeof(TensorMirror));
+  EXPECT_EQ(sizeof(EngineMetadata), 6 * sizeof(std::string));
 }
 
 TEST_F(EngineFileTest, RoundTripsEveryOpAttributePrecisionAndConstant) {
@@ -234,6 +332,19 @@ TEST_F(EngineFileTest, RoundTripsEveryOpAttributePrecisionAndConstant) {
   EXPECT_EQ(read_graph_.tensors[read_graph_.outputs[0]].shape, (std::vector<int64_t>{-1, 3}));
   EXPECT_EQ(read_meta_.model_name, meta_.model_name);
   EXPECT_EQ(read_meta_.build_config_json, meta_.build_config_json);
+  EXPECT_EQ(read_meta_.build_report_json, meta_.build_report_json);
+  // The quantized branch keeps its types and parameters (ExpectSameGraph compared them
+  // with the written graph; these check the graph really held them).
+  const auto& qw = read_graph_.tensors[read_graph_.FindTensor("qconv_w")];
+  EXPECT_EQ(qw.dtype, DataType::INT8);
+  EXPECT_EQ(qw.quant.axis, 0);
+  ASSERT_EQ(qw.quant.scales.size(), 4u);
+  EXPECT_EQ(qw.quant.scales[1], std::numeric_limits<float>::denorm_min());
+  EXPECT_EQ(read_graph_.tensors[read_graph_.FindTensor("qconv_b")].dtype, DataType::INT32);
+  EXPECT_EQ(read_graph_.tensors[read_graph_.FindTensor("qpool_out")].dtype, DataType::INT8);
+  EXPECT_EQ(read_graph_.tensors[read_graph_.FindTensor("qdequantize_out")].dtype,
+            DataType::FLOAT32);
+  EXPECT_TRUE(std::signbit(read_graph_.tensors[read_graph_.inputs[0]].range.min[0]));
   EXPECT_EQ(read_meta_.required_isa, "avx512_core");
   EXPECT_EQ(read_meta_.qsdk_version, std::string(GetVersionString()));
   EXPECT_EQ(read_meta_.onednn_version, std::to_string(DNNL_VERSION_MAJOR) + "." +
@@ -463,8 +574,8 @@ TEST_F(EngineFileTest, HugeCountIsRejectedBeforeAllocating) {
   auto bytes = bytes_;
   // The tensor count follows the two metadata strings; 2^31-1 records cannot fit.
   const size_t metadata = testing::SectionOffset(bytes, 0);
-  const size_t count_pos =
-      metadata + 4 + meta_.model_name.size() + 4 + meta_.build_config_json.size();
+  const size_t count_pos = metadata + 4 + meta_.model_name.size() + 4 +
+                           meta_.build_config_json.size() + 4 + meta_.build_report_json.size();
   ASSERT_EQ(LoadU32(bytes.data() + count_pos), graph_.tensors.size());
   StoreU32(bytes.data() + count_pos, 0x7FFFFFFF);
   Rehash(&bytes);
@@ -509,24 +620,208 @@ TEST_F(EngineFileTest, FailedReadLeavesOutputsUntouched) {
 }
 
 TEST_F(EngineFileTest, TrailingBytesInMetadataWithValidHashes) {
-  // Grow the metadata section by 4 zero bytes, shifting the weights by 64 (the section
-  // table records the new layout and hashes): the decoder must notice the extra bytes.
-  const uint64_t meta_off = testing::SectionOffset(bytes_, 0);
-  const uint64_t meta_size = testing::SectionSize(bytes_, 0);
-  const uint64_t weights_off = testing::SectionOffset(bytes_, 1);
-  std::vector<uint8_t> bytes(bytes_.begin(), bytes_.begin() + meta_off + meta_size);
-  bytes.insert(bytes.end(), 4, 0);
-  const uint64_t new_weights = (bytes.size() + 63) / 64 * 64;
-  bytes.resize(new_weights, 0);
-  bytes.insert(bytes.end(), bytes_.begin() + weights_off, bytes_.end());
-  StoreU64(bytes.data() + kOffFileSize, bytes.size());
-  StoreU64(bytes.data() + kHeaderSize + kOffEntrySize, meta_size + 4);
-  StoreU64(bytes.data() + kHeaderSize + kSectionEntrySize + kOffEntryOffset, new_weights);
-  Rehash(&bytes);
+  // Grow the metadata section by 4 zero bytes (the section table records the new layout
+  // and hashes): the decoder must notice the extra bytes.
+  auto bytes = bytes_;
+  const uint64_t meta_end = testing::SectionOffset(bytes_, 0) + testing::SectionSize(bytes_, 0);
+  testing::SpliceMetadata(&bytes, meta_end, 0, {0, 0, 0, 0});
+  ASSERT_EQ(testing::SectionSize(bytes, 0), testing::SectionSize(bytes_, 0) + 4);
   const Status s = ReadBytes(bytes);
   EXPECT_EQ(s.code(), StatusCode::kDataLoss);
   EXPECT_NE(s.message().find("4 unexpected bytes after the graph outputs"), std::string::npos)
       << s.message();
+}
+
+// --- Quantization parameters and ranges: damage with valid hashes. ---------------------
+
+// A rejected read with this code whose message contains `expected`.
+void ExpectError(const Status& s, StatusCode code, const std::string& expected) {
+  EXPECT_EQ(s.code(), code) << s.ToString();
+  EXPECT_NE(s.message().find(expected), std::string::npos)
+      << "expected \"" << expected << "\" in: " << s.message();
+}
+
+TEST_F(EngineFileTest, ZeroOrNonFiniteScaleIsRejected) {
+  // Weights and biases are Const outputs, Quantize's output its own: shape inference
+  // checks all three and names the node.
+  ExpectError(ReadPatchedFloat("qconv_w", TensorField::kScale, 1, 0.0f),
+              StatusCode::kInvalidArgument,
+              "node 'qconv_w' (Const): output 0 'qconv_w' has scale[1] = 0; a scale must be "
+              "finite and > 0");
+  ExpectError(ReadPatchedFloat("qquantize_out", TensorField::kScale, 0,
+                               std::numeric_limits<float>::quiet_NaN()),
+              StatusCode::kInvalidArgument,
+              "'qquantize_out' has scale[0] = nan; a scale must be finite and > 0");
+  ExpectError(ReadPatchedFloat("qconv_b", TensorField::kScale, 3,
+                               std::numeric_limits<float>::infinity()),
+              StatusCode::kInvalidArgument, "'qconv_b' has scale[3] = inf");
+  ExpectError(ReadPatchedFloat("qconv_out", TensorField::kScale, 0, -0.1f),
+              StatusCode::kInvalidArgument,
+              "node 'qpool' (Pool): input 0 'qconv_out' has scale[0] = -0.1");
+}
+
+TEST_F(EngineFileTest, ZeroPointOutsideTheTypeRangeIsRejected) {
+  ExpectError(ReadPatched("qquantize_out", TensorField::kZeroPoint, 0, 256),
+              StatusCode::kInvalidArgument,
+              "'qquantize_out' has zero_point[0] = 256; for UINT8 it must be in [0, 255]");
+  ExpectError(ReadPatched("qconv_w", TensorField::kZeroPoint, 3, static_cast<uint32_t>(-129)),
+              StatusCode::kInvalidArgument,
+              "'qconv_w' has zero_point[3] = -129; for INT8 it must be in [-128, 127]");
+  ExpectError(ReadPatched("qconv_b", TensorField::kZeroPoint, 2, 1),
+              StatusCode::kInvalidArgument,
+              "'qconv_b' has zero_point[2] = 1; for INT32 it must be in [0, 0]");
+}
+
+TEST_F(EngineFileTest, QuantizationAxisOutOfRangeIsRejected) {
+  ExpectError(ReadPatched("qconv_w", TensorField::kQuantAxis, 0, 4), StatusCode::kInvalidArgument,
+              "'qconv_w' has quantization axis 4; it must be -1 (per tensor) or in [0, 4)");
+  ExpectError(ReadPatched("qconv_w", TensorField::kQuantAxis, 0, static_cast<uint32_t>(-2)),
+              StatusCode::kInvalidArgument, "'qconv_w' has quantization axis -2");
+  // Not quantized, yet an axis: "no parameters" has a single encoding.
+  ExpectError(ReadPatched("x", TensorField::kQuantAxis, 0, 2), StatusCode::kInvalidArgument,
+              "tensor 'x' has no quantization scales but quantization axis 2");
+}
+
+TEST_F(EngineFileTest, QuantizationCountMismatchIsRejected) {
+  // Four scales along an axis of extent 3.
+  ExpectError(ReadPatched("qconv_w", TensorField::kQuantAxis, 0, 1), StatusCode::kInvalidArgument,
+              "'qconv_w' is quantized along axis 1 of extent 3 but has 4 scales");
+  // Four scales per tensor.
+  ExpectError(ReadPatched("qconv_w", TensorField::kQuantAxis, 0, static_cast<uint32_t>(-1)),
+              StatusCode::kInvalidArgument, "'qconv_w' is quantized per tensor but has 4 scales");
+
+  // A record really holding 3 (scale, zero point) pairs for 4 channels: the last scale
+  // and the last zero point removed and the count lowered, the file laid out again.
+  auto bytes = bytes_;
+  const size_t count = TensorFieldPos(bytes, "qconv_w", TensorField::kQuantCount);
+  ASSERT_EQ(LoadU32(bytes.data() + count), 4u);
+  const size_t last_zero_point = TensorFieldPos(bytes, "qconv_w", TensorField::kZeroPoint) + 12;
+  testing::SpliceMetadata(&bytes, last_zero_point, 4, {});
+  const size_t last_scale = TensorFieldPos(bytes, "qconv_w", TensorField::kScale) + 12;
+  testing::SpliceMetadata(&bytes, last_scale, 4, {});
+  StoreU32(bytes.data() + count, 3);
+  Rehash(&bytes);
+  ExpectError(ReadBytes(bytes), StatusCode::kInvalidArgument,
+              "'qconv_w' is quantized along axis 0 of extent 4 but has 3 scales");
+
+  // A count the remaining bytes cannot hold is damage, found before allocating.
+  ExpectError(ReadPatched("qconv_w", TensorField::kQuantCount, 0, 0x7FFFFFFF),
+              StatusCode::kDataLoss,
+              "'qconv_w' quantization scale count 2147483647 needs at least 17179869176 bytes");
+  ExpectError(ReadPatched("conv1_w", TensorField::kRangeCount, 0, 0x40000000),
+              StatusCode::kDataLoss, "'conv1_w' range entry count 1073741824 needs at least");
+}
+
+TEST_F(EngineFileTest, QuantizationParametersOnAFloatTensorAreRejected) {
+  // x (FLOAT32) given one (scale, zero point) pair: shape inference rejects it where a
+  // node reads x.
+  auto bytes = bytes_;
+  const size_t count = TensorFieldPos(bytes, "x", TensorField::kQuantCount);
+  ASSERT_EQ(LoadU32(bytes.data() + count), 0u);
+  std::vector<uint8_t> pair(8);
+  testing::StoreF32(pair.data(), 0.5f);
+  StoreU32(pair.data() + 4, 0);
+  testing::SpliceMetadata(&bytes, count + 4, 0, pair);
+  StoreU32(bytes.data() + count, 1);
+  Rehash(&bytes);
+  ExpectError(ReadBytes(bytes), StatusCode::kInvalidArgument,
+              "'x' is FLOAT32 but has quantization parameters");
+}
+
+TEST_F(EngineFileTest, BadRangeIsRejected) {
+  ExpectError(ReadPatchedFloat("conv1_out", TensorField::kRangeMin, 0, 8.0f),
+              StatusCode::kInvalidArgument,
+              "engine file: the stored graph is invalid: tensor 'conv1_out' has range[0] = [8, "
+              "7.25]; a range must be finite with min <= max");
+  ExpectError(ReadPatchedFloat("conv1_w", TensorField::kRangeMax, 2,
+                               std::numeric_limits<float>::quiet_NaN()),
+              StatusCode::kInvalidArgument, "'conv1_w' has range[2] = [");
+  ExpectError(ReadPatchedFloat("x", TensorField::kRangeMin, 0,
+                               -std::numeric_limits<float>::infinity()),
+              StatusCode::kInvalidArgument, "'x' has range[0] = [-inf, ");
+  ExpectError(ReadPatched("conv1_w", TensorField::kRangeAxis, 0, 4), StatusCode::kInvalidArgument,
+              "'conv1_w' has range axis 4; it must be -1 (per tensor) or in [0, 4)");
+  ExpectError(ReadPatched("conv1_w", TensorField::kRangeAxis, 0, 1), StatusCode::kInvalidArgument,
+              "'conv1_w' has a range along axis 1 of extent 3 with 4 entries");
+  ExpectError(ReadPatched("conv1_w", TensorField::kRangeAxis, 0, static_cast<uint32_t>(-1)),
+              StatusCode::kInvalidArgument, "'conv1_w' has a per-tensor range with 4 entries");
+
+  auto bytes = bytes_;
+  size_t pos = TensorFieldPos(bytes, "x", TensorField::kRangeManual);
+  ASSERT_EQ(bytes[pos], 1);
+  bytes[pos] = 2;
+  Rehash(&bytes);
+  ExpectError(ReadBytes(bytes), StatusCode::kDataLoss,
+              "'x' range manual flag is 2; it must be 0 or 1");
+
+  // No range, yet manual: "no range" has a single encoding.
+  bytes = bytes_;
+  pos = TensorFieldPos(bytes, "leaky_out", TensorField::kRangeManual);
+  ASSERT_EQ(LoadU32(bytes.data() + TensorFieldPos(bytes, "leaky_out", TensorField::kRangeCount)),
+            0u);
+  bytes[pos] = 1;
+  Rehash(&bytes);
+  ExpectError(ReadBytes(bytes), StatusCode::kInvalidArgument,
+              "'leaky_out' has an empty range with axis -1 and manual true");
+}
+
+// A quantized tensor no node reads (here a graph output) is not seen by shape
+// inference's input checks; Read checks it afterwards.
+TEST_F(EngineFileTest, QuantizedGraphOutputIsChecked) {
+  GraphBuilder b;
+  const auto x = b.Input("in", {1, 2, 4, 4});
+  const auto q = b.Op(NodeType::kQuantize, "quantize", {x});
+  b.Quantized(q, DataType::INT8, testing::PerTensor(0.5f, 0));
+  const auto pool = b.Op(NodeType::kPool, "pool", {q}, testing::PoolAttrs(PoolMode::kMax));
+  b.Quantized(pool, DataType::INT8, testing::PerTensor(0.5f, 0));
+  b.g.outputs = {pool};
+  ASSERT_TRUE(graph::InferShapes(&b.g).ok());
+  ASSERT_EQ(b.g.tensors[pool].dtype, DataType::INT8);
+  auto bytes = MustWrite(b.g, EngineMetadata());
+  ASSERT_TRUE(ReadBytes(bytes).ok());
+  ExpectSameGraph(b.g, read_graph_);
+
+  const size_t pos = TensorFieldPos(bytes, "pool_out", TensorField::kZeroPoint);
+  ASSERT_NE(pos, std::string::npos);
+  StoreU32(bytes.data() + pos, 300);
+  Rehash(&bytes);
+  ExpectError(ReadBytes(bytes), StatusCode::kInvalidArgument,
+              "engine file: the stored graph is invalid: tensor 'pool_out' has zero_point[0] = "
+              "300; for INT8 it must be in [-128, 127]");
+}
+
+TEST_F(EngineFileTest, WriteRejectsBadQuantizationAndRanges) {
+  std::vector<uint8_t> bytes = {1, 2, 3};
+  auto expect_rejected = [&](const graph::Graph& g, const std::string& expected) {
+    const Status s = Write(g, meta_, &bytes);
+    ExpectError(s, StatusCode::kInvalidArgument, "engine_file::Write: " + expected);
+    EXPECT_EQ(bytes, (std::vector<uint8_t>{1, 2, 3}));  // untouched
+  };
+  const graph::TensorId w = graph_.FindTensor("qconv_w");
+  graph::Graph g = graph_;
+  g.tensors[w].quant.zero_points.pop_back();
+  expect_rejected(g, "tensor 'qconv_w' has 4 quantization scales but 3 zero points");
+  g = graph_;
+  g.tensors[w].quant.scales[2] = std::numeric_limits<float>::quiet_NaN();
+  expect_rejected(g, "tensor 'qconv_w' has scale[2] = nan");
+  g = graph_;
+  g.tensors[w].quant.axis = 2;
+  expect_rejected(g, "tensor 'qconv_w' is quantized along axis 2 of extent 3 but has 4 scales");
+  g = graph_;
+  g.tensors[g.FindTensor("leaky_out")].quant.axis = 1;
+  expect_rejected(g, "tensor 'leaky_out' has no quantization scales but quantization axis 1");
+  g = graph_;
+  g.tensors[g.FindTensor("softmax_out")].quant = testing::PerTensor(1.0f, 0);
+  expect_rejected(g, "tensor 'softmax_out' has quantization parameters but type FLOAT32");
+  g = graph_;
+  g.tensors[g.FindTensor("x")].range.max[0] = -1.0f;
+  expect_rejected(g, "tensor 'x' has range[0] = [-0, -1]; a range must be finite with min <= max");
+  g = graph_;
+  g.tensors[g.FindTensor("x")].range.max.push_back(1.0f);
+  expect_rejected(g, "tensor 'x' has a range with 1 minima but 2 maxima");
+  g = graph_;
+  g.tensors[g.FindTensor("leaky_out")].range.manual = true;
+  expect_rejected(g, "tensor 'leaky_out' has an empty range with axis -1 and manual true");
 }
 
 TEST_F(EngineFileTest, WriteRejectsWhatReadWouldReject) {

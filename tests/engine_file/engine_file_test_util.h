@@ -42,6 +42,33 @@ class GraphBuilder {
                          values.size() * sizeof(float));
   }
 
+  // An INT8 / UINT8 / INT32 constant with quantization parameters `quant`, filled with a
+  // deterministic pattern (derived from `seed`) inside the type's range.
+  graph::TensorId QuantConst(const std::string& name, DataType dtype, std::vector<int64_t> shape,
+                             graph::QuantParams quant, int seed) {
+    const int64_t count = graph::ElementCount(shape);
+    std::vector<uint8_t> bytes(static_cast<size_t>(count) * DataTypeSize(dtype));
+    for (int64_t i = 0; i < count; ++i) {
+      const int32_t v = static_cast<int32_t>((i * 37 + seed * 11) % 251) - 125;
+      if (dtype == DataType::INT32) {
+        StoreU32(bytes.data() + 4 * i, static_cast<uint32_t>(v * 1000 + 7));
+      } else {
+        bytes[static_cast<size_t>(i)] = static_cast<uint8_t>(v);
+      }
+    }
+    const graph::TensorId id =
+        g.AddConstant(name, dtype, std::move(shape), bytes.data(), bytes.size());
+    g.tensors[id].quant = std::move(quant);
+    return id;
+  }
+
+  // Makes the output of an op quantized (as the quantization pass does before shape
+  // inference keeps the type).
+  void Quantized(graph::TensorId id, DataType dtype, graph::QuantParams quant) {
+    g.tensors[id].dtype = dtype;
+    g.tensors[id].quant = std::move(quant);
+  }
+
   graph::TensorId Op(NodeType type, const std::string& name, std::vector<graph::TensorId> inputs,
                      graph::AttrMap attrs = {}) {
     graph::Tensor out;
@@ -83,16 +110,65 @@ inline graph::AttrMap PoolAttrs(PoolMode mode) {
   return a;
 }
 
-// The fuzz target: conv (3x3, pad 1) + fused relu -> max pool 2x2 -> fully connected,
-// with dynamic batch. About 2.5 KB serialized.
-inline graph::Graph SmallCnn() {
+inline graph::QuantParams PerTensor(float scale, int32_t zero_point) {
+  graph::QuantParams q;
+  q.scales = {scale};
+  q.zero_points = {zero_point};
+  q.axis = -1;
+  return q;
+}
+
+inline graph::QuantParams PerAxis(std::vector<float> scales, std::vector<int32_t> zero_points,
+                                  int32_t axis) {
+  graph::QuantParams q;
+  q.scales = std::move(scales);
+  q.zero_points = std::move(zero_points);
+  q.axis = axis;
+  return q;
+}
+
+inline graph::TensorRange Range(std::vector<float> min, std::vector<float> max, int32_t axis,
+                                bool manual) {
+  graph::TensorRange r;
+  r.min = std::move(min);
+  r.max = std::move(max);
+  r.axis = axis;
+  r.manual = manual;
+  return r;
+}
+
+// A quantized branch on `x` ([N, C, H, W] FLOAT32 with C = `channels`), as the builder
+// lowers it: Quantize (UINT8, per tensor) -> 3x3 pad-1 conv with INT8 per-channel weights
+// (4 output channels, axis 0), an INT32 per-channel bias and an INT8 per-tensor output
+// with fused relu -> 2x2 max pool (INT8) -> Dequantize. Names start with `prefix`.
+// `weight_scales` has 4 entries. Returns the Dequantize output ([N, 4, H/2, W/2]).
+inline graph::TensorId QuantizedConvBranch(GraphBuilder* b, graph::TensorId x, int64_t channels,
+                                           const std::string& prefix,
+                                           std::vector<float> weight_scales) {
+  const auto q = b->Op(NodeType::kQuantize, prefix + "quantize", {x});
+  b->Quantized(q, DataType::UINT8, PerTensor(0.05f, 128));
+  const auto w = b->QuantConst(prefix + "conv_w", DataType::INT8, {4, channels, 3, 3},
+                               PerAxis(std::move(weight_scales), {0, 0, 0, 0}, 0), 5);
+  const auto bias = b->QuantConst(prefix + "conv_b", DataType::INT32, {4},
+                                  PerAxis({1e-3f, 7.5e-4f, 2e-3f, 1.25e-3f}, {0, 0, 0, 0}, 0), 6);
+  const auto conv =
+      b->Op(NodeType::kConv, prefix + "conv", {q, w, bias},
+            ConvAttrs({1, 1, 1, 1}, 1, static_cast<int64_t>(ActivationType::kRelu)));
+  b->Quantized(conv, DataType::INT8, PerTensor(0.1f, -3));
+  const auto pool = b->Op(NodeType::kPool, prefix + "pool", {conv}, PoolAttrs(PoolMode::kMax));
+  b->Quantized(pool, DataType::INT8, PerTensor(0.1f, -3));
+  return b->Op(NodeType::kDequantize, prefix + "dequantize", {pool});
+}
+
+// The fuzz target: a quantized conv (see QuantizedConvBranch) -> fully connected, with
+// dynamic batch, a manual input range and a calibrated range, so that the byte sweeps
+// cover quantization parameters and ranges too. About 3 KB serialized.
+inline graph::Graph SmallQuantizedCnn() {
   GraphBuilder b;
   const auto x = b.Input("x", {-1, 2, 6, 6});
-  const auto w = b.Const("conv_w", {4, 2, 3, 3}, 1);
-  const auto bias = b.Const("conv_b", {4}, 2);
-  const auto conv = b.Op(NodeType::kConv, "conv", {x, w, bias},
-                         ConvAttrs({1, 1, 1, 1}, 1, static_cast<int64_t>(ActivationType::kRelu)));
-  const auto pool = b.Op(NodeType::kPool, "pool", {conv}, PoolAttrs(PoolMode::kMax));
+  b.g.tensors[x].range = Range({-6.0f}, {6.0f}, -1, /*manual=*/true);
+  const auto pool = QuantizedConvBranch(&b, x, 2, "", {0.02f, 0.015f, 0.025f, 0.03f});
+  b.g.tensors[b.g.FindTensor("conv_out")].range = Range({0.0f}, {12.5f}, -1, /*manual=*/false);
   const auto fc_w = b.Const("fc_w", {5, 36}, 3);
   const auto fc_b = b.Const("fc_b", {5}, 4);
   graph::AttrMap fc;
@@ -149,8 +225,25 @@ inline void Rehash(std::vector<uint8_t>* bytes) {
 }
 
 // Byte position of a field of the tensor record named `name` (the first metadata string
-// equal to it: tensors precede nodes). Fields follow docs/engine_format.md.
-enum class TensorField { kDtype, kRank, kProducer, kDataSection, kDataOffset, kDataSize };
+// equal to it: tensors precede nodes). Fields follow docs/engine_format.md. kScale,
+// kZeroPoint, kRangeMin and kRangeMax are the first element of their list.
+enum class TensorField {
+  kDtype,
+  kRank,
+  kProducer,
+  kDataSection,
+  kDataOffset,
+  kDataSize,
+  kQuantCount,
+  kScale,
+  kZeroPoint,
+  kQuantAxis,
+  kRangeCount,
+  kRangeMin,
+  kRangeMax,
+  kRangeAxis,
+  kRangeManual,
+};
 inline size_t TensorFieldPos(const std::vector<uint8_t>& bytes, const std::string& name,
                              TensorField field) {
   const size_t at = FindEncodedString(bytes, name);
@@ -166,7 +259,68 @@ inline size_t TensorFieldPos(const std::vector<uint8_t>& bytes, const std::strin
   if (field == TensorField::kDataSection) return pos;
   pos += 4;
   if (field == TensorField::kDataOffset) return pos;
-  return pos + 8;
+  pos += 8;
+  if (field == TensorField::kDataSize) return pos;
+  pos += 8;
+  if (field == TensorField::kQuantCount) return pos;
+  const uint32_t quant_count = LoadU32(bytes.data() + pos);
+  pos += 4;
+  if (field == TensorField::kScale) return pos;
+  pos += 4 * size_t{quant_count};
+  if (field == TensorField::kZeroPoint) return pos;
+  pos += 4 * size_t{quant_count};
+  if (field == TensorField::kQuantAxis) return pos;
+  pos += 4;
+  if (field == TensorField::kRangeCount) return pos;
+  const uint32_t range_count = LoadU32(bytes.data() + pos);
+  pos += 4;
+  if (field == TensorField::kRangeMin) return pos;
+  pos += 4 * size_t{range_count};
+  if (field == TensorField::kRangeMax) return pos;
+  pos += 4 * size_t{range_count};
+  if (field == TensorField::kRangeAxis) return pos;
+  return pos + 4;
+}
+
+inline void StoreF32(uint8_t* p, float v) {
+  uint32_t bits;
+  std::memcpy(&bits, &v, sizeof(bits));
+  StoreU32(p, bits);
+}
+
+// Replaces `erase` bytes at file position `pos` (inside the metadata section) by
+// `insert`, then lays the file out again as the writer would: the metadata section
+// resized, every later section moved to its alignment, the table, file size and hashes
+// updated. So a change of a record's length (e.g. a count and its elements) reaches the
+// decoder.
+inline void SpliceMetadata(std::vector<uint8_t>* bytes, size_t pos, size_t erase,
+                           const std::vector<uint8_t>& insert) {
+  const uint32_t count = LoadU32(bytes->data() + kOffSectionCount);
+  std::vector<std::vector<uint8_t>> sections(count);
+  for (uint32_t i = 0; i < count; ++i) {
+    const auto begin = bytes->begin() + static_cast<std::ptrdiff_t>(SectionOffset(*bytes, i));
+    sections[i].assign(begin, begin + static_cast<std::ptrdiff_t>(SectionSize(*bytes, i)));
+  }
+  const size_t at = pos - SectionOffset(*bytes, 0);
+  sections[0].erase(sections[0].begin() + static_cast<std::ptrdiff_t>(at),
+                    sections[0].begin() + static_cast<std::ptrdiff_t>(at + erase));
+  sections[0].insert(sections[0].begin() + static_cast<std::ptrdiff_t>(at), insert.begin(),
+                     insert.end());
+  std::vector<uint8_t> out(bytes->begin(),
+                           bytes->begin() + static_cast<std::ptrdiff_t>(kHeaderSize +
+                                                                        count * kSectionEntrySize));
+  for (uint32_t i = 0; i < count; ++i) {
+    uint8_t* entry = out.data() + kHeaderSize + i * kSectionEntrySize;
+    const uint32_t alignment = LoadU32(entry + kOffEntryAlignment);
+    const size_t offset = (out.size() + alignment - 1) / alignment * alignment;
+    StoreU64(entry + kOffEntryOffset, offset);
+    StoreU64(entry + kOffEntrySize, sections[i].size());
+    out.resize(offset, 0);
+    out.insert(out.end(), sections[i].begin(), sections[i].end());
+  }
+  StoreU64(out.data() + kOffFileSize, out.size());
+  bytes->swap(out);
+  Rehash(bytes);
 }
 
 }  // namespace qsdk::engine_file::testing

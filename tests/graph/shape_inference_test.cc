@@ -82,10 +82,23 @@ TEST_F(ShapeInferenceTest, ConstWithDynamicShapeIsRejected) {
 }
 
 TEST_F(ShapeInferenceTest, ConstOfOtherTypeIsRejected) {
+  // An integer constant must carry quantization parameters (INT8 weights, INT32 biases).
   const int32_t v[2] = {1, 2};
   const TensorId c = g_.AddConstant("ci", DataType::INT32, {2}, v, sizeof(v));
   EXPECT_INVALID(InferNodeShapes(&g_, g_.tensors[c].producer), HasSubstr("'ci'"),
-                 HasSubstr("INT32"), HasSubstr("FLOAT32"));
+                 HasSubstr("INT32"), HasSubstr("quantization parameters"));
+  // Types that are never constants here are rejected naming the allowed ones.
+  const uint16_t h[2] = {1, 2};
+  const TensorId f = g_.AddConstant("ch", DataType::FLOAT16, {2}, h, sizeof(h));
+  EXPECT_INVALID(InferNodeShapes(&g_, g_.tensors[f].producer), HasSubstr("'ch'"),
+                 HasSubstr("FLOAT16"), HasSubstr("FLOAT32"));
+  // With valid parameters an INT32 bias constant is accepted; a zero scale is not.
+  g_.tensors[c].quant.scales = {0.5f};
+  g_.tensors[c].quant.zero_points = {0};
+  EXPECT_TRUE(InferNodeShapes(&g_, g_.tensors[c].producer).ok());
+  g_.tensors[c].quant.scales = {0.0f};
+  EXPECT_INVALID(InferNodeShapes(&g_, g_.tensors[c].producer), HasSubstr("scale[0] = 0"),
+                 HasSubstr("finite and > 0"));
 }
 
 // ---------------------------------------------------------------------------- Common

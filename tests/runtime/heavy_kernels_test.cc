@@ -182,6 +182,65 @@ TEST(ConvKernelTest, BlockedDestinationFlowsToNextConv) {
       << "the conv's output layout should be the layout it requires for its input";
 }
 
+TEST(ConvKernelTest, FusedResidualIsSummedInPlace) {
+  // y = act(conv(x) + R) with R a runtime input (attr fused_sum): a sum post-op on the
+  // destination, which starts as R (the instance aliases its output to R in place). 19
+  // output channels: with AVX2 the destination is nChw8c with a padded channel block, so R
+  // is laid out (and padded) like it.
+  std::mt19937 rng(31);
+  for (ActivationType act : {ActivationType::kNone, ActivationType::kRelu}) {
+    for (bool bias : {false, true}) {
+      graph::Graph g;
+      const graph::TensorId x = AddInput(&g, "x", {2, 16, 7, 7});
+      const graph::TensorId w =
+          AddConstant(&g, "w", {19, 16, 3, 3}, testing::RandomValues(&rng, 19 * 16 * 9));
+      const graph::TensorId b =
+          bias ? AddConstant(&g, "b", {19}, testing::RandomValues(&rng, 19)) : graph::kNoTensor;
+      const graph::TensorId r = AddInput(&g, "r", {2, 19, 7, 7});
+      graph::AttrMap attrs = testing::ConvAttrs({1, 1}, {1, 1, 1, 1}, {1, 1}, 1, act);
+      attrs.SetInt(graph::attr::kFusedSum, 1);
+      AddOp(&g, NodeType::kConv, "conv", {x, w, b, r}, attrs, "y");
+      g.outputs = {g.FindTensor("y")};
+      ASSERT_TRUE(graph::InferShapes(&g).ok());
+      NodeRun run;
+      const std::string label = std::string("conv + residual, act ") + ActivationTypeName(act) +
+                                (bias ? ", bias" : "");
+      ExpectMatchesReference(g, g.FindNode("conv"),
+                             {testing::RandomTensor(&rng, {2, 16, 7, 7}),
+                              testing::RandomTensor(&rng, {2, 19, 7, 7})},
+                             label, {}, &run);
+      EXPECT_EQ(run.output_alias, OutputAlias::kInPlace) << label;
+      ASSERT_EQ(run.required_inputs.size(), 2u) << label;
+      EXPECT_EQ(run.required_inputs[1], run.output_desc) << label;
+    }
+  }
+}
+
+TEST(FullyConnectedKernelTest, FusedResidual) {
+  std::mt19937 rng(32);
+  for (const std::vector<int64_t>& x_shape :
+       {std::vector<int64_t>{3, 40}, std::vector<int64_t>{3, 10, 2, 2}}) {
+    graph::Graph g;
+    const graph::TensorId x = AddInput(&g, "x", x_shape);
+    const graph::TensorId w = AddConstant(&g, "w", {12, 40}, testing::RandomValues(&rng, 480));
+    const graph::TensorId b = AddConstant(&g, "b", {12}, testing::RandomValues(&rng, 12));
+    const graph::TensorId r = AddInput(&g, "r", {3, 12});
+    graph::AttrMap attrs;
+    testing::SetFused(&attrs, ActivationType::kRelu);
+    attrs.SetInt(graph::attr::kFusedSum, 1);
+    AddOp(&g, NodeType::kFullyConnected, "fc", {x, w, b, r}, attrs, "y");
+    g.outputs = {g.FindTensor("y")};
+    ASSERT_TRUE(graph::InferShapes(&g).ok());
+    NodeRun run;
+    const std::string label = "fc + residual, x " + graph::ShapeToString(x_shape);
+    ExpectMatchesReference(
+        g, g.FindNode("fc"),
+        {testing::RandomTensor(&rng, x_shape), testing::RandomTensor(&rng, {3, 12})}, label, {},
+        &run);
+    EXPECT_EQ(run.output_alias, OutputAlias::kInPlace) << label;
+  }
+}
+
 TEST(ConvKernelTest, RejectsNonConstantFilter) {
   graph::Graph g;
   const graph::TensorId x = AddInput(&g, "x", {1, 4, 8, 8});

@@ -76,6 +76,88 @@ Tensor RandomTensor(std::mt19937* rng, const std::vector<int64_t>& shape, const 
   return t;
 }
 
+memory::data_type DnnlType(DataType type) {
+  switch (type) {
+    case DataType::INT8: return memory::data_type::s8;
+    case DataType::UINT8: return memory::data_type::u8;
+    case DataType::INT32: return memory::data_type::s32;
+    default: return memory::data_type::f32;
+  }
+}
+
+DataType QsdkType(memory::data_type type) {
+  switch (type) {
+    case memory::data_type::s8: return DataType::INT8;
+    case memory::data_type::u8: return DataType::UINT8;
+    case memory::data_type::s32: return DataType::INT32;
+    default: return DataType::FLOAT32;
+  }
+}
+
+graph::TensorId AddQuantizedInput(graph::Graph* g, const std::string& name,
+                                  std::vector<int64_t> shape, DataType dtype,
+                                  graph::QuantParams quant) {
+  const graph::TensorId id = AddInput(g, name, std::move(shape));
+  g->tensors[id].dtype = dtype;
+  g->tensors[id].quant = std::move(quant);
+  return id;
+}
+
+graph::TensorId AddTypedConstant(graph::Graph* g, const std::string& name, DataType dtype,
+                                 std::vector<int64_t> shape, const void* bytes, size_t size,
+                                 graph::QuantParams quant) {
+  const graph::TensorId id = g->AddConstant(name, dtype, std::move(shape), bytes, size);
+  g->tensors[id].quant = std::move(quant);
+  return id;
+}
+
+void SetQuantizedOutput(graph::Graph* g, graph::TensorId t, DataType dtype,
+                        graph::QuantParams quant) {
+  g->tensors[t].dtype = dtype;
+  g->tensors[t].quant = std::move(quant);
+}
+
+graph::QuantParams PerTensor(float scale, int32_t zero_point) {
+  graph::QuantParams q;
+  q.scales = {scale};
+  q.zero_points = {zero_point};
+  return q;
+}
+
+Tensor RandomQuantized(std::mt19937* rng, const std::vector<int64_t>& shape, DataType dtype,
+                       int32_t lo, int32_t hi, const std::string& name) {
+  Tensor t = Tensor::Allocate(dtype, Dims(shape), name);
+  std::uniform_int_distribution<int32_t> dist(lo, hi);
+  for (int64_t i = 0; i < t.GetElementCount(); ++i) {
+    const int32_t v = dist(*rng);
+    if (dtype == DataType::INT8) {
+      t.Data<int8_t>()[i] = static_cast<int8_t>(v);
+    } else {
+      t.Data<uint8_t>()[i] = static_cast<uint8_t>(v);
+    }
+  }
+  return t;
+}
+
+int32_t QuantizedAt(const Tensor& t, int64_t i) {
+  return t.GetDataType() == DataType::INT8 ? t.Data<int8_t>()[i] : t.Data<uint8_t>()[i];
+}
+
+QuantizedDiff CompareQuantized(const Tensor& a, const Tensor& b) {
+  QuantizedDiff d;
+  if (a.GetDimension() != b.GetDimension() || a.GetDataType() != b.GetDataType()) {
+    d.comparable = false;
+    return d;
+  }
+  d.count = a.GetElementCount();
+  for (int64_t i = 0; i < d.count; ++i) {
+    const int32_t diff = std::abs(QuantizedAt(a, i) - QuantizedAt(b, i));
+    if (diff != 0) ++d.differing;
+    d.max = std::max(d.max, diff);
+  }
+  return d;
+}
+
 namespace {
 
 // `graph` with its inputs set to the shapes of `runtime_inputs` and shapes re-inferred.
@@ -111,11 +193,11 @@ Status RunNode(const graph::Graph& graph, graph::NodeId id,
     std::vector<memory> given;
     for (size_t i = 0; i < runtime_inputs.size(); ++i) {
       const std::vector<int64_t>& shape = runtime_inputs[i].GetDimension().GetDims();
-      const memory::desc plain = PlainDesc(shape);
+      const memory::data_type type = DnnlType(runtime_inputs[i].GetDataType());
+      const memory::desc plain = PlainDesc(shape, type);
       memory::desc desc = plain;
       if (i < given_layouts.size() && given_layouts[i] != memory::format_tag::undef) {
-        desc = memory::desc(memory::dims(shape.begin(), shape.end()), memory::data_type::f32,
-                            given_layouts[i]);
+        desc = memory::desc(memory::dims(shape.begin(), shape.end()), type, given_layouts[i]);
       }
       memory plain_mem(plain, engine, const_cast<void*>(runtime_inputs[i].GetData()));
       memory given_mem(desc, engine);
@@ -142,6 +224,16 @@ Status RunNode(const graph::Graph& graph, graph::NodeId id,
       }
     }
     memory output(run->output_desc, engine);
+    run->output_alias = instance->output_alias();
+    if (instance->output_alias() == OutputAlias::kInPlace) {
+      // The output starts as the aliased input, as a context arranges it.
+      const size_t k = instance->aliased_input();
+      memory start(instance->input_descs()[k], engine, output.get_data_handle());
+      dnnl::reorder(inputs[k], start).execute(stream, inputs[k], start);
+    } else if (instance->output_alias() == OutputAlias::kView) {
+      output =
+          memory(run->output_desc, engine, inputs[instance->aliased_input()].get_data_handle());
+    }
     memory scratchpad;
     if (instance->scratchpad_bytes() > 0) {
       scratchpad = memory(memory::desc({static_cast<memory::dim>(instance->scratchpad_bytes())},
@@ -151,8 +243,9 @@ Status RunNode(const graph::Graph& graph, graph::NodeId id,
     instance->Execute(stream, inputs, {output}, scratchpad);
 
     const std::vector<int64_t>& out_shape = args.output_shapes[0];
-    run->output = Tensor::Allocate(DataType::FLOAT32, Dims(out_shape));
-    memory plain_out(PlainDesc(out_shape), engine, run->output.GetData());
+    const memory::data_type out_type = run->output_desc.data_type();
+    run->output = Tensor::Allocate(QsdkType(out_type), Dims(out_shape));
+    memory plain_out(PlainDesc(out_shape, out_type), engine, run->output.GetData());
     dnnl::reorder(output, plain_out).execute(stream, output, plain_out);
     stream.wait();
     return Status::Ok();
@@ -175,7 +268,7 @@ Status RunReferenceNode(const graph::Graph& graph, graph::NodeId id,
     }
     const graph::Tensor& tensor = concrete.tensors[t];
     if (tensor.is_constant()) {
-      constants.push_back(Tensor::Wrap(DataType::FLOAT32, Dims(tensor.shape),
+      constants.push_back(Tensor::Wrap(tensor.dtype, Dims(tensor.shape),
                                        const_cast<uint8_t*>(tensor.data->data())));
       slots.push_back(&constants.back());
     } else {

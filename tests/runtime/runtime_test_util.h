@@ -13,6 +13,7 @@
 #include "graph/graph.h"
 #include "qsdk/status.h"
 #include "qsdk/tensor.h"
+#include "runtime/kernel.h"
 
 namespace qsdk::runtime::testing {
 
@@ -45,20 +46,59 @@ std::vector<float> RandomValues(std::mt19937* rng, int64_t count, float lo = -1.
 Tensor RandomTensor(std::mt19937* rng, const std::vector<int64_t>& shape,
                     const std::string& name = "");
 
+// oneDNN type of a graph type (FLOAT32 and anything else: f32) and back.
+dnnl::memory::data_type DnnlType(DataType type);
+DataType QsdkType(dnnl::memory::data_type type);
+
+// Adds a graph input of a quantized type (INT8 / UINT8) with its parameters.
+graph::TensorId AddQuantizedInput(graph::Graph* g, const std::string& name,
+                                  std::vector<int64_t> shape, DataType dtype,
+                                  graph::QuantParams quant);
+
+// Adds a constant of type `dtype` (`size` bytes of dense row-major data) with `quant`.
+graph::TensorId AddTypedConstant(graph::Graph* g, const std::string& name, DataType dtype,
+                                 std::vector<int64_t> shape, const void* bytes, size_t size,
+                                 graph::QuantParams quant);
+
+// Makes tensor `t` (an op output, before shape inference) quantized.
+void SetQuantizedOutput(graph::Graph* g, graph::TensorId t, DataType dtype,
+                        graph::QuantParams quant);
+
+// One scale and zero point, axis -1.
+graph::QuantParams PerTensor(float scale, int32_t zero_point);
+
+// An INT8 / UINT8 tensor with values uniform in [lo, hi].
+Tensor RandomQuantized(std::mt19937* rng, const std::vector<int64_t>& shape, DataType dtype,
+                       int32_t lo, int32_t hi, const std::string& name = "");
+
+// Element i of an INT8 / UINT8 tensor.
+int32_t QuantizedAt(const Tensor& t, int64_t i);
+
+// How two INT8 / UINT8 tensors differ, in LSB (integer steps).
+struct QuantizedDiff {
+  bool comparable = true;  // same shape and type
+  int64_t count = 0;       // elements
+  int64_t differing = 0;   // elements that differ at all
+  int32_t max = 0;         // largest |a - b|
+};
+QuantizedDiff CompareQuantized(const Tensor& a, const Tensor& b);
+
 // What RunNode observed.
 struct NodeRun {
-  Tensor output;                                    // plain row-major
+  Tensor output;                                    // plain row-major, of the output's type
   std::vector<dnnl::memory::desc> required_inputs;  // instance's input_descs()
   dnnl::memory::desc output_desc;
   std::string kernel_name;
+  OutputAlias output_alias = OutputAlias::kNone;
 };
 
 // Runs node `id` of `graph` with the runtime kernel: the kernel is created from `graph`
 // as given (its shapes may hold -1, as in an engine), then instantiated at the concrete
-// shapes of `runtime_inputs` (one per runtime input of the node, in order; the graph's
-// inputs must be exactly those tensors, in that order). `given_layouts` (empty = plain)
-// is the layout each runtime input arrives in; data is reordered plain -> given ->
-// required as a context would.
+// shapes of `runtime_inputs` (one per runtime input of the node, in order, of the graph
+// tensors' types; the graph's inputs must be exactly those tensors, in that order).
+// `given_layouts` (empty = plain) is the layout each runtime input arrives in; data is
+// reordered plain -> given -> required as a context would, and an output aliasing an
+// input in place starts as a copy of it.
 Status RunNode(const graph::Graph& graph, graph::NodeId id,
                const std::vector<Tensor>& runtime_inputs,
                const std::vector<dnnl::memory::format_tag>& given_layouts, NodeRun* run);

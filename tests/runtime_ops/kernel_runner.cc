@@ -104,6 +104,9 @@ Status KernelRunner::CreateKernel(std::unique_ptr<Kernel>* kernel) {
       return CreateReshapeKernel(graph_, node_, engine_, kernel);
     case NodeType::kTranspose:
       return CreateTransposeKernel(graph_, node_, engine_, kernel);
+    case NodeType::kQuantize:
+    case NodeType::kDequantize:
+      return CreateQuantizeKernel(graph_, node_, engine_, kernel);
     default:
       return Unimplemented("kernel runner: node type ", NodeTypeName(spec_.type),
                            " is not a light op");
@@ -135,7 +138,7 @@ Status KernelRunner::RunKernel(KernelRun* run) {
     QSDK_RETURN_IF_ERROR(kernel->Instantiate(args, &instance));
     run->required_input_descs = instance->input_descs();
     run->scratchpad_bytes = instance->scratchpad_bytes();
-    run->output_aliases_input = instance->output_aliases_input();
+    run->output_aliases_input = instance->output_alias() == OutputAlias::kView;
     if (instance->input_descs().size() != runtime_inputs.size() ||
         instance->output_descs().size() != 1) {
       return InternalError("kernel runner: instance reports ", instance->input_descs().size(),
@@ -163,7 +166,7 @@ Status KernelRunner::RunKernel(KernelRun* run) {
     stream.wait();
 
     memory output;
-    if (instance->output_aliases_input()) {
+    if (run->output_aliases_input) {
       output = memory(run->output_desc, engine_, inputs[0].get_data_handle());
     } else {
       output = memory(run->output_desc, engine_);

@@ -48,7 +48,7 @@ struct KernelRun {
   std::vector<dnnl::memory::desc> required_input_descs;  // Per runtime input.
   dnnl::memory::desc output_desc;
   size_t scratchpad_bytes = 0;
-  bool output_aliases_input = false;
+  bool output_aliases_input = false;  // OutputAlias::kView
   // With output_aliases_input: whether the output memory really was the input buffer.
   bool output_shares_input_buffer = false;
 };

@@ -17,6 +17,12 @@ Status FoldConstants(graph::Graph* graph);
 // output has no other consumer and is not a graph output) into its weights and bias.
 Status FoldBatchNorm(graph::Graph* graph);
 
+// Fuses an Elementwise add of a Conv / FullyConnected output (no fused activation or sum
+// yet, sole consumer, not a graph output) and a same-shape tensor R into that producer as
+// a fused sum: R becomes its input 3 and attr::kFusedSum = 1 (y = act(op(x) + R) once
+// FuseActivations, run after it, has fused a following activation).
+Status FuseResiduals(graph::Graph* graph);
+
 // Fuses an Activation that directly follows a Conv, FullyConnected or MatMul (sole
 // consumer, not a graph output) into it as attr::kFusedActivation.
 Status FuseActivations(graph::Graph* graph);

@@ -4,6 +4,9 @@
 // each input starts on a block boundary of the output); otherwise plain. Constant
 // inputs are held by the kernel (plain) and reordered once at Instantiate when the
 // chosen layout is not plain.
+//
+// Quantized inputs (u8 / s8) carry exactly the output's scale and zero point (the builder
+// unifies them, docs/quantization.md), so the concat copies the integers as they are.
 #include "runtime/kernels/kernels.h"
 #include "runtime/kernels/onednn_util.h"
 
@@ -15,10 +18,13 @@ using dnnl::memory;
 class ConcatKernel : public Kernel {
  public:
   // `constants[i]` is input i's constant memory, or empty for a runtime input.
-  ConcatKernel(std::string what, int64_t axis, std::vector<memory> constants)
-      : what_(std::move(what)), axis_(axis), constants_(std::move(constants)) {}
+  ConcatKernel(std::string what, int64_t axis, std::vector<memory> constants,
+               memory::data_type type)
+      : what_(std::move(what)), axis_(axis), constants_(std::move(constants)), type_(type) {}
 
-  std::string name() const override { return "onednn_concat_fp32"; }
+  std::string name() const override {
+    return type_ == memory::data_type::f32 ? "onednn_concat_fp32" : "onednn_concat_int8";
+  }
 
   Status Instantiate(const InstantiateArgs& args,
                      std::unique_ptr<KernelInstance>* instance) const override {
@@ -42,6 +48,10 @@ class ConcatKernel : public Kernel {
         dims[i] = constants_[i].get_desc().dims();
       } else {
         const memory::desc& md = args.input_descs[next_runtime++];
+        if (md.data_type() != type_) {
+          return InvalidArgument(what_, ": input ", i, " arrives as ", DnnlTypeName(md.data_type()),
+                                 "; the kernel was built for ", DnnlTypeName(type_));
+        }
         dims[i] = md.dims();
         if (!first_runtime) first_runtime = md;
       }
@@ -83,7 +93,7 @@ class ConcatKernel : public Kernel {
     std::vector<memory::desc> required;
     std::vector<ArgSource> call_args;
     for (size_t i = 0; i < n; ++i) {
-      src_mds[i] = memory::desc(dims[i], memory::data_type::f32, tag);
+      src_mds[i] = memory::desc(dims[i], type_, tag);
       const int arg = DNNL_ARG_MULTIPLE_SRC + static_cast<int>(i);
       if (constants_[i]) {
         memory mem = constants_[i];
@@ -94,7 +104,7 @@ class ConcatKernel : public Kernel {
         required.push_back(src_mds[i]);
       }
     }
-    const memory::desc dst_md(out, memory::data_type::f32, tag);
+    const memory::desc dst_md(out, type_, tag);
     dnnl::concat::primitive_desc pd(dst_md, static_cast<int>(axis_), src_mds, engine,
                                     UserScratchpadAttr());
     call_args.push_back({DNNL_ARG_DST, ArgSource::Kind::kOutput, 0, {}});
@@ -119,6 +129,7 @@ class ConcatKernel : public Kernel {
   std::string what_;
   int64_t axis_;
   std::vector<memory> constants_;
+  memory::data_type type_;
 };
 
 }  // namespace
@@ -138,14 +149,26 @@ Status CreateConcatKernel(const graph::Graph& graph, graph::NodeId id, const dnn
       return InvalidArgument(what, ": attribute '", graph::attr::kAxis, "' = ", axis,
                              "; it must be in [0, ", rank, ") (the output rank)");
     }
+    const graph::Tensor& y = graph.tensors[node.outputs[0]];
+    if (y.dtype != DataType::FLOAT32 && !IsQuantized8(y)) {
+      return Unimplemented(what, ": output '", y.name, "' has type ", DataTypeName(y.dtype),
+                           "; Concat produces FLOAT32 or quantized INT8 / UINT8");
+    }
     std::vector<memory> constants(node.inputs.size());
     size_t runtime_count = 0;
     for (size_t i = 0; i < node.inputs.size(); ++i) {
       const graph::Tensor& tensor = graph.tensors[node.inputs[i]];
+      if (tensor.dtype != y.dtype || !(tensor.quant == y.quant)) {
+        return Unimplemented(what, ": input ", i, " ", graph.DescribeTensor(node.inputs[i]),
+                             " is ", DataTypeName(tensor.dtype), " and output '", y.name,
+                             "' is ", DataTypeName(y.dtype),
+                             "; every input of a concat has the output's type and "
+                             "quantization parameters (the builder unifies them)");
+      }
       if (tensor.is_constant()) {
         QSDK_RETURN_IF_ERROR(MakeConstantMemory(tensor, tensor.shape, engine, what, &constants[i]));
       } else {
-        QSDK_RETURN_IF_ERROR(CheckRuntimeInput(graph, id, i));
+        QSDK_RETURN_IF_ERROR(CheckRuntimeInput(graph, id, i, /*quantized_ok=*/true));
         ++runtime_count;
       }
     }
@@ -154,7 +177,8 @@ Status CreateConcatKernel(const graph::Graph& graph, graph::NodeId id, const dnn
                            ": every input is constant; the builder folds such nodes "
                            "before lowering");
     }
-    *kernel = std::make_unique<ConcatKernel>(what, axis, std::move(constants));
+    *kernel = std::make_unique<ConcatKernel>(what, axis, std::move(constants),
+                                             DnnlDataType(y.dtype));
     return Status::Ok();
   });
 }

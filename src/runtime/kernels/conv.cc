@@ -1,9 +1,12 @@
-// Conv: oneDNN convolution_forward (fp32, direct algorithm). Groups and depthwise use
-// 5-D goihw weights; oneDNN's dilation is d - 1; asymmetric pads map to padding_l /
-// padding_r; a fused activation is an eltwise post-op. Source, destination and weights
-// are `any`, so oneDNN picks its blocked layouts and blocked activations flow from conv
-// to conv without reorders. The weights are reordered once, at Kernel creation, into
-// the layout the primitive prefers for a nominal input shape.
+// Conv: oneDNN convolution_forward (direct algorithm), fp32 or int8 (chosen from the
+// tensors' types, heavy_kernel_util.h). Groups and depthwise use 5-D goihw weights;
+// oneDNN's dilation is d - 1; asymmetric pads map to padding_l / padding_r; a fused
+// residual, a fused activation and the quantization of a u8 / s8 output are post-ops.
+// Source, destination and weights are `any`, so oneDNN picks its blocked layouts (nChw16c
+// for fp32, channels-last for int8 on AVX-512) and activations flow from conv to conv
+// without reorders. The weights are reordered once, at Kernel creation, into the layout
+// the primitive prefers for a nominal input shape (int8: s8 with oneDNN's compensation
+// data, which the reorder computes).
 #include <algorithm>
 
 #include "runtime/kernels/heavy_kernel_util.h"
@@ -29,34 +32,39 @@ struct ConvGeometry {
 
 // Descriptor for a concrete input shape; src / dst `any` so oneDNN picks the layouts.
 dnnl::convolution_forward::primitive_desc MakeConvPd(
-    const ConvGeometry& geometry, const dnnl::primitive_attr& attr, const memory& bias,
+    const ConvGeometry& geometry, const HeavyNumerics& numerics, const memory& bias,
     const memory::dims& src_dims, const memory::dims& dst_dims, const memory::desc& weights_md,
     const dnnl::engine& engine) {
-  const memory::desc src_md(src_dims, memory::data_type::f32, tag::any);
-  const memory::desc dst_md(dst_dims, memory::data_type::f32, tag::any);
+  const memory::desc src_md(src_dims, numerics.src_dt, tag::any);
+  const memory::desc dst_md(dst_dims, numerics.dst_dt, tag::any);
   const memory::desc bias_md = bias ? bias.get_desc() : memory::desc();  // zero = no bias
   dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference,
                                        dnnl::algorithm::convolution_direct, src_md, weights_md,
                                        bias_md, dst_md, geometry.strides, geometry.dilations,
                                        geometry.padding_l, geometry.padding_r);
-  return dnnl::convolution_forward::primitive_desc(desc, attr, engine);
+  return dnnl::convolution_forward::primitive_desc(desc, MakeHeavyAttr(numerics, 1, dst_dims),
+                                                   engine);
 }
 
 class ConvKernel : public Kernel {
  public:
-  ConvKernel(std::string what, ConvGeometry geometry, dnnl::primitive_attr attr,
-             memory packed_weights, memory bias)
+  ConvKernel(std::string what, ConvGeometry geometry, HeavyNumerics numerics,
+             memory packed_weights, memory plain_weights, memory bias)
       : what_(std::move(what)),
         geometry_(std::move(geometry)),
-        attr_(std::move(attr)),
+        numerics_(std::move(numerics)),
         packed_weights_(std::move(packed_weights)),
+        plain_weights_(std::move(plain_weights)),
         bias_(std::move(bias)) {}
 
-  std::string name() const override { return "onednn_conv_fp32"; }
+  std::string name() const override {
+    return std::string("onednn_conv_") + numerics_.precision();
+  }
 
   Status Instantiate(const InstantiateArgs& args,
                      std::unique_ptr<KernelInstance>* instance) const override {
-    QSDK_RETURN_IF_ERROR(CheckInstantiateArgs(args, 1, 1, what_));
+    const bool residual = numerics_.residual != ResidualMode::kNone;
+    QSDK_RETURN_IF_ERROR(CheckInstantiateArgs(args, residual ? 2 : 1, 1, what_));
     const memory::dims src_dims = args.input_descs[0].dims();
     const memory::dims dst_dims = ToDnnlDims(args.output_shapes[0]);
     if (src_dims.size() != 4 || src_dims[1] != geometry_.in_channels) {
@@ -69,17 +77,27 @@ class ConvKernel : public Kernel {
                              " does not match input ", DimsToString(src_dims), " and ",
                              geometry_.out_channels, " output channels");
     }
+    if (args.input_descs[0].data_type() != numerics_.src_dt) {
+      return InvalidArgument(what_, ": input arrives as ",
+                             DnnlTypeName(args.input_descs[0].data_type()),
+                             "; the kernel was built for ", DnnlTypeName(numerics_.src_dt));
+    }
+    if (residual && args.input_descs[1].dims() != dst_dims) {
+      return InvalidArgument(what_, ": residual has dims ",
+                             DimsToString(args.input_descs[1].dims()), "; the output has ",
+                             DimsToString(dst_dims));
+    }
     return GuardDnnl(what_, [&]() -> Status {
       WeightsChoice weights;
       auto pd = ChooseWeights<dnnl::convolution_forward::primitive_desc>(
           [&](const memory::desc& weights_md) {
-            return MakeConvPd(geometry_, attr_, bias_, src_dims, dst_dims, weights_md,
+            return MakeConvPd(geometry_, numerics_, bias_, src_dims, dst_dims, weights_md,
                               *args.engine);
           },
-          packed_weights_, *args.engine, &weights);
+          packed_weights_, *args.engine, &weights, plain_weights_);
       auto result = std::make_unique<PrimitiveSequenceInstance>();
-      result->set_input_descs({pd.src_desc()});
-      result->set_output_descs({pd.dst_desc()});
+      std::vector<memory::desc> input_descs = {pd.src_desc()};
+      if (residual) input_descs.push_back(memory::desc());
       result->RequireScratchpad(pd.scratchpad_desc().get_size());
       PrimitiveSequenceInstance::Call call{dnnl::convolution_forward(pd), {}};
       call.args.push_back({DNNL_ARG_SRC, ArgSource::Kind::kInput, 0, {}});
@@ -87,7 +105,10 @@ class ConvKernel : public Kernel {
       if (bias_) call.args.push_back({DNNL_ARG_BIAS, ArgSource::Kind::kOwned, 0, bias_});
       call.args.push_back({DNNL_ARG_DST, ArgSource::Kind::kOutput, 0, {}});
       call.args.push_back({DNNL_ARG_SCRATCHPAD, ArgSource::Kind::kScratchpad, 0, {}});
+      AddResidual(numerics_, pd, 1, *args.engine, result.get(), &input_descs, &call);
       result->AddCall(std::move(call));
+      result->set_input_descs(std::move(input_descs));
+      result->set_output_descs({pd.dst_desc()});
       *instance = std::move(result);
       return Status::Ok();
     });
@@ -96,9 +117,10 @@ class ConvKernel : public Kernel {
  private:
   std::string what_;
   ConvGeometry geometry_;
-  dnnl::primitive_attr attr_;
+  HeavyNumerics numerics_;
   memory packed_weights_;  // in the layout preferred at the nominal shape
-  memory bias_;            // plain [OC], or empty
+  memory plain_weights_;   // int8: the s8 weights in plain (g)oihw, for re-packing; else empty
+  memory bias_;            // plain [OC] f32 / s32, or empty
 };
 
 // Reads an attribute of exactly `count` integers, each >= `min`.
@@ -125,23 +147,31 @@ Status CreateConvKernel(const graph::Graph& graph, graph::NodeId id, const dnnl:
                         std::unique_ptr<Kernel>* kernel) {
   const std::string what = graph.DescribeNode(id);
   const graph::Node& node = graph.nodes[id];
-  if (node.inputs.size() < 2 || node.inputs.size() > 3 || node.outputs.size() != 1) {
+  if (node.inputs.size() < 2 || node.inputs.size() > 4 || node.outputs.size() != 1) {
     return InvalidArgument(what, ": has ", node.inputs.size(), " inputs and ", node.outputs.size(),
-                           " outputs; a convolution takes x, w and an "
-                           "optional bias and produces one output");
+                           " outputs; a convolution takes x, w, an optional bias and an "
+                           "optional fused residual and produces one output");
   }
-  QSDK_RETURN_IF_ERROR(CheckRuntimeInput(graph, id, 0));
+  for (size_t i = 0; i < node.inputs.size(); ++i) {
+    const graph::TensorId t = node.inputs[i];
+    if ((i < 2 && t == graph::kNoTensor) ||
+        (t != graph::kNoTensor &&
+         (t < 0 || t >= static_cast<graph::TensorId>(graph.tensors.size())))) {
+      return InvalidArgument(what, ": input ", i, " is absent or out of range (tensor id ", t,
+                             ")");
+    }
+  }
+  QSDK_RETURN_IF_ERROR(CheckRuntimeInput(graph, id, 0, /*quantized_ok=*/true));
   const graph::TensorId w_id = node.inputs[1];
   const graph::TensorId b_id = node.inputs.size() > 2 ? node.inputs[2] : graph::kNoTensor;
-  if (w_id < 0 || w_id >= static_cast<graph::TensorId>(graph.tensors.size()) ||
-      !graph.tensors[w_id].is_constant()) {
+  if (!graph.tensors[w_id].is_constant()) {
     return Unimplemented(what, ": input 1 (the filter) must be a constant tensor");
   }
-  if (b_id != graph::kNoTensor &&
-      (b_id < 0 || b_id >= static_cast<graph::TensorId>(graph.tensors.size()) ||
-       !graph.tensors[b_id].is_constant())) {
+  if (b_id != graph::kNoTensor && !graph.tensors[b_id].is_constant()) {
     return Unimplemented(what, ": input 2 (the bias) must be a constant tensor");
   }
+  HeavyNumerics numerics;
+  QSDK_RETURN_IF_ERROR(ReadHeavyNumerics(graph, id, /*weights_oc_axis=*/0, &numerics));
   const std::vector<int64_t>& x_shape = graph.tensors[node.inputs[0]].shape;
   const std::vector<int64_t>& w_shape = graph.tensors[w_id].shape;
   if (x_shape.size() != 4 || w_shape.size() != 4) {
@@ -182,11 +212,12 @@ Status CreateConvKernel(const graph::Graph& graph, graph::NodeId id, const dnnl:
   geometry.padding_l = {pads[0], pads[2]};
   geometry.padding_r = {pads[1], pads[3]};
 
-  dnnl::primitive_attr attr;
-  QSDK_RETURN_IF_ERROR(HeavyPrimitiveAttr(graph, id, &attr));
-
+  // The graph filter [OC, C/g, KH, KW] is, byte for byte, goihw [g, OC/g, C/g, KH, KW].
   memory plain_weights;
-  QSDK_RETURN_IF_ERROR(MakeConstantMemory(graph.tensors[w_id], engine, what, &plain_weights));
+  QSDK_RETURN_IF_ERROR(MakeConstantMemory(
+      graph.tensors[w_id],
+      std::vector<int64_t>(geometry.weights_dims.begin(), geometry.weights_dims.end()), engine,
+      what, &plain_weights));
   memory bias;
   if (b_id != graph::kNoTensor) {
     if (graph.tensors[b_id].shape != std::vector<int64_t>{oc}) {
@@ -194,7 +225,7 @@ Status CreateConvKernel(const graph::Graph& graph, graph::NodeId id, const dnnl:
                              graph::ShapeToString(graph.tensors[b_id].shape), "; it needs [", oc,
                              "]");
     }
-    QSDK_RETURN_IF_ERROR(MakeConstantMemory(graph.tensors[b_id], engine, what, &bias));
+    QSDK_RETURN_IF_ERROR(MakeBiasMemory(graph.tensors[b_id], numerics, {oc}, engine, what, &bias));
   }
 
   // Nominal input shape for packing: the graph's extents where known; a dynamic batch
@@ -218,15 +249,16 @@ Status CreateConvKernel(const graph::Graph& graph, graph::NodeId id, const dnnl:
   }
 
   return GuardDnnl(what, [&]() -> Status {
-    const memory::desc any_weights(geometry.weights_dims, memory::data_type::f32, tag::any);
-    auto pd = MakeConvPd(geometry, attr, bias, src_dims, dst_dims, any_weights, engine);
-    // The graph filter [OC, C/g, KH, KW] is, byte for byte, goihw [g, OC/g, C/g, KH, KW].
-    const memory::desc plain_md(geometry.weights_dims, memory::data_type::f32,
-                                group > 1 ? tag::goihw : tag::oihw);
-    memory plain_view(plain_md, engine, plain_weights.get_data_handle());
-    memory packed = ReorderedCopy(plain_view, pd.weights_desc(), engine);
-    *kernel = std::make_unique<ConvKernel>(what, std::move(geometry), std::move(attr),
-                                           std::move(packed), std::move(bias));
+    const memory::desc any_weights(geometry.weights_dims, plain_weights.get_desc().data_type(),
+                                   tag::any);
+    auto pd = MakeConvPd(geometry, numerics, bias, src_dims, dst_dims, any_weights, engine);
+    memory packed = ReorderedCopy(plain_weights, pd.weights_desc(), engine);
+    // int8 keeps the plain weights: a shape whose primitive wants another layout re-packs
+    // from them (packed int8 weights carry compensation data a reorder cannot read).
+    if (!numerics.int8) plain_weights = memory();
+    *kernel = std::make_unique<ConvKernel>(what, std::move(geometry), std::move(numerics),
+                                           std::move(packed), std::move(plain_weights),
+                                           std::move(bias));
     return Status::Ok();
   });
 }

@@ -16,6 +16,14 @@
 // operand is taken plain and viewed with leading 1s (reordered internally when a
 // blocked layout is wanted). A constant operand is held by the kernel (plain, padded to
 // the output rank) and reordered to the wanted layout once at Instantiate.
+//
+// Quantized operands (docs/quantization.md: r = s_a * (a_q - z_a) (op) s_b * (b_q - z_b)
+// in float, then quantized to the output's u8 / s8 or kept f32): an operand with zero
+// point 0 is read as u8 / s8 with its scale as a binary source-scale attribute (oneDNN
+// computes s * q in float); one with a non-zero zero point (binary takes none) is first
+// dequantized to f32 by a reorder into an instance-owned buffer (a constant: once, at
+// creation). A quantized output is an eltwise_linear(1 / s_y, z_y) post-op on a u8 / s8
+// destination.
 #include <algorithm>
 #include <array>
 
@@ -45,14 +53,53 @@ memory::dims PadLeft(const memory::dims& dims, size_t rank) {
   return padded;
 }
 
+// How operand i is read: its storage type, and for a quantized operand its parameters.
+struct OperandQuant {
+  memory::data_type type = memory::data_type::f32;  // storage (runtime) / held (constant)
+  bool quantized = false;
+  float scale = 1.0f;
+  int32_t zero_point = 0;
+  // The binary reads a dequantized f32 copy (quantized with a non-zero zero point).
+  bool dequantize() const { return quantized && zero_point != 0; }
+  // The type the binary reads and the source scale it applies.
+  memory::data_type binary_type() const { return dequantize() ? memory::data_type::f32 : type; }
+  float binary_scale() const { return quantized && !dequantize() ? scale : 1.0f; }
+};
+
+// The output's type and, quantized, parameters.
+struct OutputQuant {
+  memory::data_type type = memory::data_type::f32;
+  float scale = 1.0f;
+  int32_t zero_point = 0;
+};
+
+// Attribute of a reorder from a quantized operand's storage to f32: s * (q - z). With
+// `user_scratchpad` the caller provides the scratchpad (the context arena).
+dnnl::primitive_attr DequantizeAttr(const OperandQuant& q, bool user_scratchpad = true) {
+  dnnl::primitive_attr attr = user_scratchpad ? UserScratchpadAttr() : dnnl::primitive_attr();
+  attr.set_output_scales(0, {q.scale});
+  if (q.zero_point != 0) attr.set_zero_points(DNNL_ARG_FROM, 0, {q.zero_point});
+  return attr;
+}
+
 class ElementwiseKernel : public Kernel {
  public:
-  // `constants[i]` is the constant operand i (padded plain memory) or empty when i is a
-  // runtime input.
-  ElementwiseKernel(std::string what, dnnl::algorithm algorithm, std::array<memory, 2> constants)
-      : what_(std::move(what)), algorithm_(algorithm), constants_(std::move(constants)) {}
+  // `constants[i]` is the constant operand i (padded plain memory; a quantized constant
+  // with a non-zero zero point already dequantized to f32) or empty when i is a runtime
+  // input. `quant[i]` says how operand i is read.
+  ElementwiseKernel(std::string what, dnnl::algorithm algorithm, std::array<memory, 2> constants,
+                    std::array<OperandQuant, 2> quant, OutputQuant output)
+      : what_(std::move(what)),
+        algorithm_(algorithm),
+        constants_(std::move(constants)),
+        quant_(quant),
+        output_(output) {}
 
-  std::string name() const override { return "onednn_binary_fp32"; }
+  std::string name() const override {
+    const bool int8 = quant_[0].quantized || quant_[1].quantized ||
+                      output_.type != memory::data_type::f32;
+    return int8 ? "onednn_binary_int8" : "onednn_binary_fp32";
+  }
 
   Status Instantiate(const InstantiateArgs& args,
                      std::unique_ptr<KernelInstance>* instance) const override {
@@ -69,6 +116,7 @@ class ElementwiseKernel : public Kernel {
     memory::desc given;        // Runtime: the layout it arrives in.
     memory::dims dims;         // Own dims (runtime) / padded dims (constant).
     memory::dims padded;       // Padded to the output rank.
+    OperandQuant quant;
   };
 
   Status Build(const InstantiateArgs& args, std::unique_ptr<KernelInstance>* instance) const {
@@ -81,13 +129,21 @@ class ElementwiseKernel : public Kernel {
     size_t next_runtime = 0;
     for (int i = 0; i < 2; ++i) {
       Operand& op = ops[i];
+      op.quant = quant_[i];
       if (constants_[i]) {
         op.is_constant = true;
         op.dims = constants_[i].get_desc().dims();
+        // A held constant is already in the type the binary reads.
+        if (op.quant.dequantize()) op.quant = OperandQuant();
       } else {
         op.runtime_index = next_runtime++;
         op.given = args.input_descs[op.runtime_index];
         op.dims = op.given.dims();
+        if (op.given.data_type() != op.quant.type) {
+          return InvalidArgument(what_, ": input ", i, " arrives as ",
+                                 DnnlTypeName(op.given.data_type()),
+                                 "; the kernel was built for ", DnnlTypeName(op.quant.type));
+        }
       }
       if (op.dims.size() > rank) {
         return InvalidArgument(what_, ": input ", i, " has shape ", DimsToString(op.dims),
@@ -106,9 +162,11 @@ class ElementwiseKernel : public Kernel {
     std::vector<memory::desc> required(next_runtime);
     const dnnl::engine& engine = *args.engine;
 
-    // Source of operand i for a primitive taking it with desc `md`: the runtime input
-    // itself (asking the context for `md`) when it has the output's rank, a rank-padded
-    // view of it otherwise, or the constant (reordered to `md` when needed).
+    // Source of operand i for a primitive taking it with desc `md` (in the operand's
+    // binary type): the runtime input itself (asking the context for `md`) when it has
+    // the output's rank and is read as stored, a rank-padded view of it otherwise, or the
+    // constant (reordered to `md` when needed). A runtime operand to dequantize is
+    // converted by a reorder into an instance-owned f32 buffer first.
     auto source_of = [&](int i, int arg, const memory::desc& md) -> ArgSource {
       const Operand& op = ops[i];
       if (op.is_constant) {
@@ -116,27 +174,38 @@ class ElementwiseKernel : public Kernel {
         if (mem.get_desc() != md) mem = ReorderedCopy(mem, md, engine);
         return {arg, ArgSource::Kind::kOwned, 0, mem};
       }
+      const dnnl::primitive_attr convert_attr =
+          op.quant.dequantize() ? DequantizeAttr(op.quant) : UserScratchpadAttr();
+      // Adds a reorder from `from` (desc `from_md`) into a new owned buffer of `md`.
+      const auto converted_from = [&](const ArgSource& from, const memory::desc& from_md) {
+        memory converted(md, engine);
+        dnnl::reorder::primitive_desc convert_pd(engine, from_md, engine, md, convert_attr);
+        result->RequireScratchpad(convert_pd.scratchpad_desc().get_size());
+        ArgSource src = from;
+        src.arg = DNNL_ARG_FROM;
+        result->AddCall({dnnl::reorder(convert_pd),
+                         {src,
+                          {DNNL_ARG_TO, ArgSource::Kind::kOwned, 0, converted},
+                          {DNNL_ARG_SCRATCHPAD, ArgSource::Kind::kScratchpad, 0, {}}}});
+        return ArgSource{arg, ArgSource::Kind::kOwned, 0, converted};
+      };
       if (op.dims.size() == rank) {
-        required[op.runtime_index] = md;
-        return {arg, ArgSource::Kind::kInput, op.runtime_index, {}};
+        const memory::desc stored_md = WithDataType(md, op.quant.type);
+        required[op.runtime_index] = stored_md;
+        const ArgSource input{arg, ArgSource::Kind::kInput, op.runtime_index, {}};
+        return op.quant.dequantize() ? converted_from(input, stored_md) : input;
       }
       // Lower rank: taken plain and read through a rank-padded plain view of the same
-      // bytes; when the primitive wants another layout (a blocked partner), the view is
-      // reordered into an instance-owned buffer first.
-      required[op.runtime_index] = PlainDesc(std::vector<int64_t>(op.dims.begin(), op.dims.end()));
+      // bytes; when the primitive wants another layout (a blocked partner) or type, the
+      // view is reordered into an instance-owned buffer first.
+      required[op.runtime_index] =
+          PlainDesc(std::vector<int64_t>(op.dims.begin(), op.dims.end()), op.quant.type);
       const memory::desc view_md =
-          PlainDesc(std::vector<int64_t>(op.padded.begin(), op.padded.end()));
+          PlainDesc(std::vector<int64_t>(op.padded.begin(), op.padded.end()), op.quant.type);
       const size_t view =
           result->AddView({false, op.runtime_index, memory(view_md, engine, nullptr)});
       if (md == view_md) return {arg, ArgSource::Kind::kView, view, {}};
-      memory converted(md, engine);
-      dnnl::reorder::primitive_desc convert_pd(engine, view_md, engine, md, UserScratchpadAttr());
-      result->RequireScratchpad(convert_pd.scratchpad_desc().get_size());
-      result->AddCall({dnnl::reorder(convert_pd),
-                       {{DNNL_ARG_FROM, ArgSource::Kind::kView, view, {}},
-                        {DNNL_ARG_TO, ArgSource::Kind::kOwned, 0, converted},
-                        {DNNL_ARG_SCRATCHPAD, ArgSource::Kind::kScratchpad, 0, {}}}});
-      return {arg, ArgSource::Kind::kOwned, 0, converted};
+      return converted_from({arg, ArgSource::Kind::kView, view, {}}, view_md);
     };
 
     const bool a_full = ops[0].padded == out;
@@ -151,15 +220,17 @@ class ElementwiseKernel : public Kernel {
 
     // Layout of src0 (= dst): a full-rank runtime operand keeps its given layout; a
     // constant src0 takes its full-dims runtime partner's layout when there is one.
-    memory::desc src0_md = PlainDesc(std::vector<int64_t>(out.begin(), out.end()));
+    const memory::data_type type0 = ops[src0].quant.binary_type();
+    const memory::data_type type1 = ops[src1].quant.binary_type();
+    memory::desc src0_md = PlainDesc(std::vector<int64_t>(out.begin(), out.end()), type0);
     const bool expand = !a_full && !b_full;
     if (!expand) {
       const Operand& s0 = ops[src0];
       const Operand& s1 = ops[src1];
       if (!s0.is_constant && s0.dims.size() == rank) {
-        src0_md = s0.given;
+        src0_md = WithDataType(s0.given, type0);
       } else if (s0.is_constant && !s1.is_constant && s1.padded == out && s1.dims.size() == rank) {
-        src0_md = s1.given;
+        src0_md = WithDataType(s1.given, type0);
       }
     }
     // src1 shares src0's layout when it has the same dims. A broadcast src1 takes
@@ -167,35 +238,38 @@ class ElementwiseKernel : public Kernel {
     // blocked src0 only with a src1 of the same format (else it falls back to the slow
     // reference implementation).
     const memory::dims& padded1 = ops[src1].padded;
-    memory::desc src1_md = PlainDesc(std::vector<int64_t>(padded1.begin(), padded1.end()));
+    memory::desc src1_md = PlainDesc(std::vector<int64_t>(padded1.begin(), padded1.end()), type1);
     if (padded1 == out) {
-      src1_md = src0_md;
+      src1_md = WithDataType(src0_md, type1);
     } else if (!IsPlain(src0_md)) {
       if (const auto tag = MatchFormatTag(src0_md)) {
-        src1_md = memory::desc(padded1, memory::data_type::f32, *tag);
+        src1_md = memory::desc(padded1, type1, *tag);
       }
     }
 
     ArgSource src0_arg;
     if (expand) {
       // Expand a into a buffer with the output's dims (plain): a reorder from a view of
-      // a whose broadcast dims have stride 0.
-      const memory::desc view_md(out, memory::data_type::f32, BroadcastStrides(ops[0].padded));
+      // a whose broadcast dims have stride 0 (dequantizing a runtime operand on the way
+      // when it needs it).
+      const Operand& op = ops[0];
+      const memory::data_type stored = op.is_constant ? type0 : op.quant.type;
+      const memory::desc view_md(out, stored, BroadcastStrides(ops[0].padded));
       memory expanded(src0_md, engine);
-      if (ops[0].is_constant) {
+      if (op.is_constant) {
         // Constant: expand once, here.
         memory view(view_md, engine, constants_[0].get_data_handle());
         dnnl::stream stream(engine);
         dnnl::reorder(view, expanded).execute(stream, view, expanded);
         stream.wait();
       } else {
-        const Operand& op = ops[0];
         required[op.runtime_index] =
-            PlainDesc(std::vector<int64_t>(op.dims.begin(), op.dims.end()));
+            PlainDesc(std::vector<int64_t>(op.dims.begin(), op.dims.end()), op.quant.type);
         const size_t view =
             result->AddView({false, op.runtime_index, memory(view_md, engine, nullptr)});
-        dnnl::reorder::primitive_desc expand_pd(engine, view_md, engine, src0_md,
-                                                UserScratchpadAttr());
+        dnnl::reorder::primitive_desc expand_pd(
+            engine, view_md, engine, src0_md,
+            op.quant.dequantize() ? DequantizeAttr(op.quant) : UserScratchpadAttr());
         result->RequireScratchpad(expand_pd.scratchpad_desc().get_size());
         result->AddCall({dnnl::reorder(expand_pd),
                          {{DNNL_ARG_FROM, ArgSource::Kind::kView, view, {}},
@@ -209,12 +283,27 @@ class ElementwiseKernel : public Kernel {
     const ArgSource src1_arg = source_of(src1, DNNL_ARG_SRC_1, src1_md);
 
     dnnl::primitive_attr attr = UserScratchpadAttr();
-    if (negate) {
-      dnnl::post_ops post_ops;
-      post_ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_linear, -1.0f, 0.0f);
-      attr.set_post_ops(post_ops);
+    if (ops[src0].quant.binary_scale() != 1.0f) {
+      attr.set_scales(DNNL_ARG_SRC_0, 0, {ops[src0].quant.binary_scale()});
     }
-    dnnl::binary::desc desc(algorithm_, src0_md, src1_md, src0_md);
+    if (ops[src1].quant.binary_scale() != 1.0f) {
+      attr.set_scales(DNNL_ARG_SRC_1, 0, {ops[src1].quant.binary_scale()});
+    }
+    dnnl::post_ops post_ops;
+    if (output_.type != memory::data_type::f32) {
+      // Quantization of the result, r * (1/s) + z with the reciprocal computed once in
+      // float as the contract's Quantize does; a negation folds into the multiplier
+      // exactly ((-r) * m == r * (-m)). One post-op: oneDNN 2.6's jit binary ignores its
+      // post-ops when two eltwise_linear post-ops are chained.
+      const float m = 1.0f / output_.scale;
+      post_ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_linear, negate ? -m : m,
+                              static_cast<float>(output_.zero_point));
+    } else if (negate) {
+      post_ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_linear, -1.0f, 0.0f);
+    }
+    if (post_ops.len() > 0) attr.set_post_ops(post_ops);
+    const memory::desc dst_md = WithDataType(src0_md, output_.type);
+    dnnl::binary::desc desc(algorithm_, src0_md, src1_md, dst_md);
     dnnl::binary::primitive_desc pd(desc, attr, engine);
     result->RequireScratchpad(pd.scratchpad_desc().get_size());
     result->AddCall({dnnl::binary(pd),
@@ -224,7 +313,7 @@ class ElementwiseKernel : public Kernel {
                       {DNNL_ARG_SCRATCHPAD, ArgSource::Kind::kScratchpad, 0, {}}}});
     result->set_input_descs(std::move(required));
     // The output desc has the output's own rank (rank 0 stays [1]).
-    result->set_output_descs({src0_md});
+    result->set_output_descs({dst_md});
     *instance = std::move(result);
     return Status::Ok();
   }
@@ -232,7 +321,23 @@ class ElementwiseKernel : public Kernel {
   std::string what_;
   dnnl::algorithm algorithm_;
   std::array<memory, 2> constants_;
+  std::array<OperandQuant, 2> quant_;
+  OutputQuant output_;
 };
+
+// Reads how `tensor` is stored and quantized.
+Status ReadOperandQuant(const graph::Tensor& tensor, const std::string& what, OperandQuant* q) {
+  *q = OperandQuant();
+  if (tensor.dtype == DataType::FLOAT32) return Status::Ok();
+  if (!IsQuantized8(tensor)) {
+    return Unimplemented(what, ": tensor '", tensor.name, "' has type ",
+                         DataTypeName(tensor.dtype),
+                         "; elementwise operands are FLOAT32 or quantized INT8 / UINT8");
+  }
+  q->type = DnnlDataType(tensor.dtype);
+  q->quantized = true;
+  return PerTensorQuant(tensor, what, &q->scale, &q->zero_point);
+}
 
 }  // namespace
 
@@ -258,14 +363,25 @@ Status CreateElementwiseKernel(const graph::Graph& graph, graph::NodeId id,
         return InvalidArgument(what, ": attribute '", graph::attr::kElementwiseOp, "' = ", op,
                                "; it must be an ElementwiseOp in [1, ", kMaxElementwiseOp, "]");
     }
-    const std::vector<int64_t>& out_shape = graph.tensors[node.outputs[0]].shape;
+    const graph::Tensor& y = graph.tensors[node.outputs[0]];
+    const std::vector<int64_t>& out_shape = y.shape;
     const size_t rank = std::max<size_t>(out_shape.size(), 1);
+    OutputQuant output;
+    if (IsQuantized8(y)) {
+      QSDK_RETURN_IF_ERROR(PerTensorQuant(y, what, &output.scale, &output.zero_point));
+      output.type = DnnlDataType(y.dtype);
+    } else if (y.dtype != DataType::FLOAT32) {
+      return Unimplemented(what, ": output '", y.name, "' has type ", DataTypeName(y.dtype),
+                           "; elementwise ops produce FLOAT32 or quantized INT8 / UINT8");
+    }
     std::array<memory, 2> constants;
+    std::array<OperandQuant, 2> quant;
     int constant_count = 0;
     for (int i = 0; i < 2; ++i) {
       const graph::Tensor& tensor = graph.tensors[node.inputs[i]];
+      QSDK_RETURN_IF_ERROR(ReadOperandQuant(tensor, what, &quant[i]));
       if (!tensor.is_constant()) {
-        QSDK_RETURN_IF_ERROR(CheckRuntimeInput(graph, id, i));
+        QSDK_RETURN_IF_ERROR(CheckRuntimeInput(graph, id, i, /*quantized_ok=*/true));
         continue;
       }
       ++constant_count;
@@ -278,13 +394,24 @@ Status CreateElementwiseKernel(const graph::Graph& graph, graph::NodeId id,
       std::vector<int64_t> padded(rank - tensor.shape.size(), 1);
       padded.insert(padded.end(), tensor.shape.begin(), tensor.shape.end());
       QSDK_RETURN_IF_ERROR(MakeConstantMemory(tensor, padded, engine, what, &constants[i]));
+      if (quant[i].dequantize()) {
+        // Dequantized once, here: the binary reads it as f32.
+        memory f32(PlainDesc(padded), engine);
+        dnnl::reorder::primitive_desc pd(engine, constants[i].get_desc(), engine, f32.get_desc(),
+                                         DequantizeAttr(quant[i], /*user_scratchpad=*/false));
+        dnnl::stream stream(engine);
+        dnnl::reorder(pd).execute(stream, constants[i], f32);
+        stream.wait();
+        constants[i] = f32;
+      }
     }
     if (constant_count == 2) {
       return Unimplemented(what,
                            ": both inputs are constant; the builder folds such nodes "
                            "before lowering");
     }
-    *kernel = std::make_unique<ElementwiseKernel>(what, algorithm, std::move(constants));
+    *kernel =
+        std::make_unique<ElementwiseKernel>(what, algorithm, std::move(constants), quant, output);
     return Status::Ok();
   });
 }

@@ -9,7 +9,12 @@
 //   flat     x is [N, K] (or a rank the primitive cannot take, seen as [N, K]): the
 //            input must be plain row-major.
 // Weights are reordered once, at creation, into the layout oneDNN prefers for a nominal
-// batch with a source layout of its choosing.
+// batch with a source layout of its choosing. A fused residual (attr fused_sum) is a sum
+// post-op on the destination.
+//
+// An int8 node (quantized x, INT8 weights) runs on oneDNN's matmul instead, which takes
+// the source zero point that inner product does not (CreateInt8FullyConnectedKernel,
+// matmul.cc).
 #include "runtime/kernels/heavy_kernel_util.h"
 #include "runtime/kernels/kernels.h"
 #include "runtime/kernels/onednn_util.h"
@@ -33,10 +38,12 @@ IpPd MakeIpPd(const memory::desc& src_md, const memory::desc& weights_md, const 
 class FullyConnectedKernel : public Kernel {
  public:
   FullyConnectedKernel(std::string what, bool spatial, memory::dims src_tail,
-                       dnnl::primitive_attr attr, memory packed_weights, memory bias)
+                       HeavyNumerics numerics, dnnl::primitive_attr attr, memory packed_weights,
+                       memory bias)
       : what_(std::move(what)),
         spatial_(spatial),
         src_tail_(std::move(src_tail)),
+        numerics_(std::move(numerics)),
         attr_(std::move(attr)),
         packed_weights_(std::move(packed_weights)),
         bias_(std::move(bias)) {}
@@ -45,7 +52,8 @@ class FullyConnectedKernel : public Kernel {
 
   Status Instantiate(const InstantiateArgs& args,
                      std::unique_ptr<KernelInstance>* instance) const override {
-    QSDK_RETURN_IF_ERROR(CheckInstantiateArgs(args, 1, 1, what_));
+    const bool residual = numerics_.residual != ResidualMode::kNone;
+    QSDK_RETURN_IF_ERROR(CheckInstantiateArgs(args, residual ? 2 : 1, 1, what_));
     const memory::desc& incoming = args.input_descs[0];
     const memory::dims x_dims = incoming.dims();
     const memory::dims dst_dims = ToDnnlDims(args.output_shapes[0]);
@@ -60,11 +68,21 @@ class FullyConnectedKernel : public Kernel {
                              "; the kernel was built for [N, ", DimsToString(src_tail_),
                              "] -> [N, ", oc, "]");
     }
+    if (incoming.data_type() != memory::data_type::f32) {
+      return InvalidArgument(what_, ": input arrives as ", DnnlTypeName(incoming.data_type()),
+                             "; the kernel was built for f32");
+    }
+    if (residual && args.input_descs[1].dims() != dst_dims) {
+      return InvalidArgument(what_, ": residual has dims ",
+                             DimsToString(args.input_descs[1].dims()), "; the output has ",
+                             DimsToString(dst_dims));
+    }
     return GuardDnnl(what_, [&]() -> Status {
       const memory::desc dst_md = PlainDesc(args.output_shapes[0]);
       auto result = std::make_unique<PrimitiveSequenceInstance>();
       IpPd pd;
       memory weights;
+      std::vector<memory::desc> input_descs;
       ArgSource src_arg{DNNL_ARG_SRC, ArgSource::Kind::kInput, 0, {}};
       if (spatial_) {
         // Prefer taking the incoming layout as it is with the shared packed weights; then
@@ -95,7 +113,7 @@ class FullyConnectedKernel : public Kernel {
               packed_weights_, *args.engine, &choice);
           weights = choice.weights;
         }
-        result->set_input_descs({pd.src_desc()});
+        input_descs = {pd.src_desc()};
       } else {
         // The primitive sees x as plain [N, K]; the instance requires the plain layout of
         // x's own dims and views the same bytes as 2-D.
@@ -107,7 +125,7 @@ class FullyConnectedKernel : public Kernel {
             },
             packed_weights_, *args.engine, &choice);
         weights = choice.weights;
-        result->set_input_descs({PlainDesc(std::vector<int64_t>(x_dims.begin(), x_dims.end()))});
+        input_descs = {PlainDesc(std::vector<int64_t>(x_dims.begin(), x_dims.end()))};
         if (x_dims.size() != 2) {
           const size_t view =
               result->AddView({false, 0, memory(flat_md, *args.engine, DNNL_MEMORY_NONE)});
@@ -122,7 +140,10 @@ class FullyConnectedKernel : public Kernel {
       if (bias_) call.args.push_back({DNNL_ARG_BIAS, ArgSource::Kind::kOwned, 0, bias_});
       call.args.push_back({DNNL_ARG_DST, ArgSource::Kind::kOutput, 0, {}});
       call.args.push_back({DNNL_ARG_SCRATCHPAD, ArgSource::Kind::kScratchpad, 0, {}});
+      if (residual) input_descs.push_back(memory::desc());
+      AddResidual(numerics_, pd, 1, *args.engine, result.get(), &input_descs, &call);
       result->AddCall(std::move(call));
+      result->set_input_descs(std::move(input_descs));
       *instance = std::move(result);
       return Status::Ok();
     });
@@ -133,6 +154,7 @@ class FullyConnectedKernel : public Kernel {
   bool spatial_;
   // spatial: x's extents after the batch; flat: {K}.
   memory::dims src_tail_;
+  HeavyNumerics numerics_;
   dnnl::primitive_attr attr_;
   memory packed_weights_;  // spatial: [OC, C, ...]; flat: [OC, K]
   memory bias_;            // plain [OC], or empty
@@ -144,23 +166,33 @@ Status CreateFullyConnectedKernel(const graph::Graph& graph, graph::NodeId id,
                                   const dnnl::engine& engine, std::unique_ptr<Kernel>* kernel) {
   const std::string what = graph.DescribeNode(id);
   const graph::Node& node = graph.nodes[id];
-  if (node.inputs.size() < 2 || node.inputs.size() > 3 || node.outputs.size() != 1) {
+  if (node.inputs.size() < 2 || node.inputs.size() > 4 || node.outputs.size() != 1) {
     return InvalidArgument(what, ": has ", node.inputs.size(), " inputs and ", node.outputs.size(),
-                           " outputs; a fully connected node takes x, w "
-                           "and an optional bias and produces one output");
+                           " outputs; a fully connected node takes x, w, an optional bias "
+                           "and an optional fused residual and produces one output");
   }
-  QSDK_RETURN_IF_ERROR(CheckRuntimeInput(graph, id, 0));
   const auto valid = [&](graph::TensorId t) {
     return t >= 0 && t < static_cast<graph::TensorId>(graph.tensors.size());
   };
+  for (size_t i = 0; i < node.inputs.size(); ++i) {
+    const graph::TensorId t = node.inputs[i];
+    if ((i < 2 || t != graph::kNoTensor) && !valid(t)) {
+      return InvalidArgument(what, ": input ", i, " is absent or out of range (tensor id ", t,
+                             ")");
+    }
+  }
+  QSDK_RETURN_IF_ERROR(CheckRuntimeInput(graph, id, 0, /*quantized_ok=*/true));
   const graph::TensorId w_id = node.inputs[1];
   const graph::TensorId b_id = node.inputs.size() > 2 ? node.inputs[2] : graph::kNoTensor;
-  if (!valid(w_id) || !graph.tensors[w_id].is_constant()) {
+  if (!graph.tensors[w_id].is_constant()) {
     return Unimplemented(what, ": input 1 (the weight) must be a constant tensor");
   }
-  if (b_id != graph::kNoTensor && (!valid(b_id) || !graph.tensors[b_id].is_constant())) {
+  if (b_id != graph::kNoTensor && !graph.tensors[b_id].is_constant()) {
     return Unimplemented(what, ": input 2 (the bias) must be a constant tensor");
   }
+  HeavyNumerics numerics;
+  QSDK_RETURN_IF_ERROR(ReadHeavyNumerics(graph, id, /*weights_oc_axis=*/0, &numerics));
+  if (numerics.int8) return CreateInt8FullyConnectedKernel(graph, id, engine, numerics, kernel);
   const std::vector<int64_t>& x_shape = graph.tensors[node.inputs[0]].shape;
   const std::vector<int64_t>& w_shape = graph.tensors[w_id].shape;
   if (x_shape.size() < 2 || w_shape.size() != 2 || w_shape[0] < 1 || w_shape[1] < 1) {
@@ -191,7 +223,11 @@ Status CreateFullyConnectedKernel(const graph::Graph& graph, graph::NodeId id,
   weights_dims.insert(weights_dims.end(), tail.begin(), tail.end());
 
   dnnl::primitive_attr attr;
-  QSDK_RETURN_IF_ERROR(HeavyPrimitiveAttr(graph, id, &attr));
+  QSDK_RETURN_IF_ERROR(GuardDnnl(what, [&]() -> Status {
+    // An fp32 residual is a sum post-op, whose attribute does not depend on the shape.
+    attr = MakeHeavyAttr(numerics, 1, {NominalExtent(x_shape[0], 1), oc});
+    return Status::Ok();
+  }));
   memory plain_weights;
   QSDK_RETURN_IF_ERROR(MakeConstantMemory(graph.tensors[w_id], engine, what, &plain_weights));
   memory bias;
@@ -201,7 +237,7 @@ Status CreateFullyConnectedKernel(const graph::Graph& graph, graph::NodeId id,
                              graph::ShapeToString(graph.tensors[b_id].shape), "; it needs [", oc,
                              "]");
     }
-    QSDK_RETURN_IF_ERROR(MakeConstantMemory(graph.tensors[b_id], engine, what, &bias));
+    QSDK_RETURN_IF_ERROR(MakeBiasMemory(graph.tensors[b_id], numerics, {oc}, engine, what, &bias));
   }
 
   return GuardDnnl(what, [&]() -> Status {
@@ -215,8 +251,9 @@ Status CreateFullyConnectedKernel(const graph::Graph& graph, graph::NodeId id,
     memory plain_view(PlainDesc(std::vector<int64_t>(weights_dims.begin(), weights_dims.end())),
                       engine, plain_weights.get_data_handle());
     memory packed = ReorderedCopy(plain_view, pd.weights_desc(), engine);
-    *kernel = std::make_unique<FullyConnectedKernel>(
-        what, spatial, std::move(tail), std::move(attr), std::move(packed), std::move(bias));
+    *kernel = std::make_unique<FullyConnectedKernel>(what, spatial, std::move(tail),
+                                                     std::move(numerics), std::move(attr),
+                                                     std::move(packed), std::move(bias));
     return Status::Ok();
   });
 }

@@ -1,13 +1,18 @@
 #include "runtime/kernels/heavy_kernel_util.h"
 
+#include <cmath>
 #include <cstring>
 
 #include "common/status_macros.h"
-#include "runtime/kernels/activation_mapping.h"
 
 namespace qsdk::runtime {
 
-Status HeavyPrimitiveAttr(const graph::Graph& graph, graph::NodeId id, dnnl::primitive_attr* attr) {
+using dnnl::memory;
+
+namespace {
+
+// Reads the fused activation attributes into `numerics`.
+Status ReadActivation(const graph::Graph& graph, graph::NodeId id, HeavyNumerics* numerics) {
   const std::string what = graph.DescribeNode(id);
   const graph::AttrMap& attrs = graph.nodes[id].attrs;
   const int64_t type = attrs.GetInt(graph::attr::kFusedActivation, 0);
@@ -15,24 +20,256 @@ Status HeavyPrimitiveAttr(const graph::Graph& graph, graph::NodeId id, dnnl::pri
     return InvalidArgument(what, ": attribute '", graph::attr::kFusedActivation, "' = ", type,
                            "; it must be an ActivationType in [0, ", kMaxActivationType, "]");
   }
-  return GuardDnnl(what, [&]() -> Status {
-    dnnl::primitive_attr result;
-    result.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-    const auto activation = static_cast<ActivationType>(type);
-    if (activation != ActivationType::kNone) {
-      // An absent fused_alpha / fused_beta reads as 0, as in the reference kernels (the
-      // activation-fusion pass always copies the Activation node's parameters).
-      const float alpha = static_cast<float>(attrs.GetFloat(graph::attr::kFusedAlpha, 0.0));
-      const float beta = static_cast<float>(attrs.GetFloat(graph::attr::kFusedBeta, 0.0));
-      EltwiseParams params;
-      QSDK_RETURN_IF_ERROR(MapActivation(activation, alpha, beta, what, &params));
-      dnnl::post_ops ops;
-      ops.append_eltwise(1.0f, params.algorithm, params.alpha, params.beta);
-      result.set_post_ops(ops);
+  const auto activation = static_cast<ActivationType>(type);
+  if (activation == ActivationType::kNone) return Status::Ok();
+  // An absent fused_alpha / fused_beta reads as 0, as in the reference kernels (the
+  // activation-fusion pass always copies the Activation node's parameters).
+  const float alpha = static_cast<float>(attrs.GetFloat(graph::attr::kFusedAlpha, 0.0));
+  const float beta = static_cast<float>(attrs.GetFloat(graph::attr::kFusedBeta, 0.0));
+  QSDK_RETURN_IF_ERROR(MapActivation(activation, alpha, beta, what, &numerics->activation));
+  numerics->has_activation = true;
+  return Status::Ok();
+}
+
+// True when a and b agree to float rounding of a product (the builder computes bias
+// scales as s_x * s_w in float, exactly as the kernel does; the slack only absorbs another
+// tool's rounding, never a real mismatch).
+bool SameScale(float a, float b) { return std::fabs(a - b) <= 1e-6f * std::fabs(b); }
+
+// The int8 part: weights, bias, output scales.
+Status ReadInt8(const graph::Graph& graph, graph::NodeId id, int weights_oc_axis,
+                HeavyNumerics* numerics) {
+  const std::string what = graph.DescribeNode(id);
+  const graph::Node& node = graph.nodes[id];
+  const graph::Tensor& x = graph.tensors[node.inputs[0]];
+  const graph::Tensor& w = graph.tensors[node.inputs[1]];
+  float s_x = 1.0f;
+  QSDK_RETURN_IF_ERROR(PerTensorQuant(x, what, &s_x, &numerics->src_zero_point));
+  numerics->src_dt = DnnlDataType(x.dtype);
+  const graph::QuantParams& wq = w.quant;
+  for (size_t k = 0; k < wq.zero_points.size(); ++k) {
+    if (wq.zero_points[k] != 0) {
+      return Unimplemented(what, ": weights '", w.name, "' have zero_point[", k,
+                           "] = ", wq.zero_points[k],
+                           "; INT8 weights must be symmetric (zero point 0)");
     }
-    *attr = std::move(result);
-    return Status::Ok();
-  });
+  }
+  if (!wq.per_tensor() && wq.axis != weights_oc_axis) {
+    return Unimplemented(what, ": weights '", w.name, "' are quantized along axis ", wq.axis,
+                         "; the kernel takes per-tensor weights or weights quantized along "
+                         "their output-channel axis ",
+                         weights_oc_axis);
+  }
+  numerics->output_scales.clear();
+  for (float s_w : wq.scales) numerics->output_scales.push_back(s_x * s_w);
+
+  if (node.inputs.size() > 2 && node.inputs[2] != graph::kNoTensor) {
+    const graph::Tensor& b = graph.tensors[node.inputs[2]];
+    if (b.dtype != DataType::INT32 || b.quant.empty()) {
+      return Unimplemented(what, ": bias '", b.name, "' has type ", DataTypeName(b.dtype),
+                           "; a quantized op takes an INT32 bias in the accumulator's scale");
+    }
+    const std::vector<float>& m = numerics->output_scales;
+    const std::vector<float>& s_b = b.quant.scales;
+    if (s_b.size() != 1 && s_b.size() != m.size()) {
+      return InvalidArgument(what, ": bias '", b.name, "' has ", s_b.size(),
+                             " scales; the weights have ", m.size());
+    }
+    const size_t count = std::max(s_b.size(), m.size());
+    for (size_t k = 0; k < count; ++k) {
+      const float sb = s_b[s_b.size() == 1 ? 0 : k];
+      const float mk = m[m.size() == 1 ? 0 : k];
+      if (!SameScale(sb, mk)) {
+        return InvalidArgument(what, ": bias '", b.name, "' has scale[", k, "] = ", sb,
+                               "; it must be s_x * s_w[", k, "] = ", mk,
+                               " (docs/quantization.md)");
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status ReadHeavyNumerics(const graph::Graph& graph, graph::NodeId id, int weights_oc_axis,
+                         HeavyNumerics* numerics) {
+  const std::string what = graph.DescribeNode(id);
+  const graph::Node& node = graph.nodes[id];
+  *numerics = HeavyNumerics();
+  const graph::Tensor& x = graph.tensors[node.inputs[0]];
+  const graph::Tensor& w = graph.tensors[node.inputs[1]];
+  const graph::Tensor& y = graph.tensors[node.outputs[0]];
+  if (x.dtype == DataType::FLOAT32 && w.dtype == DataType::FLOAT32) {
+    numerics->int8 = false;
+  } else if (IsQuantized8(x) && w.dtype == DataType::INT8 && !w.quant.empty()) {
+    numerics->int8 = true;
+  } else {
+    return Unimplemented(what, ": input ", graph.DescribeTensor(node.inputs[0]), " is ",
+                         DataTypeName(x.dtype), " and the weights ",
+                         graph.DescribeTensor(node.inputs[1]), " are ", DataTypeName(w.dtype),
+                         "; the runtime computes FLOAT32 x FLOAT32 or quantized INT8 / UINT8 "
+                         "x INT8");
+  }
+
+  if (numerics->int8) {
+    QSDK_RETURN_IF_ERROR(ReadInt8(graph, id, weights_oc_axis, numerics));
+  } else if (node.inputs.size() > 2 && node.inputs[2] != graph::kNoTensor &&
+             graph.tensors[node.inputs[2]].dtype != DataType::FLOAT32) {
+    return Unimplemented(what, ": bias ", graph.DescribeTensor(node.inputs[2]), " has type ",
+                         DataTypeName(graph.tensors[node.inputs[2]].dtype),
+                         "; a FLOAT32 op takes a FLOAT32 bias");
+  }
+
+  // Output.
+  if (IsQuantized8(y)) {
+    if (!numerics->int8) {
+      return Unimplemented(what, ": output '", y.name, "' is ", DataTypeName(y.dtype),
+                           " but the op computes in FLOAT32; quantize it with a Quantize node");
+    }
+    QSDK_RETURN_IF_ERROR(
+        PerTensorQuant(y, what, &numerics->dst_scale, &numerics->dst_zero_point));
+    numerics->dst_dt = DnnlDataType(y.dtype);
+  } else if (y.dtype != DataType::FLOAT32) {
+    return Unimplemented(what, ": output '", y.name, "' has type ", DataTypeName(y.dtype),
+                         "; heavy ops produce FLOAT32 or quantized INT8 / UINT8");
+  }
+
+  // Fused residual.
+  const int64_t fused_sum = node.attrs.GetInt(graph::attr::kFusedSum, 0);
+  if (fused_sum != 0 && fused_sum != 1) {
+    return InvalidArgument(what, ": attribute '", graph::attr::kFusedSum, "' = ", fused_sum,
+                           "; it must be 0 or 1");
+  }
+  const bool has_input3 = node.inputs.size() > 3 && node.inputs[3] != graph::kNoTensor;
+  if ((fused_sum == 1) != has_input3) {
+    return InvalidArgument(what, ": attribute '", graph::attr::kFusedSum, "' = ", fused_sum,
+                           " but the node has ", has_input3 ? "a" : "no",
+                           " residual input 3; a fused residual needs both");
+  }
+  if (fused_sum == 1) {
+    const graph::TensorId r_id = node.inputs[3];
+    const graph::Tensor& r = graph.tensors[r_id];
+    if (r.is_constant()) {
+      return Unimplemented(what, ": residual ", graph.DescribeTensor(r_id),
+                           " is constant; the runtime takes the residual at run time");
+    }
+    const bool dst_quantized = numerics->dst_dt != memory::data_type::f32;
+    if (IsQuantized8(r)) {
+      QSDK_RETURN_IF_ERROR(PerTensorQuant(r, what, &numerics->residual_scale,
+                                          &numerics->residual_zero_point));
+      numerics->residual_dt = DnnlDataType(r.dtype);
+      numerics->residual = dst_quantized ? ResidualMode::kSum : ResidualMode::kDequantizeSum;
+    } else if (r.dtype == DataType::FLOAT32) {
+      numerics->residual = dst_quantized ? ResidualMode::kBinary : ResidualMode::kSum;
+    } else {
+      return Unimplemented(what, ": residual ", graph.DescribeTensor(r_id), " has type ",
+                           DataTypeName(r.dtype),
+                           "; a residual is FLOAT32 or quantized INT8 / UINT8");
+    }
+  }
+  return ReadActivation(graph, id, numerics);
+}
+
+dnnl::primitive_attr MakeHeavyAttr(const HeavyNumerics& numerics, int oc_dim,
+                                   const memory::dims& dst_dims, const memory::desc& residual_md) {
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  if (numerics.int8) {
+    const std::vector<float>& m = numerics.output_scales;
+    attr.set_output_scales(m.size() == 1 ? 0 : 1 << oc_dim, m);
+    if (numerics.src_zero_point != 0) {
+      attr.set_zero_points(DNNL_ARG_SRC, 0, {numerics.src_zero_point});
+    }
+  }
+  dnnl::post_ops ops;
+  switch (numerics.residual) {
+    case ResidualMode::kNone:
+      break;
+    case ResidualMode::kSum:
+      if (numerics.residual_dt == memory::data_type::f32) {
+        ops.append_sum(1.0f);
+      } else {
+        // The destination holds R's bytes; the post-op reads them as R's type (u8 / s8,
+        // the size of the destination type) with R's parameters.
+        ops.append_sum(numerics.residual_scale, numerics.residual_zero_point,
+                       numerics.residual_dt);
+      }
+      break;
+    case ResidualMode::kDequantizeSum:
+      ops.append_sum(1.0f);
+      break;
+    case ResidualMode::kBinary:
+      ops.append_binary(dnnl::algorithm::binary_add,
+                        residual_md.is_zero() ? memory::desc(dst_dims, memory::data_type::f32,
+                                                             memory::format_tag::any)
+                                              : residual_md);
+      break;
+  }
+  if (numerics.has_activation) {
+    ops.append_eltwise(1.0f, numerics.activation.algorithm, numerics.activation.alpha,
+                       numerics.activation.beta);
+  }
+  if (numerics.dst_dt != memory::data_type::f32) {
+    // The reciprocal is computed once in float, as the contract's Quantize does.
+    ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_linear, 1.0f / numerics.dst_scale,
+                       static_cast<float>(numerics.dst_zero_point));
+  }
+  if (ops.len() > 0) attr.set_post_ops(ops);
+  return attr;
+}
+
+void AddResidual(const HeavyNumerics& numerics, const dnnl::primitive_desc_base& pd,
+                 size_t r_index, const dnnl::engine& engine, PrimitiveSequenceInstance* instance,
+                 std::vector<memory::desc>* input_descs, PrimitiveSequenceInstance::Call* call) {
+  const memory::desc dst_md = pd.dst_desc();
+  switch (numerics.residual) {
+    case ResidualMode::kNone:
+      return;
+    case ResidualMode::kSum:
+      (*input_descs)[r_index] = WithDataType(dst_md, numerics.residual_dt);
+      instance->set_output_alias(OutputAlias::kInPlace, r_index);
+      return;
+    case ResidualMode::kDequantizeSum: {
+      const memory::desc r_md = WithDataType(dst_md, numerics.residual_dt);
+      (*input_descs)[r_index] = r_md;
+      dnnl::primitive_attr attr;
+      attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+      attr.set_output_scales(0, {numerics.residual_scale});
+      if (numerics.residual_zero_point != 0) {
+        attr.set_zero_points(DNNL_ARG_FROM, 0, {numerics.residual_zero_point});
+      }
+      dnnl::reorder::primitive_desc reorder_pd(engine, r_md, engine, dst_md, attr);
+      instance->RequireScratchpad(reorder_pd.scratchpad_desc().get_size());
+      instance->AddCall({dnnl::reorder(reorder_pd),
+                         {{DNNL_ARG_FROM, ArgSource::Kind::kInput, r_index, {}},
+                          {DNNL_ARG_TO, ArgSource::Kind::kOutput, 0, {}},
+                          {DNNL_ARG_SCRATCHPAD, ArgSource::Kind::kScratchpad, 0, {}}}});
+      return;
+    }
+    case ResidualMode::kBinary: {
+      const int arg = DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1;
+      memory::desc r_md = pd.query_md(dnnl::query::exec_arg_md, arg);
+      // Should oneDNN leave the layout open, R takes the destination's.
+      if (r_md.is_zero() || r_md.data.format_kind != dnnl_blocked) {
+        r_md = WithDataType(dst_md, memory::data_type::f32);
+      }
+      (*input_descs)[r_index] = r_md;
+      call->args.push_back({arg, ArgSource::Kind::kInput, r_index, {}});
+      return;
+    }
+  }
+}
+
+Status MakeBiasMemory(const graph::Tensor& bias, const HeavyNumerics& numerics,
+                      const std::vector<int64_t>& shape, const dnnl::engine& engine,
+                      const std::string& what, memory* out) {
+  const DataType expected = numerics.int8 ? DataType::INT32 : DataType::FLOAT32;
+  if (bias.dtype != expected) {
+    return Unimplemented(what, ": bias '", bias.name, "' has type ", DataTypeName(bias.dtype),
+                         "; the ", numerics.precision(), " kernel takes a ",
+                         DataTypeName(expected), " bias");
+  }
+  return MakeConstantMemory(bias, shape, engine, what, out);
 }
 
 bool IsReferenceImpl(const dnnl::primitive_desc_base& pd) {

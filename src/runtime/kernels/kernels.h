@@ -1,6 +1,8 @@
 // Factory functions of the runtime kernels, one per op file in this folder. The
 // dispatcher (src/runtime/kernel_factory.cc) calls the one matching the node type.
-// Each validates the node for the runtime and packs its constants.
+// Each validates the node for the runtime and packs its constants. The heavy ops, Pool,
+// Elementwise, Concat and Reshape / Flatten pick fp32 or int8 from their tensors' types
+// (docs/quantization.md, docs/runtime.md).
 #pragma once
 
 #include <memory>
@@ -30,6 +32,7 @@ QSDK_DECLARE_KERNEL_FACTORY(CreateBatchNormKernel);
 QSDK_DECLARE_KERNEL_FACTORY(CreateSoftmaxKernel);
 QSDK_DECLARE_KERNEL_FACTORY(CreateReshapeKernel);  // also used for Flatten
 QSDK_DECLARE_KERNEL_FACTORY(CreateTransposeKernel);
+QSDK_DECLARE_KERNEL_FACTORY(CreateQuantizeKernel);  // Quantize and Dequantize
 
 #undef QSDK_DECLARE_KERNEL_FACTORY
 

@@ -24,7 +24,8 @@ using MatMulPd = dnnl::matmul::primitive_desc;
 // The desc oneDNN's matmul sees for a stored row-major tensor of shape `stored`: rank
 // padded to `rank` with leading 1s and, when `transpose`, the last two dims swapped via
 // their strides. It describes exactly the stored bytes.
-memory::desc LogicalDesc(const std::vector<int64_t>& stored, bool transpose, size_t rank) {
+memory::desc LogicalDesc(const std::vector<int64_t>& stored, bool transpose, size_t rank,
+                         memory::data_type type = memory::data_type::f32) {
   const size_t r = stored.size();
   memory::dims dims(rank, 1);
   memory::dims strides(rank, 1);
@@ -40,7 +41,7 @@ memory::desc LogicalDesc(const std::vector<int64_t>& stored, bool transpose, siz
     std::swap(dims[rank - 1], dims[rank - 2]);
     std::swap(strides[rank - 1], strides[rank - 2]);
   }
-  return memory::desc(dims, memory::data_type::f32, strides);
+  return memory::desc(dims, type, strides);
 }
 
 MatMulPd MakeMatMulPd(const memory::desc& a_md, const memory::desc& b_md,
@@ -231,7 +232,242 @@ Status ConstantAs(const graph::Tensor& tensor, const memory::desc& md, const dnn
   });
 }
 
+
+// int8 MatMul / FullyConnected on oneDNN's matmul: a runtime quantized `a` (u8 / s8 with
+// a per-tensor zero point, which matmul takes as an attribute; inner product does not),
+// a constant INT8 `b` packed once, an optional INT32 bias and the heavy post-ops.
+// FullyConnected is a = x viewed as [N, K] (plain), b = w^T, i.e. the graph's [OC, K]
+// weights read through a transposed view.
+class Int8MatMulKernel : public Kernel {
+ public:
+  struct Config {
+    std::string what;
+    bool fully_connected = false;
+    bool transpose_a = false;
+    size_t rank = 2;  // output rank; `a` and `b` are seen with it
+    int64_t k = 0;    // fully connected: K
+    HeavyNumerics numerics;
+    memory packed_b;  // s8, logical [..., K, N], in the layout preferred at a nominal shape
+    memory plain_b;   // s8, the same logical view of the graph's bytes (for re-packing)
+    memory bias;      // s32, rank-padded logical view, or empty
+  };
+
+  explicit Int8MatMulKernel(Config config) : c_(std::move(config)) {}
+
+  std::string name() const override { return "onednn_matmul_int8"; }
+
+  Status Instantiate(const InstantiateArgs& args,
+                     std::unique_ptr<KernelInstance>* instance) const override {
+    const bool residual = c_.numerics.residual != ResidualMode::kNone;
+    QSDK_RETURN_IF_ERROR(CheckInstantiateArgs(args, residual ? 2 : 1, 1, c_.what));
+    const memory::desc& incoming = args.input_descs[0];
+    const memory::dims a_dims = incoming.dims();
+    const std::vector<int64_t> a_stored(a_dims.begin(), a_dims.end());
+    const std::vector<int64_t>& out_shape = args.output_shapes[0];
+    const memory::dims dst_dims = ToDnnlDims(out_shape);
+    if (incoming.data_type() != c_.numerics.src_dt) {
+      return InvalidArgument(c_.what, ": input arrives as ", DnnlTypeName(incoming.data_type()),
+                             "; the kernel was built for ", DnnlTypeName(c_.numerics.src_dt));
+    }
+    memory::desc a_md;
+    if (c_.fully_connected) {
+      int64_t k = 1;
+      for (size_t i = 1; i < a_stored.size(); ++i) k *= a_stored[i];
+      const int64_t oc = c_.packed_b.get_desc().dims()[1];
+      if (a_stored.size() < 2 || k != c_.k || out_shape != std::vector<int64_t>{a_stored[0], oc}) {
+        return InvalidArgument(c_.what, ": input layout has dims ", DimsToString(a_dims),
+                               " and output shape ", DimsToString(dst_dims),
+                               "; the kernel was built for [N, K = ", c_.k, "] -> [N, ", oc, "]");
+      }
+      a_md = PlainDesc({a_stored[0], c_.k}, c_.numerics.src_dt);
+    } else {
+      if (a_stored.size() < 2 || a_stored.size() > c_.rank || out_shape.size() != c_.rank) {
+        return InvalidArgument(c_.what, ": operand a has shape ", graph::ShapeToString(a_stored),
+                               " and the output ", graph::ShapeToString(out_shape),
+                               "; the kernel was built for rank ", c_.rank);
+      }
+      a_md = LogicalDesc(a_stored, c_.transpose_a, c_.rank, c_.numerics.src_dt);
+    }
+    if (residual && args.input_descs[1].dims() != dst_dims) {
+      return InvalidArgument(c_.what, ": residual has dims ",
+                             DimsToString(args.input_descs[1].dims()), "; the output has ",
+                             DimsToString(dst_dims));
+    }
+    return GuardDnnl(c_.what, [&]() -> Status {
+      const memory::desc dst_md = PlainDesc(out_shape, c_.numerics.dst_dt);
+      const memory::desc residual_md =
+          c_.numerics.residual == ResidualMode::kBinary ? PlainDesc(out_shape) : memory::desc();
+      const dnnl::primitive_attr attr = MakeHeavyAttr(
+          c_.numerics, static_cast<int>(c_.rank) - 1, dst_dims, residual_md);
+      const memory::desc bias_md = c_.bias ? c_.bias.get_desc() : memory::desc();
+      WeightsChoice weights;
+      MatMulPd pd = ChooseWeights<MatMulPd>(
+          [&](const memory::desc& weights_md) {
+            return MakeMatMulPd(a_md, weights_md, bias_md, dst_md, attr, *args.engine);
+          },
+          c_.packed_b, *args.engine, &weights, c_.plain_b);
+
+      auto result = std::make_unique<PrimitiveSequenceInstance>();
+      const memory::desc required = PlainDesc(a_stored, c_.numerics.src_dt);
+      std::vector<memory::desc> input_descs = {required};
+      if (residual) input_descs.push_back(memory::desc());
+      PrimitiveSequenceInstance::Call call{dnnl::matmul(pd), {}};
+      if (a_md == required) {
+        call.args.push_back({DNNL_ARG_SRC, ArgSource::Kind::kInput, 0, {}});
+      } else {
+        // Flattened, rank-padded and/or transposed view of the same bytes.
+        const size_t view =
+            result->AddView({false, 0, memory(a_md, *args.engine, DNNL_MEMORY_NONE)});
+        call.args.push_back({DNNL_ARG_SRC, ArgSource::Kind::kView, view, {}});
+      }
+      call.args.push_back({DNNL_ARG_WEIGHTS, ArgSource::Kind::kOwned, 0, weights.weights});
+      if (c_.bias) call.args.push_back({DNNL_ARG_BIAS, ArgSource::Kind::kOwned, 0, c_.bias});
+      call.args.push_back({DNNL_ARG_DST, ArgSource::Kind::kOutput, 0, {}});
+      call.args.push_back({DNNL_ARG_SCRATCHPAD, ArgSource::Kind::kScratchpad, 0, {}});
+      result->RequireScratchpad(pd.scratchpad_desc().get_size());
+      AddResidual(c_.numerics, pd, 1, *args.engine, result.get(), &input_descs, &call);
+      result->AddCall(std::move(call));
+      result->set_input_descs(std::move(input_descs));
+      result->set_output_descs({pd.dst_desc()});
+      *instance = std::move(result);
+      return Status::Ok();
+    });
+  }
+
+ private:
+  Config c_;
+};
+
+// Packs `config->plain_b` for a nominal `a` of logical desc `a_md` and output shape
+// `out_shape` into config->packed_b.
+Status PackInt8Weights(const memory::desc& a_md, const std::vector<int64_t>& out_shape,
+                       const dnnl::engine& engine, Int8MatMulKernel::Config* config) {
+  return GuardDnnl(config->what, [&]() -> Status {
+    const memory::dims dst_dims = ToDnnlDims(out_shape);
+    const memory::desc residual_md = config->numerics.residual == ResidualMode::kBinary
+                                         ? PlainDesc(out_shape)
+                                         : memory::desc();
+    const dnnl::primitive_attr attr =
+        MakeHeavyAttr(config->numerics, static_cast<int>(config->rank) - 1, dst_dims, residual_md);
+    const memory::desc any_b(config->plain_b.get_desc().dims(), memory::data_type::s8, tag::any);
+    MatMulPd pd = MakeMatMulPd(a_md, any_b,
+                               config->bias ? config->bias.get_desc() : memory::desc(),
+                               PlainDesc(out_shape, config->numerics.dst_dt), attr, engine);
+    config->packed_b = ReorderedCopy(config->plain_b, pd.weights_desc(), engine);
+    return Status::Ok();
+  });
+}
+
+// The int8 MatMul: a runtime and quantized, b a constant INT8 quantized per tensor or
+// per output column, bias INT32 (broadcastable to the output).
+Status CreateInt8MatMulKernel(const graph::Graph& graph, graph::NodeId id,
+                              const dnnl::engine& engine, const HeavyNumerics& numerics,
+                              std::unique_ptr<Kernel>* kernel) {
+  const std::string what = graph.DescribeNode(id);
+  const graph::Node& node = graph.nodes[id];
+  QSDK_RETURN_IF_ERROR(CheckRuntimeInput(graph, id, 0, /*quantized_ok=*/true));
+  const graph::Tensor& b = graph.tensors[node.inputs[1]];
+  if (!b.is_constant()) {
+    return Unimplemented(what, ": operand b ", graph.DescribeTensor(node.inputs[1]),
+                         " is computed at run time; the int8 kernel takes a constant INT8 b");
+  }
+  const graph::TensorId bias_id = node.inputs.size() > 2 ? node.inputs[2] : graph::kNoTensor;
+  if (bias_id != graph::kNoTensor && !graph.tensors[bias_id].is_constant()) {
+    return Unimplemented(what, ": the bias ", graph.DescribeTensor(bias_id),
+                         " is computed at run time; the int8 kernel takes a constant bias");
+  }
+  Int8MatMulKernel::Config config;
+  config.what = what;
+  config.transpose_a = node.attrs.GetInt(graph::attr::kTransposeA, 0) != 0;
+  config.rank = graph.tensors[node.outputs[0]].shape.size();
+  config.numerics = numerics;
+  const bool transpose_b = node.attrs.GetInt(graph::attr::kTransposeB, 0) != 0;
+  const size_t rank = config.rank;
+  const std::vector<int64_t>& a_shape = graph.tensors[node.inputs[0]].shape;
+  if (a_shape.size() < 2 || a_shape.size() > rank || b.shape.size() < 2 ||
+      b.shape.size() > rank) {
+    return InvalidArgument(what, ": operands a ", graph::ShapeToString(a_shape), " and b ",
+                           graph::ShapeToString(b.shape), " need rank 2..", rank,
+                           " (the output rank)");
+  }
+  QSDK_RETURN_IF_ERROR(
+      ConstantAs(b, LogicalDesc(b.shape, transpose_b, rank, memory::data_type::s8), engine, what,
+                 &config.plain_b));
+  std::vector<int64_t> bias_shape;
+  if (bias_id != graph::kNoTensor) {
+    bias_shape = graph.tensors[bias_id].shape;
+    if (bias_shape.size() > rank) {
+      return InvalidArgument(what, ": bias ", graph.DescribeTensor(bias_id), " has shape ",
+                             graph::ShapeToString(bias_shape), "; it needs rank <= ", rank);
+    }
+    if (graph.tensors[bias_id].dtype != DataType::INT32) {
+      return Unimplemented(what, ": bias ", graph.DescribeTensor(bias_id), " has type ",
+                           DataTypeName(graph.tensors[bias_id].dtype),
+                           "; the int8 kernel takes an INT32 bias");
+    }
+    QSDK_RETURN_IF_ERROR(ConstantAs(graph.tensors[bias_id],
+                                    LogicalDesc(bias_shape, false, rank, memory::data_type::s32),
+                                    engine, what, &config.bias));
+  }
+  // Pack b for a nominal `a`: dynamic extents taken as 1.
+  std::vector<int64_t> nominal_a = a_shape;
+  for (int64_t& e : nominal_a) e = NominalExtent(e, 1);
+  const memory::desc a_md = LogicalDesc(nominal_a, config.transpose_a, rank, numerics.src_dt);
+  const memory::dims a_dims = a_md.dims();
+  const memory::dims b_dims = config.plain_b.get_desc().dims();
+  std::vector<int64_t> out_shape(rank);
+  for (size_t d = 0; d + 2 < rank; ++d) out_shape[d] = std::max(a_dims[d], b_dims[d]);
+  out_shape[rank - 2] = a_dims[rank - 2];
+  out_shape[rank - 1] = b_dims[rank - 1];
+  QSDK_RETURN_IF_ERROR(PackInt8Weights(a_md, out_shape, engine, &config));
+  *kernel = std::make_unique<Int8MatMulKernel>(std::move(config));
+  return Status::Ok();
+}
 }  // namespace
+
+Status CreateInt8FullyConnectedKernel(const graph::Graph& graph, graph::NodeId id,
+                                      const dnnl::engine& engine, const HeavyNumerics& numerics,
+                                      std::unique_ptr<Kernel>* kernel) {
+  const std::string what = graph.DescribeNode(id);
+  const graph::Node& node = graph.nodes[id];
+  const graph::Tensor& w = graph.tensors[node.inputs[1]];
+  const std::vector<int64_t>& x_shape = graph.tensors[node.inputs[0]].shape;
+  if (x_shape.size() < 2 || w.shape.size() != 2 || w.shape[0] < 1 || w.shape[1] < 1) {
+    return InvalidArgument(what, ": input shape ", graph::ShapeToString(x_shape),
+                           " and weight shape ", graph::ShapeToString(w.shape),
+                           "; they need [N, K, ...] and [OC, K]");
+  }
+  const int64_t oc = w.shape[0];
+  Int8MatMulKernel::Config config;
+  config.what = what;
+  config.fully_connected = true;
+  config.rank = 2;
+  config.k = w.shape[1];
+  config.numerics = numerics;
+  // [OC, K] row-major read as [K, OC]: b[k][o] at o * K + k.
+  QSDK_RETURN_IF_ERROR(ConstantAs(
+      w, memory::desc({config.k, oc}, memory::data_type::s8, memory::dims{1, config.k}), engine,
+      what, &config.plain_b));
+  const graph::TensorId bias_id = node.inputs.size() > 2 ? node.inputs[2] : graph::kNoTensor;
+  if (bias_id != graph::kNoTensor) {
+    const graph::Tensor& bias = graph.tensors[bias_id];
+    if (bias.shape != std::vector<int64_t>{oc}) {
+      return InvalidArgument(what, ": bias has shape ", graph::ShapeToString(bias.shape),
+                             "; it needs [", oc, "]");
+    }
+    if (bias.dtype != DataType::INT32) {
+      return Unimplemented(what, ": bias ", graph.DescribeTensor(bias_id), " has type ",
+                           DataTypeName(bias.dtype), "; the int8 kernel takes an INT32 bias");
+    }
+    QSDK_RETURN_IF_ERROR(
+        ConstantAs(bias, PlainDesc({1, oc}, memory::data_type::s32), engine, what, &config.bias));
+  }
+  const int64_t n = NominalExtent(x_shape[0], 1);
+  QSDK_RETURN_IF_ERROR(PackInt8Weights(PlainDesc({n, config.k}, numerics.src_dt), {n, oc}, engine,
+                                       &config));
+  *kernel = std::make_unique<Int8MatMulKernel>(std::move(config));
+  return Status::Ok();
+}
 
 Status CreateMatMulKernel(const graph::Graph& graph, graph::NodeId id, const dnnl::engine& engine,
                           std::unique_ptr<Kernel>* kernel) {
@@ -249,6 +485,27 @@ Status CreateMatMulKernel(const graph::Graph& graph, graph::NodeId id, const dnn
   const size_t rank = graph.tensors[out_id].shape.size();
   const bool transpose_a = node.attrs.GetInt(graph::attr::kTransposeA, 0) != 0;
   const bool transpose_b = node.attrs.GetInt(graph::attr::kTransposeB, 0) != 0;
+  for (size_t i = 0; i < 2; ++i) {
+    const graph::TensorId t = node.inputs[i];
+    if (t < 0 || t >= static_cast<graph::TensorId>(graph.tensors.size())) {
+      return InvalidArgument(what, ": input ", i, " is absent or out of range (tensor id ", t, ")");
+    }
+  }
+  if (node.inputs.size() > 2 && node.inputs[2] != graph::kNoTensor &&
+      (node.inputs[2] < 0 ||
+       node.inputs[2] >= static_cast<graph::TensorId>(graph.tensors.size()))) {
+    return InvalidArgument(what, ": input 2 is out of range (tensor id ", node.inputs[2], ")");
+  }
+  if (node.attrs.GetInt(graph::attr::kFusedSum, 0) != 0) {
+    return Unimplemented(what, ": attribute '", graph::attr::kFusedSum,
+                         "' is set; a residual is fused into Conv / FullyConnected only");
+  }
+  // The output column of b: its last stored axis, or the one before when b is transposed.
+  const int b_rank = static_cast<int>(graph.tensors[node.inputs[1]].shape.size());
+  HeavyNumerics numerics;
+  QSDK_RETURN_IF_ERROR(
+      ReadHeavyNumerics(graph, id, transpose_b ? b_rank - 2 : b_rank - 1, &numerics));
+  if (numerics.int8) return CreateInt8MatMulKernel(graph, id, engine, numerics, kernel);
   Operand operands[3];
   for (size_t i = 0; i < node.inputs.size(); ++i) {
     const graph::TensorId t = node.inputs[i];
@@ -272,7 +529,11 @@ Status CreateMatMulKernel(const graph::Graph& graph, graph::NodeId id, const dnn
   }
 
   dnnl::primitive_attr attr;
-  QSDK_RETURN_IF_ERROR(HeavyPrimitiveAttr(graph, id, &attr));
+  QSDK_RETURN_IF_ERROR(GuardDnnl(what, [&]() -> Status {
+    attr = MakeHeavyAttr(numerics, static_cast<int>(rank) - 1,
+                         ToDnnlDims(graph.tensors[out_id].shape));
+    return Status::Ok();
+  }));
   if (operands[0].constant) {
     QSDK_RETURN_IF_ERROR(ConstantAs(graph.tensors[node.inputs[0]],
                                     LogicalDesc(operands[0].shape, transpose_a, rank), engine, what,

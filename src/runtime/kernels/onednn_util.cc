@@ -26,9 +26,61 @@ memory::dims RowMajorStrides(const memory::dims& dims) {
 }
 
 bool IsPlain(const memory::desc& md) {
-  if (md.is_zero() || md.data_type() != memory::data_type::f32) return false;
+  if (md.is_zero()) return false;
   const memory::dims dims = md.dims();
-  return md == PlainDesc(std::vector<int64_t>(dims.begin(), dims.end()));
+  return md == PlainDesc(std::vector<int64_t>(dims.begin(), dims.end()), md.data_type());
+}
+
+memory::data_type DnnlDataType(DataType type) {
+  switch (type) {
+    case DataType::FLOAT32: return memory::data_type::f32;
+    case DataType::INT8: return memory::data_type::s8;
+    case DataType::UINT8: return memory::data_type::u8;
+    case DataType::INT32: return memory::data_type::s32;
+    default: return memory::data_type::undef;
+  }
+}
+
+const char* DnnlTypeName(memory::data_type type) {
+  switch (type) {
+    case memory::data_type::f32: return "f32";
+    case memory::data_type::s8: return "s8";
+    case memory::data_type::u8: return "u8";
+    case memory::data_type::s32: return "s32";
+    case memory::data_type::bf16: return "bf16";
+    case memory::data_type::f16: return "f16";
+    default: return "undef";
+  }
+}
+
+memory::desc WithDataType(const memory::desc& md, memory::data_type type) {
+  dnnl_memory_desc_t data = md.data;
+  data.data_type = static_cast<dnnl_data_type_t>(type);
+  return memory::desc(data);
+}
+
+bool IsQuantized8(const graph::Tensor& tensor) {
+  return (tensor.dtype == DataType::INT8 || tensor.dtype == DataType::UINT8) &&
+         !tensor.quant.empty();
+}
+
+Status PerTensorQuant(const graph::Tensor& tensor, const std::string& what, float* scale,
+                      int32_t* zero_point) {
+  const graph::QuantParams& q = tensor.quant;
+  if (q.scales.empty() || q.zero_points.size() != q.scales.size()) {
+    return InvalidArgument(what, ": tensor '", tensor.name, "' has type ",
+                           DataTypeName(tensor.dtype), " without valid quantization parameters");
+  }
+  for (size_t k = 1; k < q.scales.size(); ++k) {
+    if (q.scales[k] != q.scales[0] || q.zero_points[k] != q.zero_points[0]) {
+      return Unimplemented(what, ": tensor '", tensor.name, "' is quantized along axis ", q.axis,
+                           " with differing parameters (index ", k, "); the runtime kernels "
+                           "take activations quantized per tensor");
+    }
+  }
+  *scale = q.scales[0];
+  *zero_point = q.zero_points[0];
+  return Status::Ok();
 }
 
 std::optional<memory::format_tag> MatchFormatTag(const memory::desc& md) {
@@ -100,17 +152,19 @@ Status CheckInputCount(const graph::Graph& graph, graph::NodeId id, size_t count
   return Status::Ok();
 }
 
-Status CheckRuntimeInput(const graph::Graph& graph, graph::NodeId id, size_t slot) {
+Status CheckRuntimeInput(const graph::Graph& graph, graph::NodeId id, size_t slot,
+                         bool quantized_ok) {
   const graph::TensorId t = graph.nodes[id].inputs[slot];
   if (graph.tensors[t].is_constant()) {
     return Unimplemented(graph.DescribeNode(id), ": input ", slot, " ", graph.DescribeTensor(t),
                          " is constant; the runtime kernel takes it at run time (constant "
                          "subgraphs are folded by the builder)");
   }
-  if (graph.tensors[t].dtype != DataType::FLOAT32) {
+  const graph::Tensor& tensor = graph.tensors[t];
+  if (tensor.dtype != DataType::FLOAT32 && !(quantized_ok && IsQuantized8(tensor))) {
     return Unimplemented(graph.DescribeNode(id), ": input ", slot, " ", graph.DescribeTensor(t),
-                         " has type ", DataTypeName(graph.tensors[t].dtype),
-                         "; this runtime kernel handles FLOAT32 only");
+                         " has type ", DataTypeName(tensor.dtype), "; this runtime kernel handles ",
+                         quantized_ok ? "FLOAT32 and quantized INT8 / UINT8" : "FLOAT32 only");
   }
   return Status::Ok();
 }
@@ -127,8 +181,11 @@ Status CheckInstantiateArgs(const InstantiateArgs& args, size_t inputs, size_t o
                            " output shapes; the node has ", outputs, " outputs");
   }
   for (const memory::desc& md : args.input_descs) {
-    if (md.is_zero() || md.data_type() != memory::data_type::f32) {
-      return InvalidArgument(what, ": a runtime input layout is empty or not f32");
+    const memory::data_type type = md.is_zero() ? memory::data_type::undef : md.data_type();
+    if (type != memory::data_type::f32 && type != memory::data_type::u8 &&
+        type != memory::data_type::s8) {
+      return InvalidArgument(what, ": a runtime input layout is empty or has element type ",
+                             DnnlTypeName(type), "; runtime tensors are f32, u8 or s8");
     }
   }
   for (const auto& shape : args.output_shapes) {
@@ -142,9 +199,11 @@ Status CheckInstantiateArgs(const InstantiateArgs& args, size_t inputs, size_t o
 
 Status MakeConstantMemory(const graph::Tensor& tensor, const std::vector<int64_t>& shape,
                           const dnnl::engine& engine, const std::string& what, dnnl::memory* out) {
-  if (tensor.dtype != DataType::FLOAT32) {
+  const memory::data_type type = DnnlDataType(tensor.dtype);
+  if (type == memory::data_type::undef) {
     return Unimplemented(what, ": constant tensor '", tensor.name, "' has type ",
-                         DataTypeName(tensor.dtype), "; the runtime handles FLOAT32 only");
+                         DataTypeName(tensor.dtype),
+                         "; the runtime handles FLOAT32, INT8, UINT8 and INT32 constants");
   }
   const int64_t count = graph::ElementCount(tensor.shape);
   if (count < 0) {
@@ -156,7 +215,7 @@ Status MakeConstantMemory(const graph::Tensor& tensor, const std::vector<int64_t
                          graph::ShapeToString(tensor.shape), " viewed as ",
                          graph::ShapeToString(shape));
   }
-  const size_t bytes = static_cast<size_t>(count) * sizeof(float);
+  const size_t bytes = static_cast<size_t>(count) * DataTypeSize(tensor.dtype);
   if (tensor.data == nullptr || tensor.data->size() < bytes) {
     return DataLoss(what, ": constant tensor '", tensor.name, "' holds ",
                     tensor.data ? tensor.data->size() : 0, " bytes; shape ",
@@ -165,7 +224,7 @@ Status MakeConstantMemory(const graph::Tensor& tensor, const std::vector<int64_t
   return GuardDnnl(what, [&]() -> Status {
     // The memory owns its buffer (allocated by oneDNN), so the kernel does not depend
     // on the graph staying alive.
-    dnnl::memory mem(PlainDesc(shape), engine);
+    dnnl::memory mem(PlainDesc(shape, type), engine);
     if (bytes > 0) std::memcpy(mem.get_data_handle(), tensor.data->data(), bytes);
     *out = mem;
     return Status::Ok();

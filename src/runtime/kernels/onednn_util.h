@@ -51,8 +51,31 @@ dnnl::memory::dims ToDnnlDims(const std::vector<int64_t>& shape);
 // Row-major strides (in elements) of dense `dims`.
 dnnl::memory::dims RowMajorStrides(const dnnl::memory::dims& dims);
 
-// True when `md` is the plain row-major fp32 layout of its own dims.
+// True when `md` is the plain row-major layout of its own dims (any element type).
 bool IsPlain(const dnnl::memory::desc& md);
+
+// oneDNN element type of a graph type: FLOAT32 f32, INT8 s8, UINT8 u8, INT32 s32; undef
+// for the others.
+dnnl::memory::data_type DnnlDataType(DataType type);
+
+// "f32", "u8", ... for messages.
+const char* DnnlTypeName(dnnl::memory::data_type type);
+
+// `md` with another element type: the same dims and layout (strides and blocks count
+// elements, so they carry over). `md` must be a blocked (non-opaque) desc without extra
+// flags, as every activation desc is.
+dnnl::memory::desc WithDataType(const dnnl::memory::desc& md, dnnl::memory::data_type type);
+
+// True when `tensor` holds quantized 8-bit values: INT8 / UINT8 with quantization
+// parameters (shape inference guarantees the parameters are set on such tensors).
+bool IsQuantized8(const graph::Tensor& tensor);
+
+// The per-tensor scale and zero point of quantized `tensor`. Parameters given per axis
+// are accepted when every index has the same scale and zero point; otherwise fails
+// (Unimplemented) naming `what` and the tensor: the runtime's activation kernels take one
+// scale per tensor (the builder quantizes activations per tensor).
+Status PerTensorQuant(const graph::Tensor& tensor, const std::string& what, float* scale,
+                      int32_t* zero_point);
 
 // The format tag `md` is exactly equal to, among the tags the runtime produces (plain,
 // channels-last and the nChw{8,16}c / nCdhw{8,16}c blocked ones), or nullopt.
@@ -66,17 +89,20 @@ Status CheckInputCount(const graph::Graph& graph, graph::NodeId id, size_t count
 
 // Fails (Unimplemented) when input `slot` of the node is a constant: the runtime kernels
 // of unary ops take their data at run time; constant subgraphs are folded by the
-// builder before lowering.
-Status CheckRuntimeInput(const graph::Graph& graph, graph::NodeId id, size_t slot);
+// builder before lowering. Also fails when the input is not FLOAT32 or, with
+// `quantized_ok`, not FLOAT32 / quantized INT8 / UINT8.
+Status CheckRuntimeInput(const graph::Graph& graph, graph::NodeId id, size_t slot,
+                         bool quantized_ok = false);
 
-// Checks InstantiateArgs carries an engine, `inputs` runtime input descs and `outputs`
-// output shapes.
+// Checks InstantiateArgs carries an engine, `inputs` runtime input descs (each f32, u8 or
+// s8) and `outputs` output shapes.
 Status CheckInstantiateArgs(const InstantiateArgs& args, size_t inputs, size_t outputs,
                             const std::string& what);
 
-// Copies constant tensor `tensor` (dense row-major fp32) into a new oneDNN memory (which
-// owns its buffer) of plain layout for `shape`, which must have the tensor's element
-// count (e.g. its shape, or its shape padded with leading 1s). `what` names the node.
+// Copies constant tensor `tensor` (dense row-major FLOAT32, INT8, UINT8 or INT32) into a
+// new oneDNN memory (which owns its buffer) of plain layout for `shape` and the tensor's
+// element type; `shape` must have the tensor's element count (e.g. its shape, or its
+// shape padded with leading 1s). `what` names the node.
 Status MakeConstantMemory(const graph::Tensor& tensor, const std::vector<int64_t>& shape,
                           const dnnl::engine& engine, const std::string& what,
                           dnnl::memory* memory);
@@ -126,7 +152,10 @@ class PrimitiveSequenceInstance : public KernelInstance {
 
   void set_input_descs(std::vector<dnnl::memory::desc> descs) { input_descs_ = std::move(descs); }
   void set_output_descs(std::vector<dnnl::memory::desc> descs) { output_descs_ = std::move(descs); }
-  void set_output_aliases_input(bool v) { output_aliases_input_ = v; }
+  void set_output_alias(OutputAlias alias, size_t input) {
+    output_alias_ = alias;
+    aliased_input_ = input;
+  }
   // The scratchpad of every call shares the one arena buffer: calls run one after the
   // other, so the largest requirement is enough.
   void RequireScratchpad(size_t bytes) {

@@ -13,8 +13,16 @@
 // added padding. Then the kernel multiplies the pooled result by
 // (KH * KW) / divisor[oh, ow] with a second (binary) primitive, broadcast over N and C
 // (a second rounding: within 1 ulp of the single division).
+//
+// Quantized (u8 / s8; the output has the input's scale and zero point z): max pooling and
+// the averages that never count padding run on the integers directly (oneDNN's int8
+// pooling rounds the mean half to even). An average that counts padding must count it as
+// z (real 0) and oneDNN counts 0, so it runs in f32: a reorder writes q - z to an f32
+// buffer, the f32 pooling above averages it (padding 0 = real 0), and a reorder with
+// zero point z rounds mean + z half to even back into the output (docs/quantization.md).
 #include <algorithm>
 #include <cstring>
+#include <utility>
 
 #include "runtime/kernels/kernels.h"
 #include "runtime/kernels/onednn_util.h"
@@ -41,11 +49,21 @@ int64_t OutputExtent(int64_t in, int64_t pad_begin, int64_t pad_end, int64_t ker
   return out;
 }
 
+// Element type of the pooled tensor and, quantized, its zero point.
+struct PoolData {
+  dnnl::memory::data_type type = dnnl::memory::data_type::f32;
+  int32_t zero_point = 0;
+  bool quantized() const { return type != dnnl::memory::data_type::f32; }
+};
+
 class PoolKernel : public Kernel {
  public:
-  PoolKernel(std::string what, PoolConfig config) : what_(std::move(what)), config_(config) {}
+  PoolKernel(std::string what, PoolConfig config, PoolData data)
+      : what_(std::move(what)), config_(config), data_(data) {}
 
-  std::string name() const override { return "onednn_pooling_fp32"; }
+  std::string name() const override {
+    return data_.quantized() ? "onednn_pooling_int8" : "onednn_pooling_fp32";
+  }
 
   Status Instantiate(const InstantiateArgs& args,
                      std::unique_ptr<KernelInstance>* instance) const override {
@@ -90,44 +108,62 @@ class PoolKernel : public Kernel {
     const int64_t pad_r =
         std::max(c.pad_right, (ow - 1) * c.stride_w + c.kernel_w - w - c.pad_left);
 
+    if (src.data_type() != data_.type) {
+      return InvalidArgument(what_, ": input arrives as ", DnnlTypeName(src.data_type()),
+                             "; the kernel was built for ", DnnlTypeName(data_.type));
+    }
     dnnl::algorithm algorithm = dnnl::algorithm::pooling_max;
     if (c.mode == PoolMode::kAverage || c.mode == PoolMode::kGlobalAverage) {
       algorithm = c.count_include_pad ? dnnl::algorithm::pooling_avg_include_padding
                                       : dnnl::algorithm::pooling_avg_exclude_padding;
     }
-    const memory::desc dst_any({in[0], in[1], oh, ow}, memory::data_type::f32,
-                               memory::format_tag::any);
-    dnnl::pooling_forward::desc desc(dnnl::prop_kind::forward_inference, algorithm, src, dst_any,
-                                     {c.stride_h, c.stride_w}, {c.kernel_h, c.kernel_w},
-                                     {c.pad_top, c.pad_left}, {pad_b, pad_r});
-    dnnl::pooling_forward::primitive_desc pd(desc, UserScratchpadAttr(), *args.engine);
-
-    auto result = std::make_unique<PrimitiveSequenceInstance>();
-    result->set_input_descs({src});
-    result->set_output_descs({pd.dst_desc()});
-    result->RequireScratchpad(pd.scratchpad_desc().get_size());
     const bool extra_padding = pad_b > c.pad_bottom || pad_r > c.pad_right;
-    const bool correct_divisor =
-        algorithm == dnnl::algorithm::pooling_avg_include_padding && extra_padding;
-    // With the divisor correction, pooling writes to an instance-owned buffer and the
-    // correction writes the output: oneDNN 2.6's jit binary computes wrong values in
-    // place (dst == src0) on a blocked layout with padded channels and a src1 broadcast
-    // over channels.
-    const memory pooled = correct_divisor ? memory(pd.dst_desc(), *args.engine) : memory();
-    const ArgSource pool_dst = correct_divisor
-                                   ? ArgSource{DNNL_ARG_DST, ArgSource::Kind::kOwned, 0, pooled}
-                                   : ArgSource{DNNL_ARG_DST, ArgSource::Kind::kOutput, 0, {}};
-    result->AddCall({dnnl::pooling_forward(pd),
-                     {{DNNL_ARG_SRC, ArgSource::Kind::kInput, 0, {}},
-                      pool_dst,
-                      {DNNL_ARG_SCRATCHPAD, ArgSource::Kind::kScratchpad, 0, {}}}});
+    const bool declared_padding =
+        c.pad_top > 0 || c.pad_bottom > 0 || c.pad_left > 0 || c.pad_right > 0;
+    const bool counts_padding = algorithm == dnnl::algorithm::pooling_avg_include_padding &&
+                                (extra_padding || declared_padding);
+    const memory::dims dst_dims = {in[0], in[1], oh, ow};
+    const dnnl::engine& engine = *args.engine;
+    auto result = std::make_unique<PrimitiveSequenceInstance>();
 
-    if (correct_divisor) {
+    // Appends an f32 pooling of `src_md` read from `src_arg`, with the ceil-mode divisor
+    // correction when needed, writing to the output (`to_output`) or to an
+    // instance-owned buffer. Returns the desc and the source of the result.
+    const auto pool_f32 = [&](const memory::desc& src_md, const ArgSource& src_arg,
+                              bool to_output) -> std::pair<memory::desc, ArgSource> {
+      const memory::desc dst_any(dst_dims, memory::data_type::f32, memory::format_tag::any);
+      dnnl::pooling_forward::desc desc(dnnl::prop_kind::forward_inference, algorithm, src_md,
+                                       dst_any, {c.stride_h, c.stride_w},
+                                       {c.kernel_h, c.kernel_w}, {c.pad_top, c.pad_left},
+                                       {pad_b, pad_r});
+      dnnl::pooling_forward::primitive_desc pd(desc, UserScratchpadAttr(), engine);
+      result->RequireScratchpad(pd.scratchpad_desc().get_size());
+      const memory::desc out_md = pd.dst_desc();
+      const bool correct_divisor =
+          algorithm == dnnl::algorithm::pooling_avg_include_padding && extra_padding;
+      // With the divisor correction, pooling writes to an instance-owned buffer and the
+      // correction writes the result: oneDNN 2.6's jit binary computes wrong values in
+      // place (dst == src0) on a blocked layout with padded channels and a src1
+      // broadcast over channels.
+      const auto owned = [&]() {
+        memory mem(out_md, engine);
+        return ArgSource{0, ArgSource::Kind::kOwned, 0, mem};
+      };
+      ArgSource pooled = (to_output && !correct_divisor)
+                             ? ArgSource{DNNL_ARG_DST, ArgSource::Kind::kOutput, 0, {}}
+                             : owned();
+      pooled.arg = DNNL_ARG_DST;
+      ArgSource pool_src = src_arg;
+      pool_src.arg = DNNL_ARG_SRC;
+      result->AddCall(
+          {dnnl::pooling_forward(pd),
+           {pool_src, pooled, {DNNL_ARG_SCRATCHPAD, ArgSource::Kind::kScratchpad, 0, {}}}});
+      if (!correct_divisor) return {out_md, pooled};
+
       // correction[oy, ox] = (KH * KW) / (rows * cols of the window inside the declared
       // padded input).
       memory correction(
-          memory::desc({1, 1, oh, ow}, memory::data_type::f32, memory::format_tag::abcd),
-          *args.engine);
+          memory::desc({1, 1, oh, ow}, memory::data_type::f32, memory::format_tag::abcd), engine);
       float* factor = static_cast<float*>(correction.get_data_handle());
       const double window = static_cast<double>(c.kernel_h * c.kernel_w);
       for (int64_t oy = 0; oy < oh; ++oy) {
@@ -140,26 +176,81 @@ class PoolKernel : public Kernel {
         }
       }
       // In the output's format (oneDNN's jit binary wants src1 in src0's format).
-      if (const auto tag = MatchFormatTag(pd.dst_desc())) {
+      if (const auto tag = MatchFormatTag(out_md)) {
         const memory::desc md({1, 1, oh, ow}, memory::data_type::f32, *tag);
-        if (md != correction.get_desc()) correction = ReorderedCopy(correction, md, *args.engine);
+        if (md != correction.get_desc()) correction = ReorderedCopy(correction, md, engine);
       }
-      dnnl::binary::desc fix_desc(dnnl::algorithm::binary_mul, pd.dst_desc(), correction.get_desc(),
-                                  pd.dst_desc());
-      dnnl::binary::primitive_desc fix_pd(fix_desc, UserScratchpadAttr(), *args.engine);
+      dnnl::binary::desc fix_desc(dnnl::algorithm::binary_mul, out_md, correction.get_desc(),
+                                  out_md);
+      dnnl::binary::primitive_desc fix_pd(fix_desc, UserScratchpadAttr(), engine);
       result->RequireScratchpad(fix_pd.scratchpad_desc().get_size());
+      ArgSource fixed = to_output ? ArgSource{DNNL_ARG_DST, ArgSource::Kind::kOutput, 0, {}}
+                                  : owned();
+      fixed.arg = DNNL_ARG_DST;
+      pooled.arg = DNNL_ARG_SRC_0;
       result->AddCall({dnnl::binary(fix_pd),
-                       {{DNNL_ARG_SRC_0, ArgSource::Kind::kOwned, 0, pooled},
+                       {pooled,
                         {DNNL_ARG_SRC_1, ArgSource::Kind::kOwned, 0, correction},
+                        fixed,
+                        {DNNL_ARG_SCRATCHPAD, ArgSource::Kind::kScratchpad, 0, {}}}});
+      return {out_md, fixed};
+    };
+
+    const ArgSource input{DNNL_ARG_SRC, ArgSource::Kind::kInput, 0, {}};
+    // Quantized: the integers are pooled directly unless counted padding must read as z
+    // (z != 0) or the divisor needs the ceil-mode correction.
+    const bool shifted =
+        data_.quantized() && counts_padding && (data_.zero_point != 0 || extra_padding);
+    memory::desc out_md;
+    if (!data_.quantized()) {
+      out_md = pool_f32(src, input, /*to_output=*/true).first;
+    } else if (!shifted) {
+      const memory::desc dst_any(dst_dims, data_.type, memory::format_tag::any);
+      dnnl::pooling_forward::desc desc(dnnl::prop_kind::forward_inference, algorithm, src, dst_any,
+                                       {c.stride_h, c.stride_w}, {c.kernel_h, c.kernel_w},
+                                       {c.pad_top, c.pad_left}, {pad_b, pad_r});
+      dnnl::pooling_forward::primitive_desc pd(desc, UserScratchpadAttr(), engine);
+      result->RequireScratchpad(pd.scratchpad_desc().get_size());
+      result->AddCall({dnnl::pooling_forward(pd),
+                       {input,
                         {DNNL_ARG_DST, ArgSource::Kind::kOutput, 0, {}},
                         {DNNL_ARG_SCRATCHPAD, ArgSource::Kind::kScratchpad, 0, {}}}});
+      out_md = pd.dst_desc();
+    } else {
+      // q - z in f32 (exact), pooled in f32, then round(mean + z) back.
+      const memory::desc src_f32 = WithDataType(src, memory::data_type::f32);
+      memory shifted_src(src_f32, engine);
+      dnnl::primitive_attr to_f32 = UserScratchpadAttr();
+      if (data_.zero_point != 0) to_f32.set_zero_points(DNNL_ARG_FROM, 0, {data_.zero_point});
+      dnnl::reorder::primitive_desc to_f32_pd(engine, src, engine, src_f32, to_f32);
+      result->RequireScratchpad(to_f32_pd.scratchpad_desc().get_size());
+      result->AddCall({dnnl::reorder(to_f32_pd),
+                       {{DNNL_ARG_FROM, ArgSource::Kind::kInput, 0, {}},
+                        {DNNL_ARG_TO, ArgSource::Kind::kOwned, 0, shifted_src},
+                        {DNNL_ARG_SCRATCHPAD, ArgSource::Kind::kScratchpad, 0, {}}}});
+      auto [f32_md, f32_result] =
+          pool_f32(src_f32, {DNNL_ARG_SRC, ArgSource::Kind::kOwned, 0, shifted_src},
+                   /*to_output=*/false);
+      out_md = WithDataType(f32_md, data_.type);
+      dnnl::primitive_attr back = UserScratchpadAttr();
+      if (data_.zero_point != 0) back.set_zero_points(DNNL_ARG_TO, 0, {data_.zero_point});
+      dnnl::reorder::primitive_desc back_pd(engine, f32_md, engine, out_md, back);
+      result->RequireScratchpad(back_pd.scratchpad_desc().get_size());
+      f32_result.arg = DNNL_ARG_FROM;
+      result->AddCall({dnnl::reorder(back_pd),
+                       {f32_result,
+                        {DNNL_ARG_TO, ArgSource::Kind::kOutput, 0, {}},
+                        {DNNL_ARG_SCRATCHPAD, ArgSource::Kind::kScratchpad, 0, {}}}});
     }
+    result->set_input_descs({src});
+    result->set_output_descs({out_md});
     *instance = std::move(result);
     return Status::Ok();
   }
 
   std::string what_;
   PoolConfig config_;
+  PoolData data_;
 };
 
 }  // namespace
@@ -169,7 +260,26 @@ Status CreatePoolKernel(const graph::Graph& graph, graph::NodeId id, const dnnl:
   const std::string what = graph.DescribeNode(id);
   return GuardDnnl(what, [&]() -> Status {
     QSDK_RETURN_IF_ERROR(CheckInputCount(graph, id, 1));
-    QSDK_RETURN_IF_ERROR(CheckRuntimeInput(graph, id, 0));
+    QSDK_RETURN_IF_ERROR(CheckRuntimeInput(graph, id, 0, /*quantized_ok=*/true));
+    const graph::Tensor& x = graph.tensors[graph.nodes[id].inputs[0]];
+    const graph::Tensor& y = graph.tensors[graph.nodes[id].outputs[0]];
+    PoolData data;
+    if (IsQuantized8(x)) {
+      // The output shares the input's parameters (docs/quantization.md), so the pooled
+      // integers need no rescaling.
+      if (y.dtype != x.dtype || !(y.quant == x.quant)) {
+        return Unimplemented(what, ": input ", graph.DescribeTensor(graph.nodes[id].inputs[0]),
+                             " is ", DataTypeName(x.dtype), " and output '", y.name, "' is ",
+                             DataTypeName(y.dtype),
+                             "; a quantized pooling keeps the input's type, scale and zero point");
+      }
+      float scale = 1.0f;
+      QSDK_RETURN_IF_ERROR(PerTensorQuant(x, what, &scale, &data.zero_point));
+      data.type = DnnlDataType(x.dtype);
+    } else if (y.dtype != DataType::FLOAT32) {
+      return Unimplemented(what, ": output '", y.name, "' is ", DataTypeName(y.dtype),
+                           " but the input is FLOAT32; quantize it with a Quantize node");
+    }
     const graph::AttrMap& attrs = graph.nodes[id].attrs;
     PoolConfig config;
     const int64_t mode = attrs.GetInt(graph::attr::kPoolMode, 0);
@@ -179,7 +289,7 @@ Status CreatePoolKernel(const graph::Graph& graph, graph::NodeId id, const dnnl:
     }
     config.mode = static_cast<PoolMode>(mode);
     if (config.mode == PoolMode::kGlobalAverage || config.mode == PoolMode::kGlobalMax) {
-      *kernel = std::make_unique<PoolKernel>(what, config);
+      *kernel = std::make_unique<PoolKernel>(what, config, data);
       return Status::Ok();
     }
     const std::vector<int64_t> k = attrs.GetInts(graph::attr::kKernel);
@@ -217,7 +327,7 @@ Status CreatePoolKernel(const graph::Graph& graph, graph::NodeId id, const dnnl:
     config.pad_right = p[3];
     config.count_include_pad = include == 1;
     config.ceil_mode = ceil == 1;
-    *kernel = std::make_unique<PoolKernel>(what, config);
+    *kernel = std::make_unique<PoolKernel>(what, config, data);
     return Status::Ok();
   });
 }

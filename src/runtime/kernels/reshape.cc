@@ -1,6 +1,7 @@
 // Reshape and Flatten: on a plain layout the bytes do not move, so the output is the
 // input buffer under a new desc (output_aliases_input) and Execute does nothing. A
 // blocked input is reordered to plain by the context first (its input desc is plain).
+// A quantized tensor keeps its type and parameters (the output's are the input's).
 #include "runtime/kernels/kernels.h"
 #include "runtime/kernels/onednn_util.h"
 
@@ -27,10 +28,11 @@ class ReshapeKernel : public Kernel {
                                " and output shape ", graph::ShapeToString(out_shape),
                                " have different element counts");
       }
+      const memory::data_type type = args.input_descs[0].data_type();
       auto result = std::make_unique<PrimitiveSequenceInstance>();
-      result->set_input_descs({PlainDesc(in_shape)});
-      result->set_output_descs({PlainDesc(out_shape)});
-      result->set_output_aliases_input(true);
+      result->set_input_descs({PlainDesc(in_shape, type)});
+      result->set_output_descs({PlainDesc(out_shape, type)});
+      result->set_output_alias(OutputAlias::kView, 0);
       *instance = std::move(result);
       return Status::Ok();
     });
@@ -51,7 +53,15 @@ Status CreateReshapeKernel(const graph::Graph& graph, graph::NodeId id,
       return InternalError(what, ": the reshape kernel handles Reshape and Flatten only");
     }
     QSDK_RETURN_IF_ERROR(CheckInputCount(graph, id, 1));
-    QSDK_RETURN_IF_ERROR(CheckRuntimeInput(graph, id, 0));
+    QSDK_RETURN_IF_ERROR(CheckRuntimeInput(graph, id, 0, /*quantized_ok=*/true));
+    const graph::Tensor& x = graph.tensors[graph.nodes[id].inputs[0]];
+    const graph::Tensor& y = graph.tensors[graph.nodes[id].outputs[0]];
+    if (y.dtype != x.dtype || !(y.quant == x.quant)) {
+      return Unimplemented(what, ": input ", graph.DescribeTensor(graph.nodes[id].inputs[0]),
+                           " is ", DataTypeName(x.dtype), " and output '", y.name, "' is ",
+                           DataTypeName(y.dtype),
+                           "; a reshape keeps the input's type and quantization parameters");
+    }
     *kernel = std::make_unique<ReshapeKernel>(what);
     return Status::Ok();
   });

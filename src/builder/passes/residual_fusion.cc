@@ -1,0 +1,158 @@
+// Residual fusion: an Elementwise add of a Conv / FullyConnected output and another tensor
+// R (the residual branch of a ResNet block) is folded into that producer as a fused sum:
+// the producer gets R as input 3 and attr::kFusedSum = 1, and computes act(op(x) + R)
+// (oneDNN: a sum post-op, done in place in the destination). FuseActivations, which the
+// builder runs afterwards, can then fuse a ReLU that follows the add.
+//
+// The reference kernels add R to the float-rounded op result, as the unfused add did, so
+// the FP32 result is bit-identical. The add's output tensor is taken over by the producer
+// (its name, consumers and graph-output status are unchanged).
+//
+// Conditions, for the add's operand t produced by node P:
+// - P is a Conv or FullyConnected with no fused activation and no fused sum yet (a fused
+//   activation would have to be applied before the sum, which a post-op chain of
+//   sum-then-eltwise cannot express);
+// - t is FLOAT32 (the fusion must not remove a quantization step, which would change the
+//   result), is read by the add only, once, and is not a graph output;
+// - the other operand R has exactly t's shape (no broadcasting; a dynamic extent must be
+//   dynamic in both, i.e. the shared batch);
+// - the add's precision requests are kept: requests on t's slot and on the output must
+//   equal the output type requested on P (PrecisionRequestsAllowMerge's rule), and a
+//   request on R's slot moves to P's new input 3, which reads the same tensor.
+// When both operands qualify, the producer that comes later in topological order takes
+// the sum: the other branch is then complete when it runs, which is what an in-place sum
+// post-op needs, and the shortcut's buffer is consumed last.
+//
+// No cycle can appear: R is an input of the add, and every path from P to the add goes
+// through t, whose only reader is the add, so R cannot depend on P.
+#include <vector>
+
+#include "builder/passes/pass.h"
+#include "builder/passes/pass_util.h"
+#include "common/status_macros.h"
+
+namespace qsdk::builder {
+
+namespace {
+
+using graph::Graph;
+using graph::Node;
+using graph::NodeId;
+using graph::TensorId;
+
+constexpr size_t kBiasSlot = 2;
+constexpr size_t kResidualSlot = 3;
+
+bool AcceptsFusedSum(NodeType type) {
+  return type == NodeType::kConv || type == NodeType::kFullyConnected;
+}
+
+bool IsAdd(const Node& node) {
+  return node.type == NodeType::kElementwise && node.inputs.size() == 2 &&
+         node.outputs.size() == 1 &&
+         node.attrs.GetInt(graph::attr::kElementwiseOp, 0) ==
+             static_cast<int64_t>(ElementwiseOp::kAdd);
+}
+
+// Whether the add's requests survive the merge into `host` when the host's output is add
+// operand `slot`: requests on that slot and on the output must equal the host's requested
+// output type (the merged node keeps it); the other slot's request moves to input 3.
+bool RequestsAllowMerge(const Node& add, size_t slot, const Node& host) {
+  const DataType host_out = host.output_types.empty() ? DataType::INVALID : host.output_types[0];
+  const DataType on_slot = add.input_precisions[slot];
+  if (on_slot != DataType::INVALID && on_slot != host_out) return false;
+  for (const DataType request : add.output_types) {
+    if (request != DataType::INVALID && request != host_out) return false;
+  }
+  return true;
+}
+
+// The producer of add operand `slot` if the add can be fused into it, or kNoNode.
+NodeId Candidate(const Graph& graph, const std::vector<std::vector<NodeId>>& consumers, NodeId add,
+                 size_t slot) {
+  const Node& add_node = graph.nodes[add];
+  const TensorId t = add_node.inputs[slot];
+  const TensorId r = add_node.inputs[1 - slot];
+  if (t == graph::kNoTensor || r == graph::kNoTensor || t == r) return graph::kNoNode;
+  if (internal::SoleConsumer(graph, consumers, t) != add) return graph::kNoNode;
+  const NodeId host = graph.tensors[t].producer;
+  if (host == graph::kNoNode) return graph::kNoNode;
+  const Node& host_node = graph.nodes[host];
+  if (!AcceptsFusedSum(host_node.type) || host_node.outputs.size() != 1) return graph::kNoNode;
+  if (!internal::HasNoFusedActivation(host_node)) return graph::kNoNode;
+  if (host_node.attrs.GetInt(graph::attr::kFusedSum, 0) != 0) return graph::kNoNode;
+  if (host_node.inputs.size() > kBiasSlot + 1) return graph::kNoNode;
+  const graph::Tensor& t_tensor = graph.tensors[t];
+  if (t_tensor.dtype != DataType::FLOAT32 || !t_tensor.quant.empty()) return graph::kNoNode;
+  if (graph.tensors[r].shape != t_tensor.shape || t_tensor.shape.empty()) return graph::kNoNode;
+  if (!RequestsAllowMerge(add_node, slot, host_node)) return graph::kNoNode;
+  return host;
+}
+
+Status FuseResidualsImpl(Graph* graph) {
+  QSDK_RETURN_IF_ERROR(graph->Validate());
+  std::vector<NodeId> order;
+  QSDK_RETURN_IF_ERROR(graph->TopologicalOrder(&order));
+  std::vector<size_t> position(graph->nodes.size(), 0);
+  for (size_t i = 0; i < order.size(); ++i) position[static_cast<size_t>(order[i])] = i;
+
+  std::vector<std::vector<NodeId>> consumers = graph->Consumers();
+  std::vector<bool> remove(graph->nodes.size(), false);
+  bool fused_any = false;
+  for (NodeId add = 0; add < static_cast<NodeId>(graph->nodes.size()); ++add) {
+    if (!IsAdd(graph->nodes[add])) continue;
+    const NodeId first = Candidate(*graph, consumers, add, 0);
+    const NodeId second = Candidate(*graph, consumers, add, 1);
+    size_t slot = 0;
+    if (first == graph::kNoNode && second == graph::kNoNode) continue;
+    if (first == graph::kNoNode ||
+        (second != graph::kNoNode && position[static_cast<size_t>(second)] >
+                                         position[static_cast<size_t>(first)])) {
+      slot = 1;
+    }
+    const NodeId host = slot == 0 ? first : second;
+    Node& add_node = graph->nodes[add];
+    Node& host_node = graph->nodes[host];
+    const TensorId old_out = host_node.outputs[0];
+    const TensorId residual = add_node.inputs[1 - slot];
+    const TensorId new_out = add_node.outputs[0];
+
+    // Input 3 = R, with kNoTensor for an absent bias.
+    host_node.inputs.resize(kBiasSlot + 1, graph::kNoTensor);
+    host_node.input_precisions.resize(kBiasSlot + 1, DataType::INVALID);
+    host_node.inputs.push_back(residual);
+    host_node.input_precisions.push_back(add_node.input_precisions[1 - slot]);
+    host_node.attrs.SetInt(graph::attr::kFusedSum, 1);
+    // The host's output request stands for the merged node (the add's equals it or is unset).
+    internal::TakeOverOutput(graph, host, new_out);
+    // R is now read by the host instead of the add.
+    for (NodeId& reader : consumers[residual]) {
+      if (reader == add) {
+        reader = host;
+        break;
+      }
+    }
+    // The add is gone: it reads nothing and owns the orphaned old output until RemoveNodes
+    // drops both.
+    add_node.inputs.clear();
+    add_node.input_precisions.clear();
+    add_node.outputs = {old_out};
+    graph->tensors[old_out].producer = add;
+    consumers[old_out].clear();
+    remove[add] = true;
+    fused_any = true;
+  }
+  if (!fused_any) return Status::Ok();
+  graph->RemoveNodes(remove);
+  return graph->Validate();
+}
+
+}  // namespace
+
+Status FuseResiduals(graph::Graph* graph) {
+  if (graph == nullptr) return InvalidArgument("FuseResiduals: the graph pointer is null");
+  return internal::GuardExceptions("FuseResiduals",
+                                   [&]() -> Status { return FuseResidualsImpl(graph); });
+}
+
+}  // namespace qsdk::builder

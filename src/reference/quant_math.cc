@@ -1,0 +1,233 @@
+// Quantization parameter choice and scalar quantization steps (quant_math.h). This file is
+// compiled with -ffp-contract=off (src/reference/CMakeLists.txt): every float operation
+// below rounds separately, as the contract specifies.
+#include "reference/quant_math.h"
+
+#include <algorithm>
+#include <cfloat>
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "common/status_macros.h"
+#include "reference/op_util.h"
+
+namespace qsdk::reference {
+
+namespace {
+
+constexpr float kInt8Levels = 127.0f;    // symmetric INT8: q in [-127, 127]
+constexpr float kUint8Levels = 255.0f;   // UINT8: q in [0, 255]
+
+// A scale too small to be a normal float (its reciprocal may overflow, and the values it
+// would represent are below ~1e-36 anyway) is replaced by 1: the data is then all zeros.
+float UsableScale(float s) { return (s >= FLT_MIN && std::isfinite(s)) ? s : 1.0f; }
+
+}  // namespace
+
+int32_t QuantizedMin(DataType dtype) {
+  return dtype == DataType::INT8 ? -128 : 0;
+}
+
+int32_t QuantizedMax(DataType dtype) {
+  switch (dtype) {
+    case DataType::INT8: return 127;
+    case DataType::UINT8: return 255;
+    default: return 0;
+  }
+}
+
+int32_t RoundAndSaturate(float v, int32_t lo, int32_t hi) {
+  if (std::isnan(v)) return lo;
+  // Clamp in float first so that the conversion is always defined; lo and hi are 8-bit
+  // bounds (exact in float), and rounding a value inside them stays inside them.
+  const float clamped = std::min(std::max(v, static_cast<float>(lo)), static_cast<float>(hi));
+  return static_cast<int32_t>(std::nearbyint(clamped));
+}
+
+float InverseScale(float scale) { return 1.0f / scale; }
+
+int32_t QuantizeValue(float x, float inv_scale, int32_t zero_point, DataType dtype) {
+  const float scaled = x * inv_scale;
+  const float shifted = scaled + static_cast<float>(zero_point);
+  return RoundAndSaturate(shifted, QuantizedMin(dtype), QuantizedMax(dtype));
+}
+
+float DequantizeValue(int32_t q, float scale, int32_t zero_point) {
+  const float centered = static_cast<float>(q) - static_cast<float>(zero_point);
+  return scale * centered;
+}
+
+int32_t RequantizeValue(int32_t q, float in_scale, int32_t in_zero, float out_inv_scale,
+                        int32_t out_zero, DataType dtype) {
+  return QuantizeValue(DequantizeValue(q, in_scale, in_zero), out_inv_scale, out_zero, dtype);
+}
+
+int32_t QuantizeBiasValue(float b, float bias_scale) {
+  const float ratio = b / bias_scale;
+  if (std::isnan(ratio)) return 0;
+  const float r = std::nearbyint(ratio);
+  // 2^31 is exact in float; every float below it in magnitude converts exactly.
+  constexpr float kTwo31 = 2147483648.0f;
+  if (r >= kTwo31) return std::numeric_limits<int32_t>::max();
+  if (r < -kTwo31) return std::numeric_limits<int32_t>::min();
+  return static_cast<int32_t>(r);
+}
+
+Status ChooseActivationParams(float min, float max, QuantScheme scheme, ActivationQuant* out) {
+  constexpr const char* kFn = "ChooseActivationParams";
+  if (out == nullptr) return InvalidArgument(kFn, ": the output pointer is null");
+  if (!std::isfinite(min) || !std::isfinite(max)) {
+    return InvalidArgument(kFn, ": range [", min, ", ", max, "] is not finite");
+  }
+  if (min > max) {
+    return InvalidArgument(kFn, ": range [", min, ", ", max, "] has min > max");
+  }
+  if (scheme != QuantScheme::kSymmetric && scheme != QuantScheme::kAsymmetric) {
+    return InvalidArgument(kFn, ": scheme ", static_cast<int32_t>(scheme),
+                           " is not a QuantScheme (0 symmetric, 1 asymmetric)");
+  }
+  ActivationQuant result;
+  float scale = 1.0f;
+  int32_t zero = 0;
+  if (min >= 0.0f) {
+    // Non-negative (e.g. after ReLU): all 256 levels for [0, max].
+    result.dtype = DataType::UINT8;
+    scale = UsableScale(max / kUint8Levels);
+  } else if (scheme == QuantScheme::kSymmetric) {
+    result.dtype = DataType::INT8;
+    scale = UsableScale(std::max(std::fabs(min), std::fabs(max)) / kInt8Levels);
+  } else {
+    result.dtype = DataType::UINT8;
+    const float lo = std::min(min, 0.0f);  // the range must contain real 0 exactly
+    const float hi = std::max(max, 0.0f);
+    const float width = hi - lo;
+    if (!std::isfinite(width)) {
+      return InvalidArgument(kFn, ": range [", min, ", ", max,
+                             "] is too wide: its width overflows float");
+    }
+    scale = UsableScale(width / kUint8Levels);
+    const float z = -lo / scale;
+    zero = RoundAndSaturate(z, 0, 255);
+  }
+  result.params.scales = {scale};
+  result.params.zero_points = {zero};
+  result.params.axis = -1;
+  *out = std::move(result);
+  return Status::Ok();
+}
+
+Status QuantizeWeights(const float* values, const std::vector<int64_t>& shape, int32_t axis,
+                       std::vector<int8_t>* q, graph::QuantParams* params) {
+  constexpr const char* kFn = "QuantizeWeights";
+  return internal::GuardExceptions(kFn, [&]() -> Status {
+    if (q == nullptr || params == nullptr) {
+      return InvalidArgument(kFn, ": an output pointer is null");
+    }
+    const int64_t count = graph::ElementCount(shape);
+    if (count < 0) {
+      return InvalidArgument(kFn, ": shape ", graph::ShapeToString(shape),
+                             " is not fully defined");
+    }
+    if (values == nullptr && count > 0) return InvalidArgument(kFn, ": the values are null");
+    const auto rank = static_cast<int32_t>(shape.size());
+    if (axis < -1 || axis >= rank) {
+      return InvalidArgument(kFn, ": axis = ", axis, " for shape ", graph::ShapeToString(shape),
+                             "; it must be -1 (per tensor) or in [0, ", rank, ")");
+    }
+    // Element i lies in slice (i / inner) % channels of `axis`.
+    const int64_t channels = axis < 0 ? 1 : shape[static_cast<size_t>(axis)];
+    const int64_t inner =
+        axis < 0 ? std::max<int64_t>(count, 1)
+                 : internal::Product(shape, static_cast<size_t>(axis) + 1, shape.size());
+    std::vector<float> max_abs(static_cast<size_t>(channels), 0.0f);
+    for (int64_t i = 0; i < count; ++i) {
+      if (!std::isfinite(values[i])) {
+        return InvalidArgument(kFn, ": value ", i, " is ", values[i], "; weights must be finite");
+      }
+      const int64_t c = axis < 0 ? 0 : (i / inner) % channels;
+      max_abs[static_cast<size_t>(c)] = std::max(max_abs[static_cast<size_t>(c)],
+                                                 std::fabs(values[i]));
+    }
+    graph::QuantParams result;
+    result.axis = axis;
+    std::vector<float> inverse(static_cast<size_t>(channels));
+    for (int64_t c = 0; c < channels; ++c) {
+      // An all-zero slice gets s = 1 (any positive scale represents it; 1 is canonical).
+      const float s = UsableScale(max_abs[static_cast<size_t>(c)] / kInt8Levels);
+      result.scales.push_back(s);
+      result.zero_points.push_back(0);
+      inverse[static_cast<size_t>(c)] = InverseScale(s);
+    }
+    std::vector<int8_t> quantized(static_cast<size_t>(count));
+    for (int64_t i = 0; i < count; ++i) {
+      const int64_t c = axis < 0 ? 0 : (i / inner) % channels;
+      const float scaled = values[i] * inverse[static_cast<size_t>(c)];
+      quantized[static_cast<size_t>(i)] =
+          static_cast<int8_t>(RoundAndSaturate(scaled, -127, 127));
+    }
+    *q = std::move(quantized);
+    *params = std::move(result);
+    return Status::Ok();
+  });
+}
+
+Status QuantizeBias(const float* values, const std::vector<int64_t>& shape, float input_scale,
+                    const graph::QuantParams& weight_params, std::vector<int32_t>* q,
+                    graph::QuantParams* params) {
+  constexpr const char* kFn = "QuantizeBias";
+  return internal::GuardExceptions(kFn, [&]() -> Status {
+    if (q == nullptr || params == nullptr) {
+      return InvalidArgument(kFn, ": an output pointer is null");
+    }
+    const int64_t count = graph::ElementCount(shape);
+    if (count < 0) {
+      return InvalidArgument(kFn, ": shape ", graph::ShapeToString(shape),
+                             " is not fully defined");
+    }
+    if (values == nullptr && count > 0) return InvalidArgument(kFn, ": the values are null");
+    if (!std::isfinite(input_scale) || !(input_scale > 0.0f)) {
+      return InvalidArgument(kFn, ": input scale = ", input_scale,
+                             "; it must be finite and > 0");
+    }
+    const std::vector<float>& ws = weight_params.scales;
+    if (ws.empty()) return InvalidArgument(kFn, ": the weight parameters have no scale");
+    const bool per_tensor = weight_params.axis < 0;
+    if (per_tensor && ws.size() != 1) {
+      return InvalidArgument(kFn, ": the weights are quantized per tensor but have ", ws.size(),
+                             " scales");
+    }
+    if (!per_tensor && (shape.empty() || shape.back() != static_cast<int64_t>(ws.size()))) {
+      return InvalidArgument(kFn, ": bias of shape ", graph::ShapeToString(shape),
+                             " cannot follow weights quantized along an axis with ", ws.size(),
+                             " scales; its last extent must be ", ws.size());
+    }
+    graph::QuantParams result;
+    result.axis = per_tensor ? -1 : static_cast<int32_t>(shape.size()) - 1;
+    for (size_t c = 0; c < ws.size(); ++c) {
+      const float sb = input_scale * ws[c];
+      if (!std::isfinite(sb) || !(sb > 0.0f)) {
+        return InvalidArgument(kFn, ": bias scale[", c, "] = input scale ", input_scale,
+                               " * weight scale ", ws[c], " = ", sb,
+                               "; it must be finite and > 0");
+      }
+      result.scales.push_back(sb);
+      result.zero_points.push_back(0);
+    }
+    std::vector<int32_t> quantized(static_cast<size_t>(count));
+    const auto channels = static_cast<int64_t>(ws.size());
+    for (int64_t i = 0; i < count; ++i) {
+      if (!std::isfinite(values[i])) {
+        return InvalidArgument(kFn, ": value ", i, " is ", values[i], "; a bias must be finite");
+      }
+      const int64_t c = per_tensor ? 0 : i % channels;  // the last axis varies fastest
+      quantized[static_cast<size_t>(i)] =
+          QuantizeBiasValue(values[i], result.scales[static_cast<size_t>(c)]);
+    }
+    *q = std::move(quantized);
+    *params = std::move(result);
+    return Status::Ok();
+  });
+}
+
+}  // namespace qsdk::reference
