@@ -121,67 +121,30 @@ std::string FloatText(float v) {
   return s.str();
 }
 
-// Quantization parameters of `tensor` against its dtype and (final) shape. These are the
-// rules graph::InferShapes applies (shape_inference.cc, CheckQuantParams) to every tensor
-// a node reads and to the outputs of Const and Quantize. That function is private to
-// shape inference, and some tensors never reach it (a quantized graph output no node
-// reads, a graph input no node reads), and Write does not run shape inference; so the
-// file layer repeats the rules here. Read runs this after InferShapes, so for the tensors
-// shape inference covers its message (which names the node) comes first. Also checks
-// what only the file needs: equal counts, and axis -1 when there are no parameters (the
-// encoding of "not quantized" is unique).
+// Quantization parameters of `tensor` against its dtype and (final) shape: the rules of
+// graph::CheckQuantParams, which shape inference applies to the tensors nodes read and to
+// Const and Quantize outputs. Some tensors never reach shape inference (a quantized graph
+// output no node reads, a graph input no node reads), and Write does not run it; so the
+// file layer applies them to every tensor. Read runs this after InferShapes, so for the
+// tensors shape inference covers its message (which names the node) comes first. Also
+// checks what only the file needs: axis -1 when there are no parameters (the encoding of
+// "not quantized" is unique), and a count that fits the file's 32-bit field.
 Status CheckQuant(const graph::Tensor& tensor, const std::string& what) {
   const graph::QuantParams& q = tensor.quant;
-  if (q.zero_points.size() != q.scales.size()) {
-    return InvalidArgument(what, " has ", q.scales.size(), " quantization scales but ",
-                           q.zero_points.size(), " zero points; they must match");
-  }
-  if (q.scales.empty()) {
-    if (q.axis != -1) {
-      return InvalidArgument(what, " has no quantization scales but quantization axis ", q.axis,
-                             "; a tensor that is not quantized has axis -1");
+  // With unequal counts, CheckQuantParams reports the mismatch first.
+  if (q.zero_points.size() == q.scales.size()) {
+    if (q.scales.empty()) {
+      if (q.axis != -1) {
+        return InvalidArgument(what, " has no quantization scales but quantization axis ",
+                               q.axis, "; a tensor that is not quantized has axis -1");
+      }
+      return Status::Ok();
     }
-    return Status::Ok();
-  }
-  if (q.scales.size() > std::numeric_limits<uint32_t>::max()) {
-    return InvalidArgument(what, " has ", q.scales.size(), " quantization scales, too many");
-  }
-  if (q.axis < -1 || q.axis >= static_cast<int64_t>(tensor.shape.size())) {
-    return InvalidArgument(what, " has quantization axis ", q.axis,
-                           "; it must be -1 (per tensor) or in [0, ", tensor.shape.size(), ")");
-  }
-  if (q.axis < 0 && q.scales.size() != 1) {
-    return InvalidArgument(what, " is quantized per tensor but has ", q.scales.size(), " scales");
-  }
-  if (q.axis >= 0) {
-    const int64_t extent = tensor.shape[static_cast<size_t>(q.axis)];
-    if (extent != -1 && static_cast<uint64_t>(extent) != q.scales.size()) {
-      return InvalidArgument(what, " is quantized along axis ", q.axis, " of extent ", extent,
-                             " but has ", q.scales.size(), " scales");
+    if (q.scales.size() > std::numeric_limits<uint32_t>::max()) {
+      return InvalidArgument(what, " has ", q.scales.size(), " quantization scales, too many");
     }
   }
-  int64_t lo = 0, hi = 0;
-  switch (tensor.dtype) {
-    case DataType::INT8: lo = -128; hi = 127; break;
-    case DataType::UINT8: lo = 0; hi = 255; break;
-    case DataType::INT16: lo = -32768; hi = 32767; break;
-    case DataType::INT32: lo = 0; hi = 0; break;  // biases: zero point 0
-    default:
-      return InvalidArgument(what, " has quantization parameters but type ",
-                             DataTypeName(tensor.dtype),
-                             "; only INT8, UINT8, INT16 and INT32 tensors are quantized");
-  }
-  for (size_t k = 0; k < q.scales.size(); ++k) {
-    if (!std::isfinite(q.scales[k]) || !(q.scales[k] > 0.0f)) {
-      return InvalidArgument(what, " has scale[", k, "] = ", FloatText(q.scales[k]),
-                             "; a scale must be finite and > 0");
-    }
-    if (q.zero_points[k] < lo || q.zero_points[k] > hi) {
-      return InvalidArgument(what, " has zero_point[", k, "] = ", q.zero_points[k], "; for ",
-                             DataTypeName(tensor.dtype), " it must be in [", lo, ", ", hi, "]");
-    }
-  }
-  return Status::Ok();
+  return graph::CheckQuantParams(tensor, what);
 }
 
 // The range of `tensor` against its (final) shape: as many minima as maxima, one (axis

@@ -2,7 +2,9 @@
 
 #include <cmath>
 #include <cstddef>
+#include <iomanip>
 #include <limits>
+#include <sstream>
 #include <string>
 #include <variant>
 #include <vector>
@@ -42,6 +44,13 @@ int64_t ProductOrDynamic(const Shape& shape, size_t begin, size_t end, bool* ove
     }
   }
   return dynamic ? kDynamic : product;
+}
+
+// A float with enough digits to tell neighbouring values apart in messages.
+std::string FloatText(float v) {
+  std::ostringstream s;
+  s << std::setprecision(std::numeric_limits<float>::max_digits10) << v;
+  return s.str();
 }
 
 // Validation and inference of one node; one method per op.
@@ -197,51 +206,14 @@ class NodeInference {
       return Error(InputName(i), " has type ", DataTypeName(tensor.dtype),
                    " without quantization parameters; integer tensors must be quantized");
     }
-    return CheckQuantParams(InputName(i), tensor);
+    return CheckNodeQuantParams(InputName(i), tensor);
   }
 
-  // Scales finite and > 0, one per tensor or per index of `axis`; zero points within the
-  // storage type's range.
-  Status CheckQuantParams(const std::string& what, const Tensor& tensor) const {
-    const QuantParams& q = tensor.quant;
-    if (q.zero_points.size() != q.scales.size()) {
-      return Error(what, " has ", q.scales.size(), " scales but ", q.zero_points.size(),
-                   " zero points; they must match");
-    }
-    if (q.axis < -1 || q.axis >= static_cast<int32_t>(tensor.shape.size())) {
-      return Error(what, " has quantization axis ", q.axis,
-                   "; it must be -1 (per tensor) or in [0, ", tensor.shape.size(), ")");
-    }
-    if (q.axis < 0 && q.scales.size() != 1) {
-      return Error(what, " is quantized per tensor but has ", q.scales.size(), " scales");
-    }
-    if (q.axis >= 0) {
-      const int64_t extent = tensor.shape[static_cast<size_t>(q.axis)];
-      if (extent != kDynamic && static_cast<int64_t>(q.scales.size()) != extent) {
-        return Error(what, " is quantized along axis ", q.axis, " of extent ", extent, " but has ",
-                     q.scales.size(), " scales");
-      }
-    }
-    int64_t lo = 0, hi = 0;
-    switch (tensor.dtype) {
-      case DataType::INT8: lo = -128; hi = 127; break;
-      case DataType::UINT8: lo = 0; hi = 255; break;
-      case DataType::INT16: lo = -32768; hi = 32767; break;
-      case DataType::INT32: lo = 0; hi = 0; break;  // biases: zero point 0
-      default:
-        return Error(what, " has quantization parameters but type ", DataTypeName(tensor.dtype));
-    }
-    for (size_t k = 0; k < q.scales.size(); ++k) {
-      if (!std::isfinite(q.scales[k]) || !(q.scales[k] > 0.0f)) {
-        return Error(what, " has scale[", k, "] = ", q.scales[k],
-                     "; a scale must be finite and > 0");
-      }
-      if (q.zero_points[k] < lo || q.zero_points[k] > hi) {
-        return Error(what, " has zero_point[", k, "] = ", q.zero_points[k], "; for ",
-                     DataTypeName(tensor.dtype), " it must be in [", lo, ", ", hi, "]");
-      }
-    }
-    return Status::Ok();
+  // graph::CheckQuantParams, its message prefixed with the node.
+  Status CheckNodeQuantParams(const std::string& what, const Tensor& tensor) const {
+    const Status status = CheckQuantParams(tensor, what);
+    if (status.ok()) return status;
+    return Error(status.message());
   }
 
   // Every extent is -1 (dynamic) or >= 1, the element count fits int64, and a constant is
@@ -536,7 +508,7 @@ class NodeInference {
         return Error(what, " has type ", DataTypeName(out.dtype),
                      " without quantization parameters");
       }
-      QSDK_RETURN_IF_ERROR(CheckQuantParams(what, out));
+      QSDK_RETURN_IF_ERROR(CheckNodeQuantParams(what, out));
     } else if (!out.quant.empty()) {
       return Error(what, " is FLOAT32 but has quantization parameters");
     }
@@ -554,7 +526,7 @@ class NodeInference {
     }
     if (out.quant.empty()) return Error(what, " has no quantization parameters");
     out.shape = InShape(0);
-    return CheckQuantParams(what, out);
+    return CheckNodeQuantParams(what, out);
   }
 
   // Dequantize: quantized INT8 / UINT8 input, FLOAT32 output of the same shape.
@@ -1001,6 +973,50 @@ class NodeInference {
 };
 
 }  // namespace
+
+Status CheckQuantParams(const Tensor& tensor, const std::string& what) {
+  const QuantParams& q = tensor.quant;
+  if (q.zero_points.size() != q.scales.size()) {
+    return InvalidArgument(what, " has ", q.scales.size(), " quantization scales but ",
+                           q.zero_points.size(), " zero points; they must match");
+  }
+  if (q.axis < -1 || q.axis >= static_cast<int64_t>(tensor.shape.size())) {
+    return InvalidArgument(what, " has quantization axis ", q.axis,
+                           "; it must be -1 (per tensor) or in [0, ", tensor.shape.size(), ")");
+  }
+  if (q.axis < 0 && q.scales.size() != 1) {
+    return InvalidArgument(what, " is quantized per tensor but has ", q.scales.size(), " scales");
+  }
+  if (q.axis >= 0) {
+    const int64_t extent = tensor.shape[static_cast<size_t>(q.axis)];
+    if (extent != kDynamic && static_cast<uint64_t>(extent) != q.scales.size()) {
+      return InvalidArgument(what, " is quantized along axis ", q.axis, " of extent ", extent,
+                             " but has ", q.scales.size(), " scales");
+    }
+  }
+  int64_t lo = 0, hi = 0;
+  switch (tensor.dtype) {
+    case DataType::INT8: lo = -128; hi = 127; break;
+    case DataType::UINT8: lo = 0; hi = 255; break;
+    case DataType::INT16: lo = -32768; hi = 32767; break;
+    case DataType::INT32: lo = 0; hi = 0; break;  // biases: zero point 0
+    default:
+      return InvalidArgument(what, " has quantization parameters but type ",
+                             DataTypeName(tensor.dtype),
+                             "; only INT8, UINT8, INT16 and INT32 tensors are quantized");
+  }
+  for (size_t k = 0; k < q.scales.size(); ++k) {
+    if (!std::isfinite(q.scales[k]) || !(q.scales[k] > 0.0f)) {
+      return InvalidArgument(what, " has scale[", k, "] = ", FloatText(q.scales[k]),
+                             "; a scale must be finite and > 0");
+    }
+    if (q.zero_points[k] < lo || q.zero_points[k] > hi) {
+      return InvalidArgument(what, " has zero_point[", k, "] = ", q.zero_points[k], "; for ",
+                             DataTypeName(tensor.dtype), " it must be in [", lo, ", ", hi, "]");
+    }
+  }
+  return Status::Ok();
+}
 
 Status InferNodeShapes(Graph* graph, NodeId id) {
   if (id < 0 || id >= static_cast<NodeId>(graph->nodes.size())) {

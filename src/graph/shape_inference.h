@@ -4,6 +4,8 @@
 // whose input shapes are concrete).
 #pragma once
 
+#include <string>
+
 #include "graph/graph.h"
 #include "qsdk/status.h"
 
@@ -16,6 +18,16 @@ namespace qsdk::graph {
 // and the rule, e.g. "node 'conv1' (Conv): input 1 'w' has 2 dims; a filter needs 4
 // ([OC, C/group, KH, KW])".
 Status InferNodeShapes(Graph* graph, NodeId id);
+
+// Checks the quantization parameters of `tensor` against its dtype and shape: as many
+// zero points as scales; axis -1 (per tensor, one scale) or a dimension of the shape with
+// one scale per index (a dynamic extent accepts any count); each scale finite and > 0;
+// each zero point within the range of the storage type (INT8, UINT8, INT16; 0 for INT32
+// biases), and no other type quantized. Shape inference applies these rules to every
+// tensor a node reads and to the outputs of Const and Quantize; the engine file to every
+// tensor it reads or writes. Messages start with `what`, e.g. "tensor 'w' has scale[2] =
+// 0; a scale must be finite and > 0".
+Status CheckQuantParams(const Tensor& tensor, const std::string& what);
 
 // Runs InferNodeShapes on every node in topological order. Graph input and constant
 // shapes are taken as given.

@@ -11,16 +11,7 @@
 namespace qsdk::builder {
 namespace {
 
-using graph::Graph;
-using graph::NodeId;
-using graph::TensorId;
-using namespace ::qsdk::graph::testing;  // NOLINT(build/namespaces)
-using passes_test::CountNodes;
-using passes_test::ExpectClose;
-using passes_test::ExpectValidAndInferred;
-using passes_test::Finish;
-using passes_test::RandomInputs;
-using passes_test::RunReference;
+using namespace ::qsdk::passes_test;  // NOLINT(build/namespaces)
 
 // The reference kernels apply a fused activation to the float-rounded output with the
 // same function and float parameters as an Activation node, so fusion is bit-exact:
@@ -73,8 +64,8 @@ TEST(FuseActivationsTest, EveryActivationTypeFusesIntoConv) {
     EXPECT_EQ(g.tensors[g.outputs[0]].producer, conv);
     EXPECT_EQ(g.FindTensor("conv_out"), graph::kNoTensor);
     for (int64_t batch : {1, 2}) {
-      const auto inputs = RandomInputs({{batch, 3, 6, 6}}, 30 + static_cast<uint32_t>(batch));
-      ExpectClose(RunReference(g, inputs), RunReference(before, inputs), kExact, kExact);
+      ExpectSameResults(g, before, {{batch, 3, 6, 6}},
+                        30 + static_cast<uint32_t>(batch), kExact, kExact);
     }
   }
 }
@@ -104,8 +95,7 @@ TEST(FuseActivationsTest, FullyConnectedAndMatMul) {
             static_cast<int64_t>(ActivationType::kClip));
   // mm now reads the fc output tensor named after the removed r6 node's output.
   EXPECT_EQ(g.tensors[g.nodes[g.FindNode("mm")].inputs[0]].name, "r6:0");
-  const auto inputs = RandomInputs({{3, 8}}, 41);
-  ExpectClose(RunReference(g, inputs), RunReference(before, inputs), kExact, kExact);
+  ExpectSameResults(g, before, {{3, 8}}, 41, kExact, kExact);
 }
 
 TEST(FuseActivationsTest, ActivationOutputWithSeveralConsumersStillFuses) {
@@ -124,8 +114,7 @@ TEST(FuseActivationsTest, ActivationOutputWithSeveralConsumersStillFuses) {
   // act fused; t and s stay (y has two readers and is a graph output).
   EXPECT_EQ(g.FindNode("act"), graph::kNoNode);
   EXPECT_EQ(CountNodes(g, NodeType::kActivation), 2);
-  const auto inputs = RandomInputs({{2, 3, 6, 6}}, 43);
-  ExpectClose(RunReference(g, inputs), RunReference(before, inputs), kExact, kExact);
+  ExpectSameResults(g, before, {{2, 3, 6, 6}}, 43, kExact, kExact);
 }
 
 TEST(FuseActivationsTest, NotFusedWhenConvOutputHasTwoConsumers) {
@@ -139,8 +128,7 @@ TEST(FuseActivationsTest, NotFusedWhenConvOutputHasTwoConsumers) {
   ASSERT_TRUE(FuseActivations(&g).ok());
   EXPECT_EQ(CountNodes(g, NodeType::kActivation), 2);
   EXPECT_EQ(g.nodes[g.FindNode("conv")].attrs.GetInt(graph::attr::kFusedActivation), 0);
-  const auto inputs = RandomInputs({{1, 3, 6, 6}}, 45);
-  ExpectClose(RunReference(g, inputs), RunReference(before, inputs), kExact, kExact);
+  ExpectSameResults(g, before, {{1, 3, 6, 6}}, 45, kExact, kExact);
 }
 
 TEST(FuseActivationsTest, NotFusedWhenConvOutputIsAGraphOutput) {
@@ -164,8 +152,7 @@ TEST(FuseActivationsTest, OnlyOneActivationPerProducer) {
   ExpectValidAndInferred(g);
   EXPECT_EQ(g.FindNode("act"), graph::kNoNode);
   EXPECT_NE(g.FindNode("second"), graph::kNoNode);
-  const auto inputs = RandomInputs({{1, 3, 6, 6}}, 48);
-  ExpectClose(RunReference(g, inputs), RunReference(before, inputs), kExact, kExact);
+  ExpectSameResults(g, before, {{1, 3, 6, 6}}, 48, kExact, kExact);
   // Running the pass again changes nothing: the conv already has a fused activation.
   const size_t nodes = g.nodes.size();
   ASSERT_TRUE(FuseActivations(&g).ok());
@@ -212,13 +199,8 @@ TEST(FuseActivationsTest, PrecisionRequestsAreNeverDropped) {
   EXPECT_EQ(CountNodes(conflict, NodeType::kActivation), 1);
 
   // Identical requests: fused, and the merged node carries the request.
-  Graph same = base;
-  same.nodes[same.FindNode("conv")].output_types[0] = DataType::QINT8;
-  same.nodes[same.FindNode("act")].output_types[0] = DataType::QINT8;
-  same.nodes[same.FindNode("act")].input_precisions[0] = DataType::QINT8;
-  ASSERT_TRUE(FuseActivations(&same).ok());
-  EXPECT_EQ(CountNodes(same, NodeType::kActivation), 0);
-  EXPECT_EQ(same.nodes[same.FindNode("conv")].output_types[0], DataType::QINT8);
+  ASSERT_NO_FATAL_FAILURE(
+      ExpectEqualRequestsMerge(base, FuseActivations, "act", NodeType::kActivation));
 
   // A request on the conv alone is kept as is.
   Graph host_only = base;

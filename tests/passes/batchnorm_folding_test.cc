@@ -11,15 +11,7 @@
 namespace qsdk::builder {
 namespace {
 
-using graph::Graph;
-using graph::NodeId;
-using graph::TensorId;
-using namespace ::qsdk::graph::testing;  // NOLINT(build/namespaces)
-using passes_test::ExpectClose;
-using passes_test::ExpectValidAndInferred;
-using passes_test::Finish;
-using passes_test::RandomInputs;
-using passes_test::RunReference;
+using namespace ::qsdk::passes_test;  // NOLINT(build/namespaces)
 
 // Folding moves the per-channel multiply from the output into the weights and rounds the
 // new weights and bias to float once: the results differ from the unfolded graph only by
@@ -58,7 +50,7 @@ TEST(FoldBatchNormTest, ConvWithBias) {
 
   ASSERT_TRUE(FoldBatchNorm(&g).ok());
   ExpectValidAndInferred(g);
-  EXPECT_EQ(passes_test::CountNodes(g, NodeType::kBatchNorm), 0);
+  EXPECT_EQ(CountNodes(g, NodeType::kBatchNorm), 0);
   const NodeId c = g.FindNode("conv");
   ASSERT_NE(c, graph::kNoNode);
   // The conv now produces the BatchNorm's output tensor, read by relu.
@@ -76,8 +68,8 @@ TEST(FoldBatchNormTest, ConvWithBias) {
   EXPECT_EQ(g.tensors[g.nodes[c].inputs[1]].shape, (std::vector<int64_t>{4, 3, 3, 3}));
 
   for (int64_t batch : {1, 3}) {
-    const auto inputs = RandomInputs({{batch, 3, 7, 7}}, 100 + static_cast<uint32_t>(batch));
-    ExpectClose(RunReference(g, inputs), RunReference(before, inputs), kRtol, kAtol);
+    ExpectSameResults(g, before, {{batch, 3, 7, 7}},
+                      100 + static_cast<uint32_t>(batch), kRtol, kAtol);
   }
 }
 
@@ -104,8 +96,7 @@ TEST(FoldBatchNormTest, ConvWithoutBiasGetsOne) {
   // The graph output is still the tensor named bn_out, now produced by the conv.
   EXPECT_EQ(g.tensors[g.outputs[0]].name, "bn_out");
   EXPECT_EQ(g.tensors[g.outputs[0]].producer, c);
-  const auto inputs = RandomInputs({{2, 4, 6, 6}}, 7);
-  ExpectClose(RunReference(g, inputs), RunReference(before, inputs), kRtol, kAtol);
+  ExpectSameResults(g, before, {{2, 4, 6, 6}}, 7, kRtol, kAtol);
 }
 
 TEST(FoldBatchNormTest, FullyConnected) {
@@ -122,10 +113,9 @@ TEST(FoldBatchNormTest, FullyConnected) {
 
   ASSERT_TRUE(FoldBatchNorm(&g).ok());
   ExpectValidAndInferred(g);
-  EXPECT_EQ(passes_test::CountNodes(g, NodeType::kBatchNorm), 0);
+  EXPECT_EQ(CountNodes(g, NodeType::kBatchNorm), 0);
   EXPECT_EQ(g.tensors[g.outputs[0]].shape, (std::vector<int64_t>{-1, 5}));
-  const auto inputs = RandomInputs({{4, 2, 2, 3}}, 9);
-  ExpectClose(RunReference(g, inputs), RunReference(before, inputs), kRtol, kAtol);
+  ExpectSameResults(g, before, {{4, 2, 2, 3}}, 9, kRtol, kAtol);
 }
 
 TEST(FoldBatchNormTest, ChainedBatchNormsBothFold) {
@@ -142,13 +132,12 @@ TEST(FoldBatchNormTest, ChainedBatchNormsBothFold) {
 
   ASSERT_TRUE(FoldBatchNorm(&g).ok());
   ExpectValidAndInferred(g);
-  EXPECT_EQ(passes_test::CountNodes(g, NodeType::kBatchNorm), 0);
+  EXPECT_EQ(CountNodes(g, NodeType::kBatchNorm), 0);
   // Only the conv and its two final constants remain: the intermediate folded weights
   // were removed once nothing read them.
   EXPECT_EQ(g.nodes.size(), 3u);
   EXPECT_EQ(g.tensors[g.outputs[0]].name, "bn2_out");
-  const auto inputs = RandomInputs({{1, 2, 5, 5}}, 11);
-  ExpectClose(RunReference(g, inputs), RunReference(before, inputs), kRtol, kAtol);
+  ExpectSameResults(g, before, {{1, 2, 5, 5}}, 11, kRtol, kAtol);
 }
 
 TEST(FoldBatchNormTest, SharedWeightsAreNotModifiedInPlace) {
@@ -169,8 +158,7 @@ TEST(FoldBatchNormTest, SharedWeightsAreNotModifiedInPlace) {
   EXPECT_NE(g.FindTensor("w"), graph::kNoTensor);  // still read by c2
   EXPECT_EQ(g.nodes[g.FindNode("c2")].inputs[1], g.FindTensor("w"));
   EXPECT_NE(g.nodes[g.FindNode("c1")].inputs[1], g.FindTensor("w"));
-  const auto inputs = RandomInputs({{1, 2, 4, 4}}, 12);
-  ExpectClose(RunReference(g, inputs), RunReference(before, inputs), kRtol, kAtol);
+  ExpectSameResults(g, before, {{1, 2, 4, 4}}, 12, kRtol, kAtol);
 }
 
 // Builds x -> conv -> bn -> out; returns the graph.
@@ -192,9 +180,8 @@ TEST(FoldBatchNormTest, NotFoldedWhenConvOutputIsAGraphOutput) {
   const Graph before = g;
   ASSERT_TRUE(FoldBatchNorm(&g).ok());
   EXPECT_EQ(g.nodes.size(), before.nodes.size());
-  EXPECT_EQ(passes_test::CountNodes(g, NodeType::kBatchNorm), 1);
-  const auto inputs = RandomInputs({{1, 2, 4, 4}}, 13);
-  ExpectClose(RunReference(g, inputs), RunReference(before, inputs), 0.0, 0.0);
+  EXPECT_EQ(CountNodes(g, NodeType::kBatchNorm), 1);
+  ExpectSameResults(g, before, {{1, 2, 4, 4}}, 13, 0.0, 0.0);
 }
 
 TEST(FoldBatchNormTest, NotFoldedWhenConvOutputHasAnotherConsumer) {
@@ -205,7 +192,7 @@ TEST(FoldBatchNormTest, NotFoldedWhenConvOutputHasAnotherConsumer) {
   g.outputs.push_back(Out(g, other));
   Finish(&g);
   ASSERT_TRUE(FoldBatchNorm(&g).ok());
-  EXPECT_EQ(passes_test::CountNodes(g, NodeType::kBatchNorm), 1);
+  EXPECT_EQ(CountNodes(g, NodeType::kBatchNorm), 1);
 }
 
 TEST(FoldBatchNormTest, NotFoldedAfterFusedActivation) {
@@ -215,7 +202,7 @@ TEST(FoldBatchNormTest, NotFoldedAfterFusedActivation) {
                                            static_cast<int64_t>(ActivationType::kRelu));
   Finish(&g);
   ASSERT_TRUE(FoldBatchNorm(&g).ok());
-  EXPECT_EQ(passes_test::CountNodes(g, NodeType::kBatchNorm), 1);
+  EXPECT_EQ(CountNodes(g, NodeType::kBatchNorm), 1);
 }
 
 TEST(FoldBatchNormTest, NotFoldedAfterOtherOps) {
@@ -229,7 +216,7 @@ TEST(FoldBatchNormTest, NotFoldedAfterOtherOps) {
   g.outputs = {Out(g, bn1)};
   Finish(&g);
   ASSERT_TRUE(FoldBatchNorm(&g).ok());
-  EXPECT_EQ(passes_test::CountNodes(g, NodeType::kBatchNorm), 2);
+  EXPECT_EQ(CountNodes(g, NodeType::kBatchNorm), 2);
 }
 
 TEST(FoldBatchNormTest, PrecisionRequestOnBatchNormBlocksFoldUnlessHostCarriesIt) {
@@ -239,19 +226,19 @@ TEST(FoldBatchNormTest, PrecisionRequestOnBatchNormBlocksFoldUnlessHostCarriesIt
   Finish(&g);
   Graph blocked = g;
   ASSERT_TRUE(FoldBatchNorm(&blocked).ok());
-  EXPECT_EQ(passes_test::CountNodes(blocked, NodeType::kBatchNorm), 1);
+  EXPECT_EQ(CountNodes(blocked, NodeType::kBatchNorm), 1);
 
   // A request on a parameter input always blocks.
   Graph param = g;
   param.nodes[param.FindNode("bn")].output_types[0] = DataType::INVALID;
   param.nodes[param.FindNode("bn")].input_precisions[2] = DataType::BFLOAT16;
   ASSERT_TRUE(FoldBatchNorm(&param).ok());
-  EXPECT_EQ(passes_test::CountNodes(param, NodeType::kBatchNorm), 1);
+  EXPECT_EQ(CountNodes(param, NodeType::kBatchNorm), 1);
 
   // The conv already requests the same output type: the merged node keeps the request.
   g.nodes[g.FindNode("conv")].output_types[0] = DataType::QINT8;
   ASSERT_TRUE(FoldBatchNorm(&g).ok());
-  EXPECT_EQ(passes_test::CountNodes(g, NodeType::kBatchNorm), 0);
+  EXPECT_EQ(CountNodes(g, NodeType::kBatchNorm), 0);
   EXPECT_EQ(g.nodes[g.FindNode("conv")].output_types[0], DataType::QINT8);
 }
 

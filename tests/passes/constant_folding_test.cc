@@ -12,16 +12,7 @@
 namespace qsdk::builder {
 namespace {
 
-using graph::Graph;
-using graph::NodeId;
-using graph::TensorId;
-using namespace ::qsdk::graph::testing;  // NOLINT(build/namespaces)
-using passes_test::CountNodes;
-using passes_test::ExpectClose;
-using passes_test::ExpectValidAndInferred;
-using passes_test::Finish;
-using passes_test::RandomInputs;
-using passes_test::RunReference;
+using namespace ::qsdk::passes_test;  // NOLINT(build/namespaces)
 
 // Folding evaluates a node with the same reference kernel the interpreter would run, on
 // the same values: the results are bit-identical (tolerance 0).
@@ -86,8 +77,8 @@ TEST(FoldConstantsTest, FoldsAChainOfConstantNodes) {
     }
   }
   for (int64_t batch : {1, 4}) {
-    const auto inputs = RandomInputs({{batch, 2, 3}}, 61 + static_cast<uint32_t>(batch));
-    ExpectClose(RunReference(g, inputs), RunReference(before, inputs), kExact, kExact);
+    ExpectSameResults(g, before, {{batch, 2, 3}},
+                      61 + static_cast<uint32_t>(batch), kExact, kExact);
   }
 
   // The original constants are now unread; dead node removal drops them and the folded
@@ -97,8 +88,7 @@ TEST(FoldConstantsTest, FoldsAChainOfConstantNodes) {
   EXPECT_EQ(CountNodes(g, NodeType::kConst), 1);
   EXPECT_NE(g.FindTensor("t"), graph::kNoTensor);
   EXPECT_EQ(g.FindTensor("c1"), graph::kNoTensor);
-  const auto inputs = RandomInputs({{2, 2, 3}}, 65);
-  ExpectClose(RunReference(g, inputs), RunReference(before, inputs), kExact, kExact);
+  ExpectSameResults(g, before, {{2, 2, 3}}, 65, kExact, kExact);
 }
 
 TEST(FoldConstantsTest, FoldsConvWithConstantInput) {
@@ -123,20 +113,13 @@ TEST(FoldConstantsTest, FoldsConvWithConstantInput) {
   // The fused ReLU was applied while folding.
   const graph::Tensor& feat = g.tensors[g.FindTensor("feat")];
   for (int i = 0; i < 8; ++i) EXPECT_GE(feat.data->As<float>()[i], 0.0f);
-  const auto inputs = RandomInputs({{1, 2, 2, 2}}, 67);
-  ExpectClose(RunReference(g, inputs), RunReference(before, inputs), kExact, kExact);
+  ExpectSameResults(g, before, {{1, 2, 2, 2}}, 67, kExact, kExact);
 }
 
 TEST(FoldConstantsTest, NodesReadingGraphInputsAreNotFolded) {
-  std::mt19937 rng(68);
-  Graph g;
-  const TensorId x = AddInput(&g, "x", {2, 3});
-  const TensorId c = AddRandomConst(&g, "c", {3}, &rng);
-  const NodeId add = AddOp(&g, NodeType::kElementwise, "add", {x, c},
-                           ElementwiseAttrs(ElementwiseOp::kAdd));
-  const NodeId relu = AddOp(&g, NodeType::kActivation, "relu", {Out(g, add)},
-                            ActivationAttrs(ActivationType::kRelu));
-  g.outputs = {Out(g, relu)};
+  Graph g = AddThenRelu(68);
+  const TensorId x = g.FindTensor("x");
+  g.outputs = {Out(g, g.FindNode("relu"))};
   Finish(&g);
   const Graph before = g;
   ASSERT_TRUE(FoldConstants(&g).ok());
@@ -167,8 +150,7 @@ TEST(FoldConstantsTest, GraphOutputsAndPrecisionRequestsAreNotFolded) {
   EXPECT_EQ(g.nodes[g.FindNode("tanh")].type, NodeType::kActivation);
   EXPECT_EQ(g.nodes[g.FindNode("sig")].type, NodeType::kActivation);
   EXPECT_EQ(g.nodes[g.FindNode("sig")].output_types[0], DataType::BFLOAT16);
-  const auto inputs = RandomInputs({{3}}, 70);
-  ExpectClose(RunReference(g, inputs), RunReference(before, inputs), kExact, kExact);
+  ExpectSameResults(g, before, {{3}}, 70, kExact, kExact);
 }
 
 TEST(FoldConstantsTest, InvalidGraphIsReported) {

@@ -10,16 +10,7 @@
 namespace qsdk::builder {
 namespace {
 
-using graph::Graph;
-using graph::NodeId;
-using graph::TensorId;
-using namespace ::qsdk::graph::testing;  // NOLINT(build/namespaces)
-using passes_test::CountNodes;
-using passes_test::ExpectClose;
-using passes_test::ExpectValidAndInferred;
-using passes_test::Finish;
-using passes_test::RandomInputs;
-using passes_test::RunReference;
+using namespace ::qsdk::passes_test;  // NOLINT(build/namespaces)
 
 // Removing nodes that do not reach an output changes no computed value: tolerance 0.
 constexpr double kExact = 0.0;
@@ -63,28 +54,19 @@ TEST(RemoveDeadNodesTest, RemovesBranchesThatReachNoOutput) {
   (void)unused;
   EXPECT_EQ(g.tensors[g.outputs[0]].name, "y");
 
-  const auto inputs = RandomInputs({{3, 4}, {2}}, 81);
-  ExpectClose(RunReference(g, inputs), RunReference(before, inputs), kExact, kExact);
+  ExpectSameResults(g, before, {{3, 4}, {2}}, 81, kExact, kExact);
 }
 
 TEST(RemoveDeadNodesTest, KeepsEverythingWhenAllIsLive) {
-  std::mt19937 rng(82);
-  Graph g;
-  const TensorId x = AddInput(&g, "x", {2, 3});
-  const TensorId c = AddRandomConst(&g, "c", {3}, &rng);
-  const NodeId add = AddOp(&g, NodeType::kElementwise, "add", {x, c},
-                           ElementwiseAttrs(ElementwiseOp::kAdd));
-  const NodeId relu = AddOp(&g, NodeType::kActivation, "relu", {Out(g, add)},
-                            ActivationAttrs(ActivationType::kRelu));
+  Graph g = AddThenRelu(82);
   // Two outputs, one of them intermediate.
-  g.outputs = {Out(g, relu), Out(g, add)};
+  g.outputs = {Out(g, g.FindNode("relu")), Out(g, g.FindNode("add"))};
   Finish(&g);
   const Graph before = g;
   ASSERT_TRUE(RemoveDeadNodes(&g).ok());
   EXPECT_EQ(g.nodes.size(), before.nodes.size());
   EXPECT_EQ(g.tensors.size(), before.tensors.size());
-  const auto inputs = RandomInputs({{2, 3}}, 83);
-  ExpectClose(RunReference(g, inputs), RunReference(before, inputs), kExact, kExact);
+  ExpectSameResults(g, before, {{2, 3}}, 83, kExact, kExact);
 }
 
 TEST(RemoveDeadNodesTest, DropsOrphanTensors) {

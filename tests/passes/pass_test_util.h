@@ -19,6 +19,14 @@
 
 namespace qsdk::passes_test {
 
+// The graph names and graph-building helpers (graph_test_util.h) the pass tests use; they
+// import this namespace.
+using graph::AttrMap;
+using graph::Graph;
+using graph::NodeId;
+using graph::TensorId;
+using namespace ::qsdk::graph::testing;  // NOLINT(build/namespaces)
+
 // A FLOAT32 tensor of `shape` with uniform random values in [-1, 1).
 inline Tensor RandomTensor(const std::vector<int64_t>& shape, std::mt19937* rng) {
   Tensor t = Tensor::Allocate(DataType::FLOAT32, Dims(shape));
@@ -71,6 +79,30 @@ inline void ExpectClose(const std::vector<Tensor>& actual, const std::vector<Ten
   }
 }
 
+// Runs `after` (a transformed copy of `before`) and `before` with the reference
+// interpreter on the same random inputs, one per graph input with the given concrete
+// `shapes` (RandomInputs with `seed`), and expects the results to match within `rtol` /
+// `atol` (ExpectClose).
+inline void ExpectSameResults(const graph::Graph& after, const graph::Graph& before,
+                              const std::vector<std::vector<int64_t>>& shapes, uint32_t seed,
+                              double rtol, double atol) {
+  const std::vector<Tensor> inputs = RandomInputs(shapes, seed);
+  ExpectClose(RunReference(after, inputs), RunReference(before, inputs), rtol, atol);
+}
+
+// x [2, 3] + c [3] (a random constant drawn with `seed`) -> "add" -> "relu", with no
+// graph output yet (the caller picks them).
+inline Graph AddThenRelu(uint32_t seed) {
+  std::mt19937 rng(seed);
+  Graph g;
+  const TensorId x = AddInput(&g, "x", {2, 3});
+  const TensorId c = AddRandomConst(&g, "c", {3}, &rng);
+  const NodeId add =
+      AddOp(&g, NodeType::kElementwise, "add", {x, c}, ElementwiseAttrs(ElementwiseOp::kAdd));
+  AddOp(&g, NodeType::kActivation, "relu", {Out(g, add)}, ActivationAttrs(ActivationType::kRelu));
+  return g;
+}
+
 // Infers shapes and validates; fails the test on error.
 inline void Finish(graph::Graph* g) {
   const Status s = graph::InferShapes(g);
@@ -95,6 +127,24 @@ inline void ExpectValidAndInferred(const graph::Graph& g) {
   for (size_t t = 0; t < g.tensors.size(); ++t) {
     EXPECT_EQ(copy.tensors[t].shape, g.tensors[t].shape) << "tensor " << g.tensors[t].name;
   }
+}
+
+// The precision-request rule shared by the passes that merge a node into its producer:
+// in `base` (a finished graph where node `absorbed` reads the output of node "conv" at its
+// input 0), the same output request on "conv" and on `absorbed`, and on that input, lets
+// `pass` merge `absorbed` (no node of `absorbed_type` is left), and the merged node keeps
+// the request.
+template <typename Pass>
+void ExpectEqualRequestsMerge(const Graph& base, Pass pass, const std::string& absorbed,
+                              NodeType absorbed_type) {
+  Graph same = base;
+  same.nodes[same.FindNode("conv")].output_types[0] = DataType::QINT8;
+  same.nodes[same.FindNode(absorbed)].output_types[0] = DataType::QINT8;
+  same.nodes[same.FindNode(absorbed)].input_precisions[0] = DataType::QINT8;
+  const Status s = pass(&same);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(CountNodes(same, absorbed_type), 0);
+  EXPECT_EQ(same.nodes[same.FindNode("conv")].output_types[0], DataType::QINT8);
 }
 
 }  // namespace qsdk::passes_test

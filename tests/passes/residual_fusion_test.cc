@@ -12,17 +12,7 @@
 namespace qsdk::builder {
 namespace {
 
-using graph::AttrMap;
-using graph::Graph;
-using graph::NodeId;
-using graph::TensorId;
-using namespace ::qsdk::graph::testing;  // NOLINT(build/namespaces)
-using passes_test::CountNodes;
-using passes_test::ExpectClose;
-using passes_test::ExpectValidAndInferred;
-using passes_test::Finish;
-using passes_test::RandomInputs;
-using passes_test::RunReference;
+using namespace ::qsdk::passes_test;  // NOLINT(build/namespaces)
 
 // The reference kernels add the residual to the float-rounded Conv / FC result, exactly
 // as the unfused Elementwise add does, and apply the fused activation to that same float:
@@ -91,8 +81,8 @@ TEST(FuseResidualsTest, IdentityShortcutThenReluBecomesOneConv) {
       EXPECT_EQ(g.FindTensor("c"), graph::kNoTensor);
       EXPECT_EQ(g.FindTensor("sum"), graph::kNoTensor);
       for (int64_t batch : {1, 3}) {
-        const auto inputs = RandomInputs({{batch, 4, 5, 5}}, 110 + static_cast<uint32_t>(batch));
-        ExpectClose(RunReference(g, inputs), RunReference(before, inputs), kExact, kExact);
+        ExpectSameResults(g, before, {{batch, 4, 5, 5}},
+                          110 + static_cast<uint32_t>(batch), kExact, kExact);
       }
     }
   }
@@ -119,8 +109,7 @@ TEST(FuseResidualsTest, FusedSumWithoutActivationKeepsTheAddOutputName) {
   EXPECT_EQ(g.tensors[g.FindTensor("out")].producer, fused);
   EXPECT_EQ(g.nodes[g.FindNode("tail")].inputs[0], g.FindTensor("out"));
   EXPECT_EQ(g.nodes[fused].attrs.GetInt(graph::attr::kFusedActivation), 0);
-  const auto inputs = RandomInputs({{2, 3, 4, 4}, {2, 5, 4, 4}}, 121);
-  ExpectClose(RunReference(g, inputs), RunReference(before, inputs), kExact, kExact);
+  ExpectSameResults(g, before, {{2, 3, 4, 4}, {2, 5, 4, 4}}, 121, kExact, kExact);
 }
 
 TEST(FuseResidualsTest, ProjectionShortcutFusesIntoTheLaterConv) {
@@ -153,8 +142,8 @@ TEST(FuseResidualsTest, ProjectionShortcutFusesIntoTheLaterConv) {
   EXPECT_EQ(b.attrs.GetInt(graph::attr::kFusedActivation),
             static_cast<int64_t>(ActivationType::kRelu));
   for (int64_t batch : {1, 2}) {
-    const auto inputs = RandomInputs({{batch, 3, 6, 6}}, 131 + static_cast<uint32_t>(batch));
-    ExpectClose(RunReference(g, inputs), RunReference(before, inputs), kExact, kExact);
+    ExpectSameResults(g, before, {{batch, 3, 6, 6}},
+                      131 + static_cast<uint32_t>(batch), kExact, kExact);
   }
 }
 
@@ -180,8 +169,7 @@ TEST(FuseResidualsTest, FullyConnectedWithResidual) {
   EXPECT_EQ(n.inputs[3], g.FindTensor("r"));
   EXPECT_EQ(n.attrs.GetInt(graph::attr::kFusedActivation),
             static_cast<int64_t>(ActivationType::kClip));
-  const auto inputs = RandomInputs({{3, 2, 3}, {3, 4}}, 141);
-  ExpectClose(RunReference(g, inputs), RunReference(before, inputs), kExact, kExact);
+  ExpectSameResults(g, before, {{3, 2, 3}, {3, 4}}, 141, kExact, kExact);
 }
 
 // A conv -> add graph in which a modification `edit` must prevent the fusion; checks that
@@ -209,8 +197,7 @@ void ExpectNotFused(const char* what, Edit edit) {
   }
   std::vector<std::vector<int64_t>> shapes;
   for (TensorId in : g.inputs) shapes.push_back(g.tensors[in].shape);
-  const auto inputs = RandomInputs(shapes, 151);
-  ExpectClose(RunReference(g, inputs), RunReference(before, inputs), kExact, kExact);
+  ExpectSameResults(g, before, shapes, 151, kExact, kExact);
 }
 
 TEST(FuseResidualsTest, NegativeCases) {
@@ -278,8 +265,7 @@ TEST(FuseResidualsTest, AtMostOneSumPerConvAndChainsFuseOncePerConv) {
   ExpectValidAndInferred(g);
   EXPECT_EQ(g.FindNode("add1"), graph::kNoNode);
   EXPECT_NE(g.FindNode("add2"), graph::kNoNode);
-  const auto inputs = RandomInputs({{1, 2, 3, 3}, {1, 2, 3, 3}}, 171);
-  ExpectClose(RunReference(g, inputs), RunReference(before, inputs), kExact, kExact);
+  ExpectSameResults(g, before, {{1, 2, 3, 3}, {1, 2, 3, 3}}, 171, kExact, kExact);
   // A second run changes nothing.
   const size_t nodes = g.nodes.size();
   ASSERT_TRUE(FuseResiduals(&g).ok());
@@ -308,13 +294,8 @@ TEST(FuseResidualsTest, PrecisionRequestsAreKeptOrBlockTheMerge) {
   EXPECT_EQ(CountNodes(add_only, NodeType::kElementwise), 1);
 
   // Identical output requests on both: fused, and the merged node carries the request.
-  Graph same = base;
-  same.nodes[same.FindNode("conv")].output_types[0] = DataType::QINT8;
-  same.nodes[same.FindNode("add")].output_types[0] = DataType::QINT8;
-  same.nodes[same.FindNode("add")].input_precisions[0] = DataType::QINT8;
-  ASSERT_TRUE(FuseResiduals(&same).ok());
-  EXPECT_EQ(CountNodes(same, NodeType::kElementwise), 0);
-  EXPECT_EQ(same.nodes[same.FindNode("conv")].output_types[0], DataType::QINT8);
+  ASSERT_NO_FATAL_FAILURE(
+      ExpectEqualRequestsMerge(base, FuseResiduals, "add", NodeType::kElementwise));
 }
 
 TEST(FuseResidualsTest, InvalidGraphIsReported) {

@@ -14,39 +14,17 @@
 namespace qsdk::reference {
 namespace {
 
-using graph::AttrMap;
-using graph::Graph;
-using graph::TensorId;
-using testing::AddFloatConstant;
-using testing::AddInput;
-using testing::AddOp;
-using testing::ExpectTensorNear;
-using testing::Iota;
-using testing::MakeTensor;
-namespace attr = graph::attr;
+using namespace testing;  // NOLINT(build/namespaces)
 
 // Small-integer arithmetic in these examples is exact.
 constexpr float kExact = 0.0f;
 
-// x [-1, 2] (dynamic batch) -> FullyConnected(w [3,2], b [3], fused LeakyRelu 0.5) -> h.
-struct FcGraph {
-  Graph g;
-  TensorId x, w, b, h;
-  graph::NodeId fc;
-};
-
-FcGraph MakeFcGraph() {
-  FcGraph f;
-  f.x = AddInput(&f.g, "x", {-1, 2});
-  f.w = AddFloatConstant(&f.g, "w", {3, 2}, {1, 0, 0, 1, 1, -1});
-  f.b = AddFloatConstant(&f.g, "b", {3}, {0, -3, 0.5f});
-  AttrMap a;
-  a.SetInt(attr::kFusedActivation, static_cast<int64_t>(ActivationType::kLeakyRelu));
-  a.SetFloat(attr::kFusedAlpha, 0.5);
-  f.h = AddOp(&f.g, NodeType::kFullyConnected, "fc", {f.x, f.w, f.b}, a, "h");
-  f.fc = f.g.tensors[f.h].producer;
-  f.g.outputs = {f.h};
-  return f;
+// EvalNode on the example's FullyConnected node with input `x` and the example's weights
+// and bias.
+Status EvalFc(const FcGraph& f, const Tensor& x, std::vector<Tensor>* out) {
+  const Tensor w = MakeTensor({3, 2}, kFcWeights);
+  const Tensor b = MakeTensor({3}, kFcBias);
+  return EvalNode(f.g, f.fc, {&x, &w, &b}, out);
 }
 
 TEST(EvalNodeTest, FullyConnectedWithFusedActivationAndConcreteBatch) {
@@ -55,10 +33,8 @@ TEST(EvalNodeTest, FullyConnectedWithFusedActivationAndConcreteBatch) {
   //                               = [[1, -1, -0.5], [-1, -3, -0.5]];
   // LeakyRelu(0.5): [[1, -0.5, -0.25], [-0.5, -1.5, -0.25]].
   const Tensor x = MakeTensor({2, 2}, {1, 2, -1, 0});
-  const Tensor w = MakeTensor({3, 2}, {1, 0, 0, 1, 1, -1});
-  const Tensor b = MakeTensor({3}, {0, -3, 0.5f});
   std::vector<Tensor> out;
-  const Status st = EvalNode(f.g, f.fc, {&x, &w, &b}, &out);
+  const Status st = EvalFc(f, x, &out);
   ASSERT_TRUE(st.ok()) << st.ToString();
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].GetName(), "h");
@@ -72,7 +48,7 @@ TEST(EvalNodeTest, ConstNodeReturnsACopyOfItsData) {
   ASSERT_TRUE(EvalNode(f.g, const_w, {}, &out).ok());
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].GetName(), "w");
-  ExpectTensorNear(out[0], {3, 2}, {1, 0, 0, 1, 1, -1}, kExact);
+  ExpectTensorNear(out[0], {3, 2}, kFcWeights, kExact);
   EXPECT_TRUE(out[0].OwnsData());
   EXPECT_NE(out[0].GetData(), static_cast<const void*>(f.g.tensors[f.w].data->data()));
 }
@@ -84,11 +60,7 @@ TEST(EvalNodeTest, ConvReadsGeometryAttributes) {
   const TensorId x = AddInput(&g, "x", {1, 1, 4, 4});
   const TensorId w = AddFloatConstant(&g, "w", {1, 1, 2, 2}, {1, 2, 3, 4});
   const TensorId b = AddFloatConstant(&g, "b", {1}, {0.5f});
-  AttrMap a;
-  a.SetInts(attr::kStrides, {2, 2});
-  a.SetInts(attr::kPads, {1, 0, 0, 1});
-  a.SetInts(attr::kDilations, {2, 2});
-  a.SetInt(attr::kGroup, 1);
+  AttrMap a = ConvAttrs({2, 2}, {1, 0, 0, 1}, {2, 2});
   a.SetInt(attr::kFusedActivation, static_cast<int64_t>(ActivationType::kClip));
   a.SetFloat(attr::kFusedAlpha, 0.0);
   a.SetFloat(attr::kFusedBeta, 100.0);
@@ -140,14 +112,8 @@ TEST(EvalNodeTest, AbsentOptionalBiasIsNullptr) {
 TEST(EvalNodeTest, InvalidAttributeIsReportedWithTheNodeName) {
   Graph g;
   const TensorId x = AddInput(&g, "x", {1, 1, 4, 4});
-  AttrMap a;
-  a.SetInt(attr::kPoolMode, static_cast<int64_t>(PoolMode::kMax));
-  a.SetInts(attr::kKernel, {2, 2});
-  a.SetInts(attr::kStrides, {0, 1});
-  a.SetInts(attr::kPads, {0, 0, 0, 0});
-  a.SetInt(attr::kCountIncludePad, 0);
-  a.SetInt(attr::kCeilMode, 0);
-  const TensorId y = AddOp(&g, NodeType::kPool, "pool1", {x}, a, "y");
+  const TensorId y =
+      AddOp(&g, NodeType::kPool, "pool1", {x}, MaxPoolAttrs({2, 2}, {0, 1}), "y");
   const Tensor xv = Iota({1, 1, 4, 4});
   std::vector<Tensor> out;
   const Status st = EvalNode(g, g.tensors[y].producer, {&xv}, &out);
@@ -160,10 +126,8 @@ TEST(EvalNodeTest, RejectsWrongDtype) {
   FcGraph f = MakeFcGraph();
   int8_t bytes[4] = {1, 2, 3, 4};
   const Tensor x = Tensor::Wrap(DataType::INT8, Dims({2, 2}), bytes);
-  const Tensor w = MakeTensor({3, 2}, {1, 0, 0, 1, 1, -1});
-  const Tensor b = MakeTensor({3}, {0, -3, 0.5f});
   std::vector<Tensor> out;
-  const Status st = EvalNode(f.g, f.fc, {&x, &w, &b}, &out);
+  const Status st = EvalFc(f, x, &out);
   EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
   EXPECT_NE(st.message().find("'fc'"), std::string::npos) << st.message();
   EXPECT_NE(st.message().find("INT8"), std::string::npos) << st.message();
@@ -172,7 +136,7 @@ TEST(EvalNodeTest, RejectsWrongDtype) {
 TEST(EvalNodeTest, RejectsMissingInputAndWrongCount) {
   FcGraph f = MakeFcGraph();
   const Tensor x = MakeTensor({2, 2}, {1, 2, -1, 0});
-  const Tensor w = MakeTensor({3, 2}, {1, 0, 0, 1, 1, -1});
+  const Tensor w = MakeTensor({3, 2}, kFcWeights);
   std::vector<Tensor> out;
   // Slot 2 (bias) is present in the graph, so nullptr there is a missing input.
   Status st = EvalNode(f.g, f.fc, {&x, &w, nullptr}, &out);
@@ -190,10 +154,8 @@ TEST(EvalNodeTest, RejectsShapesThatBreakTheOpRules) {
   FcGraph f = MakeFcGraph();
   // K = 3 does not match the weight's K = 2: shape inference rejects it, naming the node.
   const Tensor x = Iota({2, 3});
-  const Tensor w = MakeTensor({3, 2}, {1, 0, 0, 1, 1, -1});
-  const Tensor b = MakeTensor({3}, {0, -3, 0.5f});
   std::vector<Tensor> out;
-  const Status st = EvalNode(f.g, f.fc, {&x, &w, &b}, &out);
+  const Status st = EvalFc(f, x, &out);
   EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
   EXPECT_NE(st.message().find("'fc'"), std::string::npos) << st.message();
 }

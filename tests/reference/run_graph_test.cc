@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "graph/attributes.h"
@@ -14,37 +15,26 @@
 namespace qsdk::reference {
 namespace {
 
-using graph::AttrMap;
-using graph::Graph;
-using graph::TensorId;
-using testing::AddFloatConstant;
-using testing::AddInput;
-using testing::AddOp;
-using testing::ExpectTensorNear;
-using testing::Iota;
-using testing::MakeTensor;
-namespace attr = graph::attr;
+using namespace testing;  // NOLINT(build/namespaces)
 
 // Small-integer and quarter arithmetic in these examples is exact.
 constexpr float kExact = 0.0f;
 
-// x [-1,2] -> FC(w, b, fused LeakyRelu 0.5) -> h -> Elementwise add c [3] -> y.
-// Outputs: y, x (a graph input) and c (a constant).
+// The FullyConnected example (MakeFcGraph: x [-1,2] -> FC with fused LeakyRelu 0.5 -> h)
+// followed by an Elementwise add of c [3] -> y. Outputs: y, x (a graph input) and c (a
+// constant).
 struct Net {
   Graph g;
   TensorId x, c, h, y;
 };
 
 Net MakeNet() {
+  FcGraph f = MakeFcGraph();
   Net n;
-  n.x = AddInput(&n.g, "x", {-1, 2});
-  const TensorId w = AddFloatConstant(&n.g, "w", {3, 2}, {1, 0, 0, 1, 1, -1});
-  const TensorId b = AddFloatConstant(&n.g, "b", {3}, {0, -3, 0.5f});
+  n.g = std::move(f.g);
+  n.x = f.x;
+  n.h = f.h;
   n.c = AddFloatConstant(&n.g, "c", {3}, {10, 20, 30});
-  AttrMap fc;
-  fc.SetInt(attr::kFusedActivation, static_cast<int64_t>(ActivationType::kLeakyRelu));
-  fc.SetFloat(attr::kFusedAlpha, 0.5);
-  n.h = AddOp(&n.g, NodeType::kFullyConnected, "fc", {n.x, w, b}, fc, "h");
   AttrMap add;
   add.SetInt(attr::kElementwiseOp, static_cast<int64_t>(ElementwiseOp::kAdd));
   n.y = AddOp(&n.g, NodeType::kElementwise, "add", {n.h, n.c}, add, "y");
@@ -86,20 +76,10 @@ TEST(RunGraphTest, ConvPoolFlattenChainMatchesEvalNodeChain) {
   const TensorId x = AddInput(&g, "x", {1, 1, 4, 4});
   const TensorId w = AddFloatConstant(&g, "w", {1, 1, 2, 2}, {1, 1, 1, 1});
   const TensorId b = AddFloatConstant(&g, "b", {1}, {-10});
-  AttrMap conv;
-  conv.SetInts(attr::kStrides, {1, 1});
-  conv.SetInts(attr::kPads, {0, 0, 0, 0});
-  conv.SetInts(attr::kDilations, {1, 1});
-  conv.SetInt(attr::kGroup, 1);
-  const TensorId c = AddOp(&g, NodeType::kConv, "conv", {x, w, b}, conv, "c");
-  AttrMap pool;
-  pool.SetInt(attr::kPoolMode, static_cast<int64_t>(PoolMode::kMax));
-  pool.SetInts(attr::kKernel, {3, 3});
-  pool.SetInts(attr::kStrides, {1, 1});
-  pool.SetInts(attr::kPads, {0, 0, 0, 0});
-  pool.SetInt(attr::kCountIncludePad, 0);
-  pool.SetInt(attr::kCeilMode, 0);
-  const TensorId p = AddOp(&g, NodeType::kPool, "pool", {c}, pool, "p");
+  const TensorId c = AddOp(&g, NodeType::kConv, "conv", {x, w, b},
+                           ConvAttrs({1, 1}, {0, 0, 0, 0}, {1, 1}), "c");
+  const TensorId p =
+      AddOp(&g, NodeType::kPool, "pool", {c}, MaxPoolAttrs({3, 3}, {1, 1}), "p");
   AttrMap flatten;
   flatten.SetInt(attr::kAxis, 1);
   const TensorId y = AddOp(&g, NodeType::kFlatten, "flatten", {p}, flatten, "y");

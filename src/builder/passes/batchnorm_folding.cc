@@ -49,15 +49,12 @@ NodeId FoldTarget(const Graph& graph, const std::vector<std::vector<NodeId>>& co
                   NodeId bn) {
   const Node& bn_node = graph.nodes[bn];
   if (bn_node.inputs.size() != 5 || bn_node.outputs.size() != 1) return graph::kNoNode;
-  const TensorId x = bn_node.inputs[0];
-  if (internal::SoleConsumer(graph, consumers, x) != bn) return graph::kNoNode;
-  const NodeId host = graph.tensors[x].producer;
+  const NodeId host = internal::MergeableProducer(graph, consumers, bn, 0);
   if (host == graph::kNoNode) return graph::kNoNode;
   const Node& host_node = graph.nodes[host];
   if (host_node.type != NodeType::kConv && host_node.type != NodeType::kFullyConnected) {
     return graph::kNoNode;
   }
-  if (!internal::HasNoFusedActivation(host_node)) return graph::kNoNode;
   if (!internal::PrecisionRequestsAllowMerge(bn_node, host_node)) return graph::kNoNode;
   if (host_node.inputs.size() < 2 || !IsFloatConstant(graph, host_node.inputs[1])) {
     return graph::kNoNode;
@@ -72,8 +69,8 @@ NodeId FoldTarget(const Graph& graph, const std::vector<std::vector<NodeId>>& co
   return host;
 }
 
-// Folds `bn` into `host`. The caller removes `bn`; tensors to check for removal are
-// appended to `stale`.
+// Folds the parameters of `bn` into the weights and bias of `host`; the caller then merges
+// the nodes. Tensors to check for removal are appended to `stale`.
 Status Fold(Graph* graph, NodeId host, NodeId bn, std::vector<TensorId>* stale) {
   const Node bn_node = graph->nodes[bn];
   Node& host_node = graph->nodes[host];
@@ -138,12 +135,9 @@ Status Fold(Graph* graph, NodeId host, NodeId bn, std::vector<TensorId>* stale) 
   }
   target.inputs[1] = folded_w;
   target.inputs[2] = folded_b;
-  // Keep the first output type request of the two (equal when both are set).
-  if (target.output_types[0] == DataType::INVALID) target.output_types[0] = bn_node.output_types[0];
   stale->push_back(w_id);
   stale->push_back(b_id);
   for (size_t i = 1; i < 5; ++i) stale->push_back(bn_node.inputs[i]);
-  internal::TakeOverOutput(graph, host, bn_node.outputs[0]);
   return Status::Ok();
 }
 
@@ -151,7 +145,6 @@ Status FoldBatchNormImpl(Graph* graph) {
   QSDK_RETURN_IF_ERROR(graph->Validate());
   std::vector<bool> remove(graph->nodes.size(), false);
   std::vector<TensorId> stale;
-  bool folded_any = false;
   // Node order: a BatchNorm's producer comes first, and the consumers are recomputed after
   // each fold so that Conv -> BN -> BN folds both.
   std::vector<NodeId> order;
@@ -161,30 +154,18 @@ Status FoldBatchNormImpl(Graph* graph) {
     const std::vector<std::vector<NodeId>> consumers = graph->Consumers();
     const NodeId host = FoldTarget(*graph, consumers, bn);
     if (host == graph::kNoNode) continue;
-    const TensorId old_out = graph->nodes[host].outputs[0];
     QSDK_RETURN_IF_ERROR(Fold(graph, host, bn, &stale));
-    // The BatchNorm is gone: it no longer reads anything nor produces its (taken) output.
-    graph->nodes[bn].inputs.clear();
-    graph->nodes[bn].input_precisions.clear();
-    graph->nodes[bn].outputs = {old_out};
-    graph->tensors[old_out].producer = bn;
-    remove.resize(graph->nodes.size(), false);
-    remove[bn] = true;
-    folded_any = true;
+    internal::MergeIntoProducer(graph, host, bn, &remove, nullptr);
   }
-  if (!folded_any) return Status::Ok();
   remove.resize(graph->nodes.size(), false);
   internal::MarkUnusedConstants(*graph, stale, &remove);
-  graph->RemoveNodes(remove);
-  return graph->Validate();
+  return internal::RemoveMarkedNodes(graph, remove);
 }
 
 }  // namespace
 
 Status FoldBatchNorm(graph::Graph* graph) {
-  if (graph == nullptr) return InvalidArgument("FoldBatchNorm: the graph pointer is null");
-  return internal::GuardExceptions("FoldBatchNorm",
-                                   [&]() -> Status { return FoldBatchNormImpl(graph); });
+  return internal::RunPass("FoldBatchNorm", graph, FoldBatchNormImpl);
 }
 
 }  // namespace qsdk::builder

@@ -103,9 +103,7 @@ Status FoldConstantsImpl(Graph* graph) {
 }  // namespace
 
 Status FoldConstants(graph::Graph* graph) {
-  if (graph == nullptr) return InvalidArgument("FoldConstants: the graph pointer is null");
-  return internal::GuardExceptions("FoldConstants",
-                                   [&]() -> Status { return FoldConstantsImpl(graph); });
+  return internal::RunPass("FoldConstants", graph, FoldConstantsImpl);
 }
 
 }  // namespace qsdk::builder

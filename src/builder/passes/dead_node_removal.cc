@@ -43,9 +43,7 @@ Status RemoveDeadNodesImpl(Graph* graph) {
 }  // namespace
 
 Status RemoveDeadNodes(graph::Graph* graph) {
-  if (graph == nullptr) return InvalidArgument("RemoveDeadNodes: the graph pointer is null");
-  return internal::GuardExceptions("RemoveDeadNodes",
-                                   [&]() -> Status { return RemoveDeadNodesImpl(graph); });
+  return internal::RunPass("RemoveDeadNodes", graph, RemoveDeadNodesImpl);
 }
 
 }  // namespace qsdk::builder

@@ -54,19 +54,6 @@ bool IsAdd(const Node& node) {
              static_cast<int64_t>(ElementwiseOp::kAdd);
 }
 
-// Whether the add's requests survive the merge into `host` when the host's output is add
-// operand `slot`: requests on that slot and on the output must equal the host's requested
-// output type (the merged node keeps it); the other slot's request moves to input 3.
-bool RequestsAllowMerge(const Node& add, size_t slot, const Node& host) {
-  const DataType host_out = host.output_types.empty() ? DataType::INVALID : host.output_types[0];
-  const DataType on_slot = add.input_precisions[slot];
-  if (on_slot != DataType::INVALID && on_slot != host_out) return false;
-  for (const DataType request : add.output_types) {
-    if (request != DataType::INVALID && request != host_out) return false;
-  }
-  return true;
-}
-
 // The producer of add operand `slot` if the add can be fused into it, or kNoNode.
 NodeId Candidate(const Graph& graph, const std::vector<std::vector<NodeId>>& consumers, NodeId add,
                  size_t slot) {
@@ -74,18 +61,19 @@ NodeId Candidate(const Graph& graph, const std::vector<std::vector<NodeId>>& con
   const TensorId t = add_node.inputs[slot];
   const TensorId r = add_node.inputs[1 - slot];
   if (t == graph::kNoTensor || r == graph::kNoTensor || t == r) return graph::kNoNode;
-  if (internal::SoleConsumer(graph, consumers, t) != add) return graph::kNoNode;
-  const NodeId host = graph.tensors[t].producer;
+  const NodeId host = internal::MergeableProducer(graph, consumers, add, slot);
   if (host == graph::kNoNode) return graph::kNoNode;
   const Node& host_node = graph.nodes[host];
   if (!AcceptsFusedSum(host_node.type) || host_node.outputs.size() != 1) return graph::kNoNode;
-  if (!internal::HasNoFusedActivation(host_node)) return graph::kNoNode;
   if (host_node.attrs.GetInt(graph::attr::kFusedSum, 0) != 0) return graph::kNoNode;
   if (host_node.inputs.size() > kBiasSlot + 1) return graph::kNoNode;
   const graph::Tensor& t_tensor = graph.tensors[t];
   if (t_tensor.dtype != DataType::FLOAT32 || !t_tensor.quant.empty()) return graph::kNoNode;
   if (graph.tensors[r].shape != t_tensor.shape || t_tensor.shape.empty()) return graph::kNoNode;
-  if (!RequestsAllowMerge(add_node, slot, host_node)) return graph::kNoNode;
+  // The request on R's slot moves with R to the host's input 3.
+  if (!internal::PrecisionRequestsAllowMerge(add_node, host_node, slot, 1 - slot)) {
+    return graph::kNoNode;
+  }
   return host;
 }
 
@@ -98,7 +86,6 @@ Status FuseResidualsImpl(Graph* graph) {
 
   std::vector<std::vector<NodeId>> consumers = graph->Consumers();
   std::vector<bool> remove(graph->nodes.size(), false);
-  bool fused_any = false;
   for (NodeId add = 0; add < static_cast<NodeId>(graph->nodes.size()); ++add) {
     if (!IsAdd(graph->nodes[add])) continue;
     const NodeId first = Candidate(*graph, consumers, add, 0);
@@ -111,11 +98,9 @@ Status FuseResidualsImpl(Graph* graph) {
       slot = 1;
     }
     const NodeId host = slot == 0 ? first : second;
-    Node& add_node = graph->nodes[add];
+    const Node& add_node = graph->nodes[add];
     Node& host_node = graph->nodes[host];
-    const TensorId old_out = host_node.outputs[0];
     const TensorId residual = add_node.inputs[1 - slot];
-    const TensorId new_out = add_node.outputs[0];
 
     // Input 3 = R, with kNoTensor for an absent bias.
     host_node.inputs.resize(kBiasSlot + 1, graph::kNoTensor);
@@ -123,8 +108,6 @@ Status FuseResidualsImpl(Graph* graph) {
     host_node.inputs.push_back(residual);
     host_node.input_precisions.push_back(add_node.input_precisions[1 - slot]);
     host_node.attrs.SetInt(graph::attr::kFusedSum, 1);
-    // The host's output request stands for the merged node (the add's equals it or is unset).
-    internal::TakeOverOutput(graph, host, new_out);
     // R is now read by the host instead of the add.
     for (NodeId& reader : consumers[residual]) {
       if (reader == add) {
@@ -132,27 +115,15 @@ Status FuseResidualsImpl(Graph* graph) {
         break;
       }
     }
-    // The add is gone: it reads nothing and owns the orphaned old output until RemoveNodes
-    // drops both.
-    add_node.inputs.clear();
-    add_node.input_precisions.clear();
-    add_node.outputs = {old_out};
-    graph->tensors[old_out].producer = add;
-    consumers[old_out].clear();
-    remove[add] = true;
-    fused_any = true;
+    internal::MergeIntoProducer(graph, host, add, &remove, &consumers);
   }
-  if (!fused_any) return Status::Ok();
-  graph->RemoveNodes(remove);
-  return graph->Validate();
+  return internal::RemoveMarkedNodes(graph, remove);
 }
 
 }  // namespace
 
 Status FuseResiduals(graph::Graph* graph) {
-  if (graph == nullptr) return InvalidArgument("FuseResiduals: the graph pointer is null");
-  return internal::GuardExceptions("FuseResiduals",
-                                   [&]() -> Status { return FuseResidualsImpl(graph); });
+  return internal::RunPass("FuseResiduals", graph, FuseResidualsImpl);
 }
 
 }  // namespace qsdk::builder

@@ -68,15 +68,8 @@ class ActivationKernel : public Kernel {
       dnnl::eltwise_forward::desc desc(dnnl::prop_kind::forward_inference, params_.algorithm, src,
                                        params_.alpha, params_.beta);
       dnnl::eltwise_forward::primitive_desc pd(desc, UserScratchpadAttr(), *args.engine);
-      auto result = std::make_unique<PrimitiveSequenceInstance>();
-      result->set_input_descs({src});
-      result->set_output_descs({pd.dst_desc()});
-      result->RequireScratchpad(pd.scratchpad_desc().get_size());
-      result->AddCall({dnnl::eltwise_forward(pd),
-                       {{DNNL_ARG_SRC, ArgSource::Kind::kInput, 0, {}},
-                        {DNNL_ARG_DST, ArgSource::Kind::kOutput, 0, {}},
-                        {DNNL_ARG_SCRATCHPAD, ArgSource::Kind::kScratchpad, 0, {}}}});
-      *instance = std::move(result);
+      *instance =
+          SingleCallInstance(dnnl::eltwise_forward(pd), pd, src, pd.dst_desc(), *args.engine);
       return Status::Ok();
     });
   }
@@ -92,8 +85,7 @@ Status CreateActivationKernel(const graph::Graph& graph, graph::NodeId id,
                               const dnnl::engine& /*engine*/, std::unique_ptr<Kernel>* kernel) {
   const std::string what = graph.DescribeNode(id);
   return GuardDnnl(what, [&]() -> Status {
-    QSDK_RETURN_IF_ERROR(CheckInputCount(graph, id, 1));
-    QSDK_RETURN_IF_ERROR(CheckRuntimeInput(graph, id, 0));
+    QSDK_RETURN_IF_ERROR(CheckSingleRuntimeInput(graph, id));
     const graph::AttrMap& attrs = graph.nodes[id].attrs;
     const int64_t type = attrs.GetInt(graph::attr::kActivation, 0);
     if (type < 1 || type > kMaxActivationType) {

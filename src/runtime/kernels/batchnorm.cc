@@ -74,15 +74,13 @@ class BatchNormKernel : public Kernel {
         result->set_input_descs({given});
         result->set_output_descs({pd.dst_desc()});
       }
-      result->RequireScratchpad(pd.scratchpad_desc().get_size());
-      result->AddCall({dnnl::batch_normalization_forward(pd),
-                       {src,
-                        dst,
-                        {DNNL_ARG_MEAN, ArgSource::Kind::kOwned, 0, mean_},
-                        {DNNL_ARG_VARIANCE, ArgSource::Kind::kOwned, 0, variance_},
-                        {DNNL_ARG_SCALE, ArgSource::Kind::kOwned, 0, scale_},
-                        {DNNL_ARG_SHIFT, ArgSource::Kind::kOwned, 0, shift_},
-                        {DNNL_ARG_SCRATCHPAD, ArgSource::Kind::kScratchpad, 0, {}}}});
+      result->AddPrimitive(dnnl::batch_normalization_forward(pd), pd,
+                           {src,
+                            dst,
+                            {DNNL_ARG_MEAN, ArgSource::Kind::kOwned, 0, mean_},
+                            {DNNL_ARG_VARIANCE, ArgSource::Kind::kOwned, 0, variance_},
+                            {DNNL_ARG_SCALE, ArgSource::Kind::kOwned, 0, scale_},
+                            {DNNL_ARG_SHIFT, ArgSource::Kind::kOwned, 0, shift_}});
       *instance = std::move(result);
       return Status::Ok();
     });

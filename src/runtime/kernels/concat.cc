@@ -108,9 +108,7 @@ class ConcatKernel : public Kernel {
     dnnl::concat::primitive_desc pd(dst_md, static_cast<int>(axis_), src_mds, engine,
                                     UserScratchpadAttr());
     call_args.push_back({DNNL_ARG_DST, ArgSource::Kind::kOutput, 0, {}});
-    call_args.push_back({DNNL_ARG_SCRATCHPAD, ArgSource::Kind::kScratchpad, 0, {}});
-    result->RequireScratchpad(pd.scratchpad_desc().get_size());
-    result->AddCall({dnnl::concat(pd), std::move(call_args)});
+    result->AddPrimitive(dnnl::concat(pd), pd, std::move(call_args));
     result->set_input_descs(std::move(required));
     result->set_output_descs({pd.dst_desc()});
     *instance = std::move(result);

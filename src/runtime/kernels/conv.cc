@@ -63,8 +63,7 @@ class ConvKernel : public Kernel {
 
   Status Instantiate(const InstantiateArgs& args,
                      std::unique_ptr<KernelInstance>* instance) const override {
-    const bool residual = numerics_.residual != ResidualMode::kNone;
-    QSDK_RETURN_IF_ERROR(CheckInstantiateArgs(args, residual ? 2 : 1, 1, what_));
+    QSDK_RETURN_IF_ERROR(CheckInstantiateArgs(args, numerics_.runtime_inputs(), 1, what_));
     const memory::dims src_dims = args.input_descs[0].dims();
     const memory::dims dst_dims = ToDnnlDims(args.output_shapes[0]);
     if (src_dims.size() != 4 || src_dims[1] != geometry_.in_channels) {
@@ -82,11 +81,7 @@ class ConvKernel : public Kernel {
                              DnnlTypeName(args.input_descs[0].data_type()),
                              "; the kernel was built for ", DnnlTypeName(numerics_.src_dt));
     }
-    if (residual && args.input_descs[1].dims() != dst_dims) {
-      return InvalidArgument(what_, ": residual has dims ",
-                             DimsToString(args.input_descs[1].dims()), "; the output has ",
-                             DimsToString(dst_dims));
-    }
+    QSDK_RETURN_IF_ERROR(CheckResidualDims(args, numerics_, dst_dims, what_));
     return GuardDnnl(what_, [&]() -> Status {
       WeightsChoice weights;
       auto pd = ChooseWeights<dnnl::convolution_forward::primitive_desc>(
@@ -96,19 +91,9 @@ class ConvKernel : public Kernel {
           },
           packed_weights_, *args.engine, &weights, plain_weights_);
       auto result = std::make_unique<PrimitiveSequenceInstance>();
-      std::vector<memory::desc> input_descs = {pd.src_desc()};
-      if (residual) input_descs.push_back(memory::desc());
-      result->RequireScratchpad(pd.scratchpad_desc().get_size());
-      PrimitiveSequenceInstance::Call call{dnnl::convolution_forward(pd), {}};
-      call.args.push_back({DNNL_ARG_SRC, ArgSource::Kind::kInput, 0, {}});
-      call.args.push_back({DNNL_ARG_WEIGHTS, ArgSource::Kind::kOwned, 0, weights.weights});
-      if (bias_) call.args.push_back({DNNL_ARG_BIAS, ArgSource::Kind::kOwned, 0, bias_});
-      call.args.push_back({DNNL_ARG_DST, ArgSource::Kind::kOutput, 0, {}});
-      call.args.push_back({DNNL_ARG_SCRATCHPAD, ArgSource::Kind::kScratchpad, 0, {}});
-      AddResidual(numerics_, pd, 1, *args.engine, result.get(), &input_descs, &call);
-      result->AddCall(std::move(call));
-      result->set_input_descs(std::move(input_descs));
-      result->set_output_descs({pd.dst_desc()});
+      AddHeavyCall(numerics_, dnnl::convolution_forward(pd), pd,
+                   {DNNL_ARG_SRC, ArgSource::Kind::kInput, 0, {}}, weights.weights, bias_,
+                   pd.src_desc(), *args.engine, result.get());
       *instance = std::move(result);
       return Status::Ok();
     });
@@ -147,29 +132,8 @@ Status CreateConvKernel(const graph::Graph& graph, graph::NodeId id, const dnnl:
                         std::unique_ptr<Kernel>* kernel) {
   const std::string what = graph.DescribeNode(id);
   const graph::Node& node = graph.nodes[id];
-  if (node.inputs.size() < 2 || node.inputs.size() > 4 || node.outputs.size() != 1) {
-    return InvalidArgument(what, ": has ", node.inputs.size(), " inputs and ", node.outputs.size(),
-                           " outputs; a convolution takes x, w, an optional bias and an "
-                           "optional fused residual and produces one output");
-  }
-  for (size_t i = 0; i < node.inputs.size(); ++i) {
-    const graph::TensorId t = node.inputs[i];
-    if ((i < 2 && t == graph::kNoTensor) ||
-        (t != graph::kNoTensor &&
-         (t < 0 || t >= static_cast<graph::TensorId>(graph.tensors.size())))) {
-      return InvalidArgument(what, ": input ", i, " is absent or out of range (tensor id ", t,
-                             ")");
-    }
-  }
-  QSDK_RETURN_IF_ERROR(CheckRuntimeInput(graph, id, 0, /*quantized_ok=*/true));
+  QSDK_RETURN_IF_ERROR(CheckHeavyNodeInputs(graph, id, "a convolution", "the filter"));
   const graph::TensorId w_id = node.inputs[1];
-  const graph::TensorId b_id = node.inputs.size() > 2 ? node.inputs[2] : graph::kNoTensor;
-  if (!graph.tensors[w_id].is_constant()) {
-    return Unimplemented(what, ": input 1 (the filter) must be a constant tensor");
-  }
-  if (b_id != graph::kNoTensor && !graph.tensors[b_id].is_constant()) {
-    return Unimplemented(what, ": input 2 (the bias) must be a constant tensor");
-  }
   HeavyNumerics numerics;
   QSDK_RETURN_IF_ERROR(ReadHeavyNumerics(graph, id, /*weights_oc_axis=*/0, &numerics));
   const std::vector<int64_t>& x_shape = graph.tensors[node.inputs[0]].shape;
@@ -219,14 +183,7 @@ Status CreateConvKernel(const graph::Graph& graph, graph::NodeId id, const dnnl:
       std::vector<int64_t>(geometry.weights_dims.begin(), geometry.weights_dims.end()), engine,
       what, &plain_weights));
   memory bias;
-  if (b_id != graph::kNoTensor) {
-    if (graph.tensors[b_id].shape != std::vector<int64_t>{oc}) {
-      return InvalidArgument(what, ": bias has shape ",
-                             graph::ShapeToString(graph.tensors[b_id].shape), "; it needs [", oc,
-                             "]");
-    }
-    QSDK_RETURN_IF_ERROR(MakeBiasMemory(graph.tensors[b_id], numerics, {oc}, engine, what, &bias));
-  }
+  QSDK_RETURN_IF_ERROR(MakeChannelBias(graph, id, oc, numerics, engine, &bias));
 
   // Nominal input shape for packing: the graph's extents where known; a dynamic batch
   // packs for batch 1 (latency-style inference) and a dynamic spatial extent for 32 plus

@@ -180,13 +180,10 @@ class ElementwiseKernel : public Kernel {
       const auto converted_from = [&](const ArgSource& from, const memory::desc& from_md) {
         memory converted(md, engine);
         dnnl::reorder::primitive_desc convert_pd(engine, from_md, engine, md, convert_attr);
-        result->RequireScratchpad(convert_pd.scratchpad_desc().get_size());
         ArgSource src = from;
         src.arg = DNNL_ARG_FROM;
-        result->AddCall({dnnl::reorder(convert_pd),
-                         {src,
-                          {DNNL_ARG_TO, ArgSource::Kind::kOwned, 0, converted},
-                          {DNNL_ARG_SCRATCHPAD, ArgSource::Kind::kScratchpad, 0, {}}}});
+        result->AddPrimitive(dnnl::reorder(convert_pd), convert_pd,
+                             {src, {DNNL_ARG_TO, ArgSource::Kind::kOwned, 0, converted}});
         return ArgSource{arg, ArgSource::Kind::kOwned, 0, converted};
       };
       if (op.dims.size() == rank) {
@@ -270,11 +267,9 @@ class ElementwiseKernel : public Kernel {
         dnnl::reorder::primitive_desc expand_pd(
             engine, view_md, engine, src0_md,
             op.quant.dequantize() ? DequantizeAttr(op.quant) : UserScratchpadAttr());
-        result->RequireScratchpad(expand_pd.scratchpad_desc().get_size());
-        result->AddCall({dnnl::reorder(expand_pd),
-                         {{DNNL_ARG_FROM, ArgSource::Kind::kView, view, {}},
-                          {DNNL_ARG_TO, ArgSource::Kind::kOwned, 0, expanded},
-                          {DNNL_ARG_SCRATCHPAD, ArgSource::Kind::kScratchpad, 0, {}}}});
+        result->AddPrimitive(dnnl::reorder(expand_pd), expand_pd,
+                             {{DNNL_ARG_FROM, ArgSource::Kind::kView, view, {}},
+                              {DNNL_ARG_TO, ArgSource::Kind::kOwned, 0, expanded}});
       }
       src0_arg = {DNNL_ARG_SRC_0, ArgSource::Kind::kOwned, 0, expanded};
     } else {
@@ -305,12 +300,8 @@ class ElementwiseKernel : public Kernel {
     const memory::desc dst_md = WithDataType(src0_md, output_.type);
     dnnl::binary::desc desc(algorithm_, src0_md, src1_md, dst_md);
     dnnl::binary::primitive_desc pd(desc, attr, engine);
-    result->RequireScratchpad(pd.scratchpad_desc().get_size());
-    result->AddCall({dnnl::binary(pd),
-                     {src0_arg,
-                      src1_arg,
-                      {DNNL_ARG_DST, ArgSource::Kind::kOutput, 0, {}},
-                      {DNNL_ARG_SCRATCHPAD, ArgSource::Kind::kScratchpad, 0, {}}}});
+    result->AddPrimitive(dnnl::binary(pd), pd,
+                         {src0_arg, src1_arg, {DNNL_ARG_DST, ArgSource::Kind::kOutput, 0, {}}});
     result->set_input_descs(std::move(required));
     // The output desc has the output's own rank (rank 0 stays [1]).
     result->set_output_descs({dst_md});

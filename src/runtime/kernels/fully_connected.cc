@@ -52,8 +52,7 @@ class FullyConnectedKernel : public Kernel {
 
   Status Instantiate(const InstantiateArgs& args,
                      std::unique_ptr<KernelInstance>* instance) const override {
-    const bool residual = numerics_.residual != ResidualMode::kNone;
-    QSDK_RETURN_IF_ERROR(CheckInstantiateArgs(args, residual ? 2 : 1, 1, what_));
+    QSDK_RETURN_IF_ERROR(CheckInstantiateArgs(args, numerics_.runtime_inputs(), 1, what_));
     const memory::desc& incoming = args.input_descs[0];
     const memory::dims x_dims = incoming.dims();
     const memory::dims dst_dims = ToDnnlDims(args.output_shapes[0]);
@@ -72,17 +71,13 @@ class FullyConnectedKernel : public Kernel {
       return InvalidArgument(what_, ": input arrives as ", DnnlTypeName(incoming.data_type()),
                              "; the kernel was built for f32");
     }
-    if (residual && args.input_descs[1].dims() != dst_dims) {
-      return InvalidArgument(what_, ": residual has dims ",
-                             DimsToString(args.input_descs[1].dims()), "; the output has ",
-                             DimsToString(dst_dims));
-    }
+    QSDK_RETURN_IF_ERROR(CheckResidualDims(args, numerics_, dst_dims, what_));
     return GuardDnnl(what_, [&]() -> Status {
       const memory::desc dst_md = PlainDesc(args.output_shapes[0]);
       auto result = std::make_unique<PrimitiveSequenceInstance>();
       IpPd pd;
       memory weights;
-      std::vector<memory::desc> input_descs;
+      memory::desc x_md;
       ArgSource src_arg{DNNL_ARG_SRC, ArgSource::Kind::kInput, 0, {}};
       if (spatial_) {
         // Prefer taking the incoming layout as it is with the shared packed weights; then
@@ -113,7 +108,7 @@ class FullyConnectedKernel : public Kernel {
               packed_weights_, *args.engine, &choice);
           weights = choice.weights;
         }
-        input_descs = {pd.src_desc()};
+        x_md = pd.src_desc();
       } else {
         // The primitive sees x as plain [N, K]; the instance requires the plain layout of
         // x's own dims and views the same bytes as 2-D.
@@ -125,25 +120,15 @@ class FullyConnectedKernel : public Kernel {
             },
             packed_weights_, *args.engine, &choice);
         weights = choice.weights;
-        input_descs = {PlainDesc(std::vector<int64_t>(x_dims.begin(), x_dims.end()))};
+        x_md = PlainDesc(std::vector<int64_t>(x_dims.begin(), x_dims.end()));
         if (x_dims.size() != 2) {
           const size_t view =
               result->AddView({false, 0, memory(flat_md, *args.engine, DNNL_MEMORY_NONE)});
           src_arg = {DNNL_ARG_SRC, ArgSource::Kind::kView, view, {}};
         }
       }
-      result->set_output_descs({pd.dst_desc()});
-      result->RequireScratchpad(pd.scratchpad_desc().get_size());
-      PrimitiveSequenceInstance::Call call{dnnl::inner_product_forward(pd), {}};
-      call.args.push_back(src_arg);
-      call.args.push_back({DNNL_ARG_WEIGHTS, ArgSource::Kind::kOwned, 0, weights});
-      if (bias_) call.args.push_back({DNNL_ARG_BIAS, ArgSource::Kind::kOwned, 0, bias_});
-      call.args.push_back({DNNL_ARG_DST, ArgSource::Kind::kOutput, 0, {}});
-      call.args.push_back({DNNL_ARG_SCRATCHPAD, ArgSource::Kind::kScratchpad, 0, {}});
-      if (residual) input_descs.push_back(memory::desc());
-      AddResidual(numerics_, pd, 1, *args.engine, result.get(), &input_descs, &call);
-      result->AddCall(std::move(call));
-      result->set_input_descs(std::move(input_descs));
+      AddHeavyCall(numerics_, dnnl::inner_product_forward(pd), pd, src_arg, weights, bias_, x_md,
+                   *args.engine, result.get());
       *instance = std::move(result);
       return Status::Ok();
     });
@@ -166,30 +151,8 @@ Status CreateFullyConnectedKernel(const graph::Graph& graph, graph::NodeId id,
                                   const dnnl::engine& engine, std::unique_ptr<Kernel>* kernel) {
   const std::string what = graph.DescribeNode(id);
   const graph::Node& node = graph.nodes[id];
-  if (node.inputs.size() < 2 || node.inputs.size() > 4 || node.outputs.size() != 1) {
-    return InvalidArgument(what, ": has ", node.inputs.size(), " inputs and ", node.outputs.size(),
-                           " outputs; a fully connected node takes x, w, an optional bias "
-                           "and an optional fused residual and produces one output");
-  }
-  const auto valid = [&](graph::TensorId t) {
-    return t >= 0 && t < static_cast<graph::TensorId>(graph.tensors.size());
-  };
-  for (size_t i = 0; i < node.inputs.size(); ++i) {
-    const graph::TensorId t = node.inputs[i];
-    if ((i < 2 || t != graph::kNoTensor) && !valid(t)) {
-      return InvalidArgument(what, ": input ", i, " is absent or out of range (tensor id ", t,
-                             ")");
-    }
-  }
-  QSDK_RETURN_IF_ERROR(CheckRuntimeInput(graph, id, 0, /*quantized_ok=*/true));
+  QSDK_RETURN_IF_ERROR(CheckHeavyNodeInputs(graph, id, "a fully connected node", "the weight"));
   const graph::TensorId w_id = node.inputs[1];
-  const graph::TensorId b_id = node.inputs.size() > 2 ? node.inputs[2] : graph::kNoTensor;
-  if (!graph.tensors[w_id].is_constant()) {
-    return Unimplemented(what, ": input 1 (the weight) must be a constant tensor");
-  }
-  if (b_id != graph::kNoTensor && !graph.tensors[b_id].is_constant()) {
-    return Unimplemented(what, ": input 2 (the bias) must be a constant tensor");
-  }
   HeavyNumerics numerics;
   QSDK_RETURN_IF_ERROR(ReadHeavyNumerics(graph, id, /*weights_oc_axis=*/0, &numerics));
   if (numerics.int8) return CreateInt8FullyConnectedKernel(graph, id, engine, numerics, kernel);
@@ -231,14 +194,7 @@ Status CreateFullyConnectedKernel(const graph::Graph& graph, graph::NodeId id,
   memory plain_weights;
   QSDK_RETURN_IF_ERROR(MakeConstantMemory(graph.tensors[w_id], engine, what, &plain_weights));
   memory bias;
-  if (b_id != graph::kNoTensor) {
-    if (graph.tensors[b_id].shape != std::vector<int64_t>{oc}) {
-      return InvalidArgument(what, ": bias has shape ",
-                             graph::ShapeToString(graph.tensors[b_id].shape), "; it needs [", oc,
-                             "]");
-    }
-    QSDK_RETURN_IF_ERROR(MakeBiasMemory(graph.tensors[b_id], numerics, {oc}, engine, what, &bias));
-  }
+  QSDK_RETURN_IF_ERROR(MakeChannelBias(graph, id, oc, numerics, engine, &bias));
 
   return GuardDnnl(what, [&]() -> Status {
     // Nominal batch: the graph's when static, else 1 (latency-style inference).

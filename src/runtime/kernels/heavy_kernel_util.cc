@@ -89,6 +89,51 @@ Status ReadInt8(const graph::Graph& graph, graph::NodeId id, int weights_oc_axis
   return Status::Ok();
 }
 
+// The residual part of AddHeavyCall, once `pd` is known: sets the required desc of R
+// (runtime input `r_index`) in `input_descs`, and either aliases the output to R in place
+// (kSum), adds the dequantizing reorder call to `instance` (kDequantizeSum; done before
+// the primitive's call is added) or adds R's argument to `call_args` (kBinary). Nothing
+// for kNone.
+void AddResidual(const HeavyNumerics& numerics, const dnnl::primitive_desc_base& pd,
+                 size_t r_index, const dnnl::engine& engine, PrimitiveSequenceInstance* instance,
+                 std::vector<memory::desc>* input_descs, std::vector<ArgSource>* call_args) {
+  const memory::desc dst_md = pd.dst_desc();
+  switch (numerics.residual) {
+    case ResidualMode::kNone:
+      return;
+    case ResidualMode::kSum:
+      (*input_descs)[r_index] = WithDataType(dst_md, numerics.residual_dt);
+      instance->set_output_alias(OutputAlias::kInPlace, r_index);
+      return;
+    case ResidualMode::kDequantizeSum: {
+      const memory::desc r_md = WithDataType(dst_md, numerics.residual_dt);
+      (*input_descs)[r_index] = r_md;
+      dnnl::primitive_attr attr;
+      attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+      attr.set_output_scales(0, {numerics.residual_scale});
+      if (numerics.residual_zero_point != 0) {
+        attr.set_zero_points(DNNL_ARG_FROM, 0, {numerics.residual_zero_point});
+      }
+      dnnl::reorder::primitive_desc reorder_pd(engine, r_md, engine, dst_md, attr);
+      instance->AddPrimitive(dnnl::reorder(reorder_pd), reorder_pd,
+                             {{DNNL_ARG_FROM, ArgSource::Kind::kInput, r_index, {}},
+                              {DNNL_ARG_TO, ArgSource::Kind::kOutput, 0, {}}});
+      return;
+    }
+    case ResidualMode::kBinary: {
+      const int arg = DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1;
+      memory::desc r_md = pd.query_md(dnnl::query::exec_arg_md, arg);
+      // Should oneDNN leave the layout open, R takes the destination's.
+      if (r_md.is_zero() || r_md.data.format_kind != dnnl_blocked) {
+        r_md = WithDataType(dst_md, memory::data_type::f32);
+      }
+      (*input_descs)[r_index] = r_md;
+      call_args->push_back({arg, ArgSource::Kind::kInput, r_index, {}});
+      return;
+    }
+  }
+}
+
 }  // namespace
 
 Status ReadHeavyNumerics(const graph::Graph& graph, graph::NodeId id, int weights_oc_axis,
@@ -218,48 +263,6 @@ dnnl::primitive_attr MakeHeavyAttr(const HeavyNumerics& numerics, int oc_dim,
   return attr;
 }
 
-void AddResidual(const HeavyNumerics& numerics, const dnnl::primitive_desc_base& pd,
-                 size_t r_index, const dnnl::engine& engine, PrimitiveSequenceInstance* instance,
-                 std::vector<memory::desc>* input_descs, PrimitiveSequenceInstance::Call* call) {
-  const memory::desc dst_md = pd.dst_desc();
-  switch (numerics.residual) {
-    case ResidualMode::kNone:
-      return;
-    case ResidualMode::kSum:
-      (*input_descs)[r_index] = WithDataType(dst_md, numerics.residual_dt);
-      instance->set_output_alias(OutputAlias::kInPlace, r_index);
-      return;
-    case ResidualMode::kDequantizeSum: {
-      const memory::desc r_md = WithDataType(dst_md, numerics.residual_dt);
-      (*input_descs)[r_index] = r_md;
-      dnnl::primitive_attr attr;
-      attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-      attr.set_output_scales(0, {numerics.residual_scale});
-      if (numerics.residual_zero_point != 0) {
-        attr.set_zero_points(DNNL_ARG_FROM, 0, {numerics.residual_zero_point});
-      }
-      dnnl::reorder::primitive_desc reorder_pd(engine, r_md, engine, dst_md, attr);
-      instance->RequireScratchpad(reorder_pd.scratchpad_desc().get_size());
-      instance->AddCall({dnnl::reorder(reorder_pd),
-                         {{DNNL_ARG_FROM, ArgSource::Kind::kInput, r_index, {}},
-                          {DNNL_ARG_TO, ArgSource::Kind::kOutput, 0, {}},
-                          {DNNL_ARG_SCRATCHPAD, ArgSource::Kind::kScratchpad, 0, {}}}});
-      return;
-    }
-    case ResidualMode::kBinary: {
-      const int arg = DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1;
-      memory::desc r_md = pd.query_md(dnnl::query::exec_arg_md, arg);
-      // Should oneDNN leave the layout open, R takes the destination's.
-      if (r_md.is_zero() || r_md.data.format_kind != dnnl_blocked) {
-        r_md = WithDataType(dst_md, memory::data_type::f32);
-      }
-      (*input_descs)[r_index] = r_md;
-      call->args.push_back({arg, ArgSource::Kind::kInput, r_index, {}});
-      return;
-    }
-  }
-}
-
 Status MakeBiasMemory(const graph::Tensor& bias, const HeavyNumerics& numerics,
                       const std::vector<int64_t>& shape, const dnnl::engine& engine,
                       const std::string& what, memory* out) {
@@ -270,6 +273,73 @@ Status MakeBiasMemory(const graph::Tensor& bias, const HeavyNumerics& numerics,
                          DataTypeName(expected), " bias");
   }
   return MakeConstantMemory(bias, shape, engine, what, out);
+}
+
+void AddHeavyCall(const HeavyNumerics& numerics, dnnl::primitive primitive,
+                  const dnnl::primitive_desc_base& pd, const ArgSource& src,
+                  const memory& weights, const memory& bias, const memory::desc& x_md,
+                  const dnnl::engine& engine, PrimitiveSequenceInstance* instance) {
+  std::vector<memory::desc> input_descs = {x_md};
+  if (numerics.residual != ResidualMode::kNone) input_descs.push_back(memory::desc());
+  std::vector<ArgSource> args = {src, {DNNL_ARG_WEIGHTS, ArgSource::Kind::kOwned, 0, weights}};
+  if (bias) args.push_back({DNNL_ARG_BIAS, ArgSource::Kind::kOwned, 0, bias});
+  args.push_back({DNNL_ARG_DST, ArgSource::Kind::kOutput, 0, {}});
+  AddResidual(numerics, pd, 1, engine, instance, &input_descs, &args);
+  instance->AddPrimitive(std::move(primitive), pd, std::move(args));
+  instance->set_input_descs(std::move(input_descs));
+  instance->set_output_descs({pd.dst_desc()});
+}
+
+Status CheckResidualDims(const InstantiateArgs& args, const HeavyNumerics& numerics,
+                         const memory::dims& dst_dims, const std::string& what) {
+  if (numerics.residual != ResidualMode::kNone && args.input_descs[1].dims() != dst_dims) {
+    return InvalidArgument(what, ": residual has dims ", DimsToString(args.input_descs[1].dims()),
+                           "; the output has ", DimsToString(dst_dims));
+  }
+  return Status::Ok();
+}
+
+Status CheckHeavyNodeInputs(const graph::Graph& graph, graph::NodeId id, const char* op,
+                            const char* weights_role) {
+  const std::string what = graph.DescribeNode(id);
+  const graph::Node& node = graph.nodes[id];
+  if (node.inputs.size() < 2 || node.inputs.size() > 4 || node.outputs.size() != 1) {
+    return InvalidArgument(what, ": has ", node.inputs.size(), " inputs and ", node.outputs.size(),
+                           " outputs; ", op, " takes x, w, an optional bias and an optional "
+                           "fused residual and produces one output");
+  }
+  for (size_t i = 0; i < node.inputs.size(); ++i) {
+    const graph::TensorId t = node.inputs[i];
+    const bool valid = t >= 0 && t < static_cast<graph::TensorId>(graph.tensors.size());
+    if ((i < 2 || t != graph::kNoTensor) && !valid) {
+      return InvalidArgument(what, ": input ", i, " is absent or out of range (tensor id ", t,
+                             ")");
+    }
+  }
+  QSDK_RETURN_IF_ERROR(CheckRuntimeInput(graph, id, 0, /*quantized_ok=*/true));
+  const graph::TensorId b_id = node.inputs.size() > 2 ? node.inputs[2] : graph::kNoTensor;
+  if (!graph.tensors[node.inputs[1]].is_constant()) {
+    return Unimplemented(what, ": input 1 (", weights_role, ") must be a constant tensor");
+  }
+  if (b_id != graph::kNoTensor && !graph.tensors[b_id].is_constant()) {
+    return Unimplemented(what, ": input 2 (the bias) must be a constant tensor");
+  }
+  return Status::Ok();
+}
+
+Status MakeChannelBias(const graph::Graph& graph, graph::NodeId id, int64_t oc,
+                       const HeavyNumerics& numerics, const dnnl::engine& engine,
+                       memory* out) {
+  const graph::Node& node = graph.nodes[id];
+  const graph::TensorId b_id = node.inputs.size() > 2 ? node.inputs[2] : graph::kNoTensor;
+  if (b_id == graph::kNoTensor) return Status::Ok();
+  const std::string what = graph.DescribeNode(id);
+  if (graph.tensors[b_id].shape != std::vector<int64_t>{oc}) {
+    return InvalidArgument(what, ": bias has shape ",
+                           graph::ShapeToString(graph.tensors[b_id].shape), "; it needs [", oc,
+                           "]");
+  }
+  return MakeBiasMemory(graph.tensors[b_id], numerics, {oc}, engine, what, out);
 }
 
 bool IsReferenceImpl(const dnnl::primitive_desc_base& pd) {

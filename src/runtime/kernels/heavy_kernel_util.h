@@ -64,6 +64,8 @@ struct HeavyNumerics {
   EltwiseParams activation;
 
   const char* precision() const { return int8 ? "int8" : "fp32"; }
+  // Runtime inputs of the per-shape instance: x, and R when a residual is fused.
+  size_t runtime_inputs() const { return residual == ResidualMode::kNone ? 1 : 2; }
 };
 
 // Reads and validates the numeric configuration of heavy node `id`: input 0 (x), the
@@ -85,16 +87,39 @@ dnnl::primitive_attr MakeHeavyAttr(const HeavyNumerics& numerics, int oc_dim,
                                    const dnnl::memory::dims& dst_dims,
                                    const dnnl::memory::desc& residual_md = dnnl::memory::desc());
 
-// Completes a per-shape instance for the residual once the primitive descriptor `pd`
-// (built with MakeHeavyAttr) is known: sets the required desc of R (runtime input
-// `r_index`) in `input_descs`, and either aliases the output to R in place (kSum), adds
-// the dequantizing reorder call to `instance` (kDequantizeSum; call this before adding
-// the primitive's call) or adds R's argument to `call` (kBinary). Nothing for kNone.
+// Completes the per-shape instance of a heavy kernel once its primitive `primitive`, of
+// descriptor `pd` (built with MakeHeavyAttr), is known: one call that reads `src` (runtime
+// input 0, or a view of it), the weights and, when not empty, the bias (both owned by the
+// call), and writes runtime output 0, with the arena scratchpad. The instance requires
+// `x_md` for input 0 and produces pd's destination. A fused residual R is runtime input 1:
+// the output aliases R in place (kSum), a dequantizing reorder of R into the output runs
+// first (kDequantizeSum), or the call reads R as the binary post-op's source (kBinary).
 // Throws dnnl::error.
-void AddResidual(const HeavyNumerics& numerics, const dnnl::primitive_desc_base& pd,
-                 size_t r_index, const dnnl::engine& engine, PrimitiveSequenceInstance* instance,
-                 std::vector<dnnl::memory::desc>* input_descs,
-                 PrimitiveSequenceInstance::Call* call);
+void AddHeavyCall(const HeavyNumerics& numerics, dnnl::primitive primitive,
+                  const dnnl::primitive_desc_base& pd, const ArgSource& src,
+                  const dnnl::memory& weights, const dnnl::memory& bias,
+                  const dnnl::memory::desc& x_md, const dnnl::engine& engine,
+                  PrimitiveSequenceInstance* instance);
+
+// Instantiate-time check of a heavy kernel: with a fused residual, runtime input 1 (R)
+// must have the output's dims `dst_dims`. `what` names the node.
+Status CheckResidualDims(const InstantiateArgs& args, const HeavyNumerics& numerics,
+                         const dnnl::memory::dims& dst_dims, const std::string& what);
+
+// Creation-time checks of a Conv / FullyConnected node: x, the weights, an optional bias
+// and an optional fused residual (2 to 4 inputs, the first two present, every id in
+// range) and one output; x taken at run time, FLOAT32 or quantized (CheckRuntimeInput);
+// the weights and the bias constants. `op` ("a convolution") and `weights_role` ("the
+// filter") word the messages.
+Status CheckHeavyNodeInputs(const graph::Graph& graph, graph::NodeId id, const char* op,
+                            const char* weights_role);
+
+// The optional bias (input 2) of a Conv / FullyConnected node with `oc` output channels,
+// after checking that its shape is [oc], as MakeBiasMemory makes it; `bias` is left
+// empty when the node has no bias.
+Status MakeChannelBias(const graph::Graph& graph, graph::NodeId id, int64_t oc,
+                       const HeavyNumerics& numerics, const dnnl::engine& engine,
+                       dnnl::memory* bias);
 
 // The bias as oneDNN takes it: FLOAT32 -> f32, INT32 -> s32 (the quantized bias b_q,
 // added to the int32 accumulator before output scaling), in a new memory of plain

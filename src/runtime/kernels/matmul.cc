@@ -258,8 +258,7 @@ class Int8MatMulKernel : public Kernel {
 
   Status Instantiate(const InstantiateArgs& args,
                      std::unique_ptr<KernelInstance>* instance) const override {
-    const bool residual = c_.numerics.residual != ResidualMode::kNone;
-    QSDK_RETURN_IF_ERROR(CheckInstantiateArgs(args, residual ? 2 : 1, 1, c_.what));
+    QSDK_RETURN_IF_ERROR(CheckInstantiateArgs(args, c_.numerics.runtime_inputs(), 1, c_.what));
     const memory::desc& incoming = args.input_descs[0];
     const memory::dims a_dims = incoming.dims();
     const std::vector<int64_t> a_stored(a_dims.begin(), a_dims.end());
@@ -288,11 +287,7 @@ class Int8MatMulKernel : public Kernel {
       }
       a_md = LogicalDesc(a_stored, c_.transpose_a, c_.rank, c_.numerics.src_dt);
     }
-    if (residual && args.input_descs[1].dims() != dst_dims) {
-      return InvalidArgument(c_.what, ": residual has dims ",
-                             DimsToString(args.input_descs[1].dims()), "; the output has ",
-                             DimsToString(dst_dims));
-    }
+    QSDK_RETURN_IF_ERROR(CheckResidualDims(args, c_.numerics, dst_dims, c_.what));
     return GuardDnnl(c_.what, [&]() -> Status {
       const memory::desc dst_md = PlainDesc(out_shape, c_.numerics.dst_dt);
       const memory::desc residual_md =
@@ -309,26 +304,14 @@ class Int8MatMulKernel : public Kernel {
 
       auto result = std::make_unique<PrimitiveSequenceInstance>();
       const memory::desc required = PlainDesc(a_stored, c_.numerics.src_dt);
-      std::vector<memory::desc> input_descs = {required};
-      if (residual) input_descs.push_back(memory::desc());
-      PrimitiveSequenceInstance::Call call{dnnl::matmul(pd), {}};
-      if (a_md == required) {
-        call.args.push_back({DNNL_ARG_SRC, ArgSource::Kind::kInput, 0, {}});
-      } else {
+      ArgSource src{DNNL_ARG_SRC, ArgSource::Kind::kInput, 0, {}};
+      if (a_md != required) {
         // Flattened, rank-padded and/or transposed view of the same bytes.
-        const size_t view =
-            result->AddView({false, 0, memory(a_md, *args.engine, DNNL_MEMORY_NONE)});
-        call.args.push_back({DNNL_ARG_SRC, ArgSource::Kind::kView, view, {}});
+        src.kind = ArgSource::Kind::kView;
+        src.index = result->AddView({false, 0, memory(a_md, *args.engine, DNNL_MEMORY_NONE)});
       }
-      call.args.push_back({DNNL_ARG_WEIGHTS, ArgSource::Kind::kOwned, 0, weights.weights});
-      if (c_.bias) call.args.push_back({DNNL_ARG_BIAS, ArgSource::Kind::kOwned, 0, c_.bias});
-      call.args.push_back({DNNL_ARG_DST, ArgSource::Kind::kOutput, 0, {}});
-      call.args.push_back({DNNL_ARG_SCRATCHPAD, ArgSource::Kind::kScratchpad, 0, {}});
-      result->RequireScratchpad(pd.scratchpad_desc().get_size());
-      AddResidual(c_.numerics, pd, 1, *args.engine, result.get(), &input_descs, &call);
-      result->AddCall(std::move(call));
-      result->set_input_descs(std::move(input_descs));
-      result->set_output_descs({pd.dst_desc()});
+      AddHeavyCall(c_.numerics, dnnl::matmul(pd), pd, src, weights.weights, c_.bias, required,
+                   *args.engine, result.get());
       *instance = std::move(result);
       return Status::Ok();
     });

@@ -152,6 +152,11 @@ Status CheckInputCount(const graph::Graph& graph, graph::NodeId id, size_t count
   return Status::Ok();
 }
 
+Status CheckSingleRuntimeInput(const graph::Graph& graph, graph::NodeId id, bool quantized_ok) {
+  QSDK_RETURN_IF_ERROR(CheckInputCount(graph, id, 1));
+  return CheckRuntimeInput(graph, id, 0, quantized_ok);
+}
+
 Status CheckRuntimeInput(const graph::Graph& graph, graph::NodeId id, size_t slot,
                          bool quantized_ok) {
   const graph::TensorId t = graph.nodes[id].inputs[slot];
@@ -255,6 +260,31 @@ dnnl::primitive_attr UserScratchpadAttr() {
 void PrimitiveSequenceInstance::AddCall(Call call) {
   c_args_.emplace_back(call.args.size());
   calls_.push_back(std::move(call));
+}
+
+void PrimitiveSequenceInstance::AddPrimitive(dnnl::primitive primitive,
+                                             const dnnl::primitive_desc_base& pd,
+                                             std::vector<ArgSource> args) {
+  RequireScratchpad(pd.scratchpad_desc().get_size());
+  args.push_back({DNNL_ARG_SCRATCHPAD, ArgSource::Kind::kScratchpad, 0, {}});
+  AddCall({std::move(primitive), std::move(args)});
+}
+
+std::unique_ptr<PrimitiveSequenceInstance> SingleCallInstance(
+    dnnl::primitive primitive, const dnnl::primitive_desc_base& pd,
+    const dnnl::memory::desc& input_md, const dnnl::memory::desc& output_md,
+    const dnnl::engine& engine, const dnnl::memory::desc& src_view_md) {
+  auto instance = std::make_unique<PrimitiveSequenceInstance>();
+  ArgSource src{DNNL_ARG_SRC, ArgSource::Kind::kInput, 0, {}};
+  if (!src_view_md.is_zero()) {
+    src.kind = ArgSource::Kind::kView;
+    src.index = instance->AddView({false, 0, dnnl::memory(src_view_md, engine, nullptr)});
+  }
+  instance->set_input_descs({input_md});
+  instance->set_output_descs({output_md});
+  instance->AddPrimitive(std::move(primitive), pd,
+                         {src, {DNNL_ARG_DST, ArgSource::Kind::kOutput, 0, {}}});
+  return instance;
 }
 
 void PrimitiveSequenceInstance::Execute(dnnl::stream& stream,

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <exception>
+#include <memory>
 #include <new>
 #include <oneapi/dnnl/dnnl.hpp>
 #include <optional>
@@ -87,6 +88,11 @@ int64_t BlockSizeOf(const dnnl::memory::desc& md, int dim);
 // Checks the node has exactly `count` inputs, all present.
 Status CheckInputCount(const graph::Graph& graph, graph::NodeId id, size_t count);
 
+// The checks of a node whose kernel reads one runtime input: CheckInputCount(graph, id, 1)
+// and CheckRuntimeInput(graph, id, 0, quantized_ok).
+Status CheckSingleRuntimeInput(const graph::Graph& graph, graph::NodeId id,
+                               bool quantized_ok = false);
+
 // Fails (Unimplemented) when input `slot` of the node is a constant: the runtime kernels
 // of unary ops take their data at run time; constant subgraphs are folded by the
 // builder before lowering. Also fails when the input is not FLOAT32 or, with
@@ -167,6 +173,10 @@ class PrimitiveSequenceInstance : public KernelInstance {
     return views_.size() - 1;
   }
   void AddCall(Call call);
+  // Adds a call of `primitive`, whose descriptor is `pd`, with `args` and the scratchpad
+  // (DNNL_ARG_SCRATCHPAD, last), and requires pd's scratchpad size.
+  void AddPrimitive(dnnl::primitive primitive, const dnnl::primitive_desc_base& pd,
+                    std::vector<ArgSource> args);
 
  private:
   std::vector<Call> calls_;
@@ -175,6 +185,16 @@ class PrimitiveSequenceInstance : public KernelInstance {
   // instance is used by one context, hence one thread, at a time).
   mutable std::vector<std::vector<dnnl_exec_arg_t>> c_args_;
 };
+
+// The instance of a light kernel that runs one primitive, `primitive` (descriptor `pd`),
+// from runtime input 0 to runtime output 0: it requires `input_md` for its input and
+// produces `output_md`. The primitive reads the input as DNNL_ARG_SRC (= DNNL_ARG_FROM),
+// directly or, when `src_view_md` is not zero, through a view of that desc over the same
+// bytes, and writes DNNL_ARG_DST (= DNNL_ARG_TO). Throws dnnl::error.
+std::unique_ptr<PrimitiveSequenceInstance> SingleCallInstance(
+    dnnl::primitive primitive, const dnnl::primitive_desc_base& pd,
+    const dnnl::memory::desc& input_md, const dnnl::memory::desc& output_md,
+    const dnnl::engine& engine, const dnnl::memory::desc& src_view_md = dnnl::memory::desc());
 
 // The primitive attribute every light kernel uses: scratchpad provided by the caller
 // (the context arena), so that Execute never allocates.

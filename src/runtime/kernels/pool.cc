@@ -137,7 +137,6 @@ class PoolKernel : public Kernel {
                                        {c.kernel_h, c.kernel_w}, {c.pad_top, c.pad_left},
                                        {pad_b, pad_r});
       dnnl::pooling_forward::primitive_desc pd(desc, UserScratchpadAttr(), engine);
-      result->RequireScratchpad(pd.scratchpad_desc().get_size());
       const memory::desc out_md = pd.dst_desc();
       const bool correct_divisor =
           algorithm == dnnl::algorithm::pooling_avg_include_padding && extra_padding;
@@ -155,9 +154,7 @@ class PoolKernel : public Kernel {
       pooled.arg = DNNL_ARG_DST;
       ArgSource pool_src = src_arg;
       pool_src.arg = DNNL_ARG_SRC;
-      result->AddCall(
-          {dnnl::pooling_forward(pd),
-           {pool_src, pooled, {DNNL_ARG_SCRATCHPAD, ArgSource::Kind::kScratchpad, 0, {}}}});
+      result->AddPrimitive(dnnl::pooling_forward(pd), pd, {pool_src, pooled});
       if (!correct_divisor) return {out_md, pooled};
 
       // correction[oy, ox] = (KH * KW) / (rows * cols of the window inside the declared
@@ -183,16 +180,13 @@ class PoolKernel : public Kernel {
       dnnl::binary::desc fix_desc(dnnl::algorithm::binary_mul, out_md, correction.get_desc(),
                                   out_md);
       dnnl::binary::primitive_desc fix_pd(fix_desc, UserScratchpadAttr(), engine);
-      result->RequireScratchpad(fix_pd.scratchpad_desc().get_size());
       ArgSource fixed = to_output ? ArgSource{DNNL_ARG_DST, ArgSource::Kind::kOutput, 0, {}}
                                   : owned();
       fixed.arg = DNNL_ARG_DST;
       pooled.arg = DNNL_ARG_SRC_0;
-      result->AddCall({dnnl::binary(fix_pd),
-                       {pooled,
-                        {DNNL_ARG_SRC_1, ArgSource::Kind::kOwned, 0, correction},
-                        fixed,
-                        {DNNL_ARG_SCRATCHPAD, ArgSource::Kind::kScratchpad, 0, {}}}});
+      result->AddPrimitive(
+          dnnl::binary(fix_pd), fix_pd,
+          {pooled, {DNNL_ARG_SRC_1, ArgSource::Kind::kOwned, 0, correction}, fixed});
       return {out_md, fixed};
     };
 
@@ -210,11 +204,8 @@ class PoolKernel : public Kernel {
                                        {c.stride_h, c.stride_w}, {c.kernel_h, c.kernel_w},
                                        {c.pad_top, c.pad_left}, {pad_b, pad_r});
       dnnl::pooling_forward::primitive_desc pd(desc, UserScratchpadAttr(), engine);
-      result->RequireScratchpad(pd.scratchpad_desc().get_size());
-      result->AddCall({dnnl::pooling_forward(pd),
-                       {input,
-                        {DNNL_ARG_DST, ArgSource::Kind::kOutput, 0, {}},
-                        {DNNL_ARG_SCRATCHPAD, ArgSource::Kind::kScratchpad, 0, {}}}});
+      result->AddPrimitive(dnnl::pooling_forward(pd), pd,
+                           {input, {DNNL_ARG_DST, ArgSource::Kind::kOutput, 0, {}}});
       out_md = pd.dst_desc();
     } else {
       // q - z in f32 (exact), pooled in f32, then round(mean + z) back.
@@ -223,11 +214,9 @@ class PoolKernel : public Kernel {
       dnnl::primitive_attr to_f32 = UserScratchpadAttr();
       if (data_.zero_point != 0) to_f32.set_zero_points(DNNL_ARG_FROM, 0, {data_.zero_point});
       dnnl::reorder::primitive_desc to_f32_pd(engine, src, engine, src_f32, to_f32);
-      result->RequireScratchpad(to_f32_pd.scratchpad_desc().get_size());
-      result->AddCall({dnnl::reorder(to_f32_pd),
-                       {{DNNL_ARG_FROM, ArgSource::Kind::kInput, 0, {}},
-                        {DNNL_ARG_TO, ArgSource::Kind::kOwned, 0, shifted_src},
-                        {DNNL_ARG_SCRATCHPAD, ArgSource::Kind::kScratchpad, 0, {}}}});
+      result->AddPrimitive(dnnl::reorder(to_f32_pd), to_f32_pd,
+                           {{DNNL_ARG_FROM, ArgSource::Kind::kInput, 0, {}},
+                            {DNNL_ARG_TO, ArgSource::Kind::kOwned, 0, shifted_src}});
       auto [f32_md, f32_result] =
           pool_f32(src_f32, {DNNL_ARG_SRC, ArgSource::Kind::kOwned, 0, shifted_src},
                    /*to_output=*/false);
@@ -235,12 +224,9 @@ class PoolKernel : public Kernel {
       dnnl::primitive_attr back = UserScratchpadAttr();
       if (data_.zero_point != 0) back.set_zero_points(DNNL_ARG_TO, 0, {data_.zero_point});
       dnnl::reorder::primitive_desc back_pd(engine, f32_md, engine, out_md, back);
-      result->RequireScratchpad(back_pd.scratchpad_desc().get_size());
       f32_result.arg = DNNL_ARG_FROM;
-      result->AddCall({dnnl::reorder(back_pd),
-                       {f32_result,
-                        {DNNL_ARG_TO, ArgSource::Kind::kOutput, 0, {}},
-                        {DNNL_ARG_SCRATCHPAD, ArgSource::Kind::kScratchpad, 0, {}}}});
+      result->AddPrimitive(dnnl::reorder(back_pd), back_pd,
+                           {f32_result, {DNNL_ARG_TO, ArgSource::Kind::kOutput, 0, {}}});
     }
     result->set_input_descs({src});
     result->set_output_descs({out_md});
@@ -259,8 +245,7 @@ Status CreatePoolKernel(const graph::Graph& graph, graph::NodeId id, const dnnl:
                         std::unique_ptr<Kernel>* kernel) {
   const std::string what = graph.DescribeNode(id);
   return GuardDnnl(what, [&]() -> Status {
-    QSDK_RETURN_IF_ERROR(CheckInputCount(graph, id, 1));
-    QSDK_RETURN_IF_ERROR(CheckRuntimeInput(graph, id, 0, /*quantized_ok=*/true));
+    QSDK_RETURN_IF_ERROR(CheckSingleRuntimeInput(graph, id, /*quantized_ok=*/true));
     const graph::Tensor& x = graph.tensors[graph.nodes[id].inputs[0]];
     const graph::Tensor& y = graph.tensors[graph.nodes[id].outputs[0]];
     PoolData data;

@@ -120,9 +120,7 @@ class QuantizeKernel : public Kernel {
                          const memory::desc& to_md, ArgSource to, const dnnl::primitive_attr& attr,
                          PrimitiveSequenceInstance* instance) {
     dnnl::reorder::primitive_desc pd(engine, from_md, engine, to_md, attr);
-    instance->RequireScratchpad(pd.scratchpad_desc().get_size());
-    instance->AddCall({dnnl::reorder(pd),
-                       {from, to, {DNNL_ARG_SCRATCHPAD, ArgSource::Kind::kScratchpad, 0, {}}}});
+    instance->AddPrimitive(dnnl::reorder(pd), pd, {from, to});
   }
 
   std::string what_;
@@ -195,8 +193,7 @@ Status CreateQuantizeKernel(const graph::Graph& graph, graph::NodeId id,
     if (node.type != NodeType::kQuantize && node.type != NodeType::kDequantize) {
       return InternalError(what, ": the quantize kernel handles Quantize and Dequantize only");
     }
-    QSDK_RETURN_IF_ERROR(CheckInputCount(graph, id, 1));
-    QSDK_RETURN_IF_ERROR(CheckRuntimeInput(graph, id, 0, /*quantized_ok=*/true));
+    QSDK_RETURN_IF_ERROR(CheckSingleRuntimeInput(graph, id, /*quantized_ok=*/true));
     const graph::TensorId x_id = node.inputs[0];
     const graph::TensorId y_id = node.outputs[0];
     Side in, out;

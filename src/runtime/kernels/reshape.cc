@@ -52,8 +52,7 @@ Status CreateReshapeKernel(const graph::Graph& graph, graph::NodeId id,
     if (type != NodeType::kReshape && type != NodeType::kFlatten) {
       return InternalError(what, ": the reshape kernel handles Reshape and Flatten only");
     }
-    QSDK_RETURN_IF_ERROR(CheckInputCount(graph, id, 1));
-    QSDK_RETURN_IF_ERROR(CheckRuntimeInput(graph, id, 0, /*quantized_ok=*/true));
+    QSDK_RETURN_IF_ERROR(CheckSingleRuntimeInput(graph, id, /*quantized_ok=*/true));
     const graph::Tensor& x = graph.tensors[graph.nodes[id].inputs[0]];
     const graph::Tensor& y = graph.tensors[graph.nodes[id].outputs[0]];
     if (y.dtype != x.dtype || !(y.quant == x.quant)) {

@@ -28,15 +28,8 @@ class SoftmaxKernel : public Kernel {
       dnnl::softmax_forward::desc desc(dnnl::prop_kind::forward_inference, plain,
                                        static_cast<int>(axis_));
       dnnl::softmax_forward::primitive_desc pd(desc, UserScratchpadAttr(), *args.engine);
-      auto result = std::make_unique<PrimitiveSequenceInstance>();
-      result->set_input_descs({plain});
-      result->set_output_descs({pd.dst_desc()});
-      result->RequireScratchpad(pd.scratchpad_desc().get_size());
-      result->AddCall({dnnl::softmax_forward(pd),
-                       {{DNNL_ARG_SRC, ArgSource::Kind::kInput, 0, {}},
-                        {DNNL_ARG_DST, ArgSource::Kind::kOutput, 0, {}},
-                        {DNNL_ARG_SCRATCHPAD, ArgSource::Kind::kScratchpad, 0, {}}}});
-      *instance = std::move(result);
+      *instance =
+          SingleCallInstance(dnnl::softmax_forward(pd), pd, plain, pd.dst_desc(), *args.engine);
       return Status::Ok();
     });
   }
@@ -52,8 +45,7 @@ Status CreateSoftmaxKernel(const graph::Graph& graph, graph::NodeId id,
                            const dnnl::engine& /*engine*/, std::unique_ptr<Kernel>* kernel) {
   const std::string what = graph.DescribeNode(id);
   return GuardDnnl(what, [&]() -> Status {
-    QSDK_RETURN_IF_ERROR(CheckInputCount(graph, id, 1));
-    QSDK_RETURN_IF_ERROR(CheckRuntimeInput(graph, id, 0));
+    QSDK_RETURN_IF_ERROR(CheckSingleRuntimeInput(graph, id));
     const graph::Node& node = graph.nodes[id];
     const size_t rank = graph.tensors[node.inputs[0]].shape.size();
     const int64_t axis = node.attrs.GetInt(graph::attr::kAxis, -1);

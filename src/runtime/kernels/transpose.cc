@@ -47,16 +47,8 @@ class TransposeKernel : public Kernel {
       const memory::desc out_md = PlainDesc(out_shape);
       dnnl::reorder::primitive_desc pd(*args.engine, view_md, *args.engine, out_md,
                                        UserScratchpadAttr());
-      auto result = std::make_unique<PrimitiveSequenceInstance>();
-      const size_t view = result->AddView({false, 0, memory(view_md, *args.engine, nullptr)});
-      result->set_input_descs({plain_in});
-      result->set_output_descs({out_md});
-      result->RequireScratchpad(pd.scratchpad_desc().get_size());
-      result->AddCall({dnnl::reorder(pd),
-                       {{DNNL_ARG_FROM, ArgSource::Kind::kView, view, {}},
-                        {DNNL_ARG_TO, ArgSource::Kind::kOutput, 0, {}},
-                        {DNNL_ARG_SCRATCHPAD, ArgSource::Kind::kScratchpad, 0, {}}}});
-      *instance = std::move(result);
+      *instance =
+          SingleCallInstance(dnnl::reorder(pd), pd, plain_in, out_md, *args.engine, view_md);
       return Status::Ok();
     });
   }
@@ -72,8 +64,7 @@ Status CreateTransposeKernel(const graph::Graph& graph, graph::NodeId id,
                              const dnnl::engine& /*engine*/, std::unique_ptr<Kernel>* kernel) {
   const std::string what = graph.DescribeNode(id);
   return GuardDnnl(what, [&]() -> Status {
-    QSDK_RETURN_IF_ERROR(CheckInputCount(graph, id, 1));
-    QSDK_RETURN_IF_ERROR(CheckRuntimeInput(graph, id, 0));
+    QSDK_RETURN_IF_ERROR(CheckSingleRuntimeInput(graph, id));
     const graph::Node& node = graph.nodes[id];
     const size_t rank = graph.tensors[node.inputs[0]].shape.size();
     const std::vector<int64_t> perm = node.attrs.GetInts(graph::attr::kPerm);
