@@ -27,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "qsdk/builder_config.h"
 #include "qsdk/data_type.h"
 #include "qsdk/dims.h"
 #include "qsdk/network.h"
@@ -151,6 +152,12 @@ class ICalibrator {
 
 /// @brief Creates a calibrator without a table.
 std::unique_ptr<ICalibrator> CreateICalibrator();
+
+/// @brief Fills @p options from the `/calibration` section of @p config (algorithm,
+///        percentile, histogram_bins, max_samples; docs/precision_config.md). The progress
+///        callback and per_channel are left as they are. Fails when @p config was not
+///        made by CreateIBuilderConfig or @p options is null.
+Status CalibrationOptionsFromConfig(const IBuilderConfig& config, CalibrationOptions* options);
 
 /// @brief The fingerprint of @p network as 16 lower-case hex digits: xxHash64 of a
 ///        canonical encoding of what the network computes (node types, names, attributes

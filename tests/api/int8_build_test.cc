@@ -7,6 +7,7 @@
 #include <random>
 #include <vector>
 
+#include "qsdk/calibration.h"
 #include "qsdk/qsdk.h"
 
 namespace qsdk {
@@ -275,6 +276,19 @@ TEST(Int8BuildTest, ConstantOperandIsQuantizedAtBuildTime) {
   }
   std::unique_ptr<IEngine> engine;
   ASSERT_TRUE(model->CreateIEngine(&engine).ok());
+}
+
+TEST(Int8BuildTest, CalibrationOptionsComeFromTheConfig) {
+  auto config = CreateIBuilderConfig();
+  ASSERT_TRUE(config->ParseFromString(R"({"calibration": {"algorithm": "percentile",
+      "percentile": 99.9, "histogram_bins": 1024, "max_samples": 7}})").ok());
+  CalibrationOptions options;
+  ASSERT_TRUE(CalibrationOptionsFromConfig(*config, &options).ok());
+  EXPECT_EQ(options.algorithm, CalibrationAlgorithm::kPercentile);
+  EXPECT_DOUBLE_EQ(options.percentile, 99.9);
+  EXPECT_EQ(options.histogram_bins, 1024);
+  EXPECT_EQ(options.max_samples, 7);
+  EXPECT_FALSE(CalibrationOptionsFromConfig(*config, nullptr).ok());
 }
 
 TEST(Int8BuildTest, SetDynamicRangeValidates) {
