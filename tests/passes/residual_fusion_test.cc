@@ -112,6 +112,23 @@ TEST(FuseResidualsTest, FusedSumWithoutActivationKeepsTheAddOutputName) {
   ExpectSameResults(g, before, {{2, 3, 4, 4}, {2, 5, 4, 4}}, 121, kExact, kExact);
 }
 
+TEST(FuseResidualsTest, ConstantResidualStaysAnAdd) {
+  // conv(x) + c with a constant c: the sum post-op reads a run-time buffer, so the add
+  // stays (the runtime rejects a constant residual).
+  std::mt19937 rng(122);
+  Graph g;
+  const TensorId x = AddInput(&g, "x", {2, 3, 4, 4});
+  const TensorId w = AddRandomConst(&g, "w", {5, 3, 1, 1}, &rng);
+  const TensorId c = AddRandomConst(&g, "c", {2, 5, 4, 4}, &rng);
+  const NodeId conv = AddOp(&g, NodeType::kConv, "conv", {x, w}, ConvAttrs());
+  AddOp(&g, NodeType::kElementwise, "add", {Out(g, conv), c}, AddAttrs(), "out");
+  g.outputs = {g.FindTensor("out")};
+  Finish(&g);
+  ASSERT_TRUE(FuseResiduals(&g).ok());
+  EXPECT_EQ(CountNodes(g, NodeType::kElementwise), 1);
+  EXPECT_EQ(g.nodes[g.FindNode("conv")].attrs.GetInt(graph::attr::kFusedSum, 0), 0);
+}
+
 TEST(FuseResidualsTest, ProjectionShortcutFusesIntoTheLaterConv) {
   // x -> conv_a -> a; x -> conv_b -> b (the 1x1 projection, added after conv_a);
   // add(a, b). Both qualify; conv_b comes later in topological order and takes the sum.

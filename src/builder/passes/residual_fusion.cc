@@ -61,6 +61,9 @@ NodeId Candidate(const Graph& graph, const std::vector<std::vector<NodeId>>& con
   const TensorId t = add_node.inputs[slot];
   const TensorId r = add_node.inputs[1 - slot];
   if (t == graph::kNoTensor || r == graph::kNoTensor || t == r) return graph::kNoNode;
+  // A constant R stays an Elementwise add: the sum post-op adds a run-time buffer (a
+  // constant operand would have to be copied into the destination at every run).
+  if (graph.tensors[r].is_constant()) return graph::kNoNode;
   const NodeId host = internal::MergeableProducer(graph, consumers, add, slot);
   if (host == graph::kNoNode) return graph::kNoNode;
   const Node& host_node = graph.nodes[host];
