@@ -52,7 +52,7 @@ TEST(BuilderConfigTest, DefaultsAreComplete) {
       "custom_ranges": {}
     },
     "calibration": {
-      "algorithm": "entropy",
+      "algorithm": "percentile",
       "percentile": 99.99,
       "histogram_bins": 2048,
       "max_samples": -1
@@ -78,7 +78,7 @@ TEST(BuilderConfigTest, DefaultOptionsMatchDocumentedDefaults) {
   EXPECT_TRUE(o.keep_output_float);
   EXPECT_TRUE(o.custom_nodes.empty());
   EXPECT_TRUE(o.custom_ranges.empty());
-  EXPECT_EQ(o.calibration_algorithm, CalibrationAlgorithm::kEntropy);
+  EXPECT_EQ(o.calibration_algorithm, CalibrationAlgorithm::kPercentile);
   EXPECT_EQ(o.calibration_percentile, 99.99);  // exact: the same double literal
   EXPECT_EQ(o.histogram_bins, 2048);
   EXPECT_EQ(o.max_samples, -1);
