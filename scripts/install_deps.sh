@@ -10,9 +10,14 @@ packages=(
   nlohmann-json3-dev   # JSON configs, reports
   libxxhash-dev        # engine file checksums
   libcli11-dev         # command line
+  zlib1g-dev           # qsdk tool: gzip-compressed IDX datasets
+  libonnx-dev libprotobuf-dev  # ONNX importer (ONNX 1.12 protobuf classes)
+  libonnx-testdata     # ONNX node tests: the importer's conformance suite
   libgtest-dev libgmock-dev  # tests
   libbenchmark-dev     # microbenchmarks
   doxygen              # API documentation
+  python3-torch python3-onnx  # tools/train_fmnist.py: trains and exports models/*.onnx
+  dataset-fashion-mnist       # Fashion-MNIST idx files in /usr/share/datasets/fashion-mnist
 )
 
 missing=()

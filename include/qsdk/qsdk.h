@@ -11,6 +11,7 @@
 #include "qsdk/model.h"
 #include "qsdk/network.h"
 #include "qsdk/node_type.h"
+#include "qsdk/onnx_parser.h"
 #include "qsdk/reference.h"
 #include "qsdk/status.h"
 #include "qsdk/tensor.h"

@@ -1,0 +1,166 @@
+// The ONNX importer: checks a parsed model as a whole (PrepareModel), then adds its nodes
+// to an INetwork (ImportModel). The op handlers (ops_*.cc) see an ImportContext: the
+// values of the ONNX graph imported so far and helpers that add and name network nodes.
+#pragma once
+
+#include <onnx/onnx_pb.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "onnx/attributes.h"
+#include "onnx/model_loader.h"
+#include "onnx/patterns.h"
+#include "onnx/tensor_data.h"
+#include "qsdk/network.h"
+#include "qsdk/status.h"
+
+namespace qsdk::onnx {
+
+// The output of a QuantizeLinear applied to a network tensor: an INT8 / UINT8 tensor that
+// qsdk networks cannot hold. Only a DequantizeLinear may read it; the pair is the
+// identity on `source` with the range the quantization represents.
+struct QuantizedActivation {
+  ITensor* source = nullptr;
+  std::vector<float> scales;         // one (per tensor) or one per index of `axis`
+  std::vector<int64_t> zero_points;  // same count
+  int64_t axis = -1;                 // -1: per tensor; otherwise normalized
+  int32_t type = kOnnxUint8;         // kOnnxInt8 or kOnnxUint8
+  std::string producer;              // "node 'q' (QuantizeLinear)"
+};
+
+// One value (tensor name) of the ONNX graph, as imported: exactly one member is set.
+struct Value {
+  ITensor* tensor = nullptr;                   // a network tensor
+  std::shared_ptr<const HostTensor> constant;  // known at import time
+  std::shared_ptr<const QuantizedActivation> quantized;
+};
+
+// One ONNX node being imported.
+struct OnnxNode {
+  const ::onnx::NodeProto* proto = nullptr;
+  int index = 0;         // position in the graph
+  std::string name;      // unique node name in the network (ONNX name or generated)
+  std::string describe;  // "node 'name' (OpType)"
+  NodeAttributes attrs;
+
+  const std::string& op() const { return proto->op_type(); }
+  // True when input slot `i` exists and is not empty (absent optional inputs are "").
+  bool HasInput(size_t i) const {
+    return static_cast<int>(i) < proto->input_size() && !proto->input(static_cast<int>(i)).empty();
+  }
+  bool HasOutput(size_t i) const {
+    return static_cast<int>(i) < proto->output_size() &&
+           !proto->output(static_cast<int>(i)).empty();
+  }
+  const std::string& InputName(size_t i) const { return proto->input(static_cast<int>(i)); }
+  const std::string& OutputName(size_t i) const { return proto->output(static_cast<int>(i)); }
+};
+
+// The state of one import: the network and the values defined so far.
+class ImportContext {
+ public:
+  ImportContext(INetwork* network, int64_t opset, std::string model_dir,
+                const std::set<std::string>* onnx_values, const std::set<std::string>* onnx_nodes)
+      : network_(network),
+        opset_(opset),
+        model_dir_(std::move(model_dir)),
+        onnx_values_(onnx_values),
+        onnx_nodes_(onnx_nodes) {}
+
+  INetwork* network() { return network_; }
+  int64_t opset() const { return opset_; }
+  // Where external data of tensors in attributes lives ("" = none allowed).
+  const std::string& model_dir() const { return model_dir_; }
+
+  // --- Values of the ONNX graph. --------------------------------------------------------
+  // Defines `name`; it must not be defined yet.
+  Status Define(const std::string& name, Value value);
+  // nullptr when `name` is not defined.
+  const Value* Find(const std::string& name) const;
+
+  // --- Inputs of a node (the slot must be present; PrepareModel checked they exist). ----
+  // The value of input `i`; fails when the slot is absent.
+  Status Input(const OnnxNode& node, size_t i, const char* role, const Value** value) const;
+  // True when input `i` is present and a constant.
+  bool IsConstantInput(const OnnxNode& node, size_t i) const;
+  // Input `i` as a network tensor: a constant (FLOAT only) becomes a Const node named
+  // after it (once); a quantized activation is an error naming the QuantizeLinear.
+  Status TensorInput(const OnnxNode& node, size_t i, const char* role, ITensor** tensor);
+  // Input `i` as a constant; kUnimplemented when it is computed at run time.
+  Status ConstantInput(const OnnxNode& node, size_t i, const char* role,
+                       std::shared_ptr<const HostTensor>* constant) const;
+  // The network tensor of `value` (materializing a FLOAT constant named `name`).
+  Status ToTensor(const OnnxNode& node, const std::string& name, const char* role,
+                  ITensor** tensor);
+
+  // --- Outputs of a node. ------------------------------------------------------------------
+  // Output `i` is `tensor`, which is renamed to the ONNX output name.
+  Status SetOutput(const OnnxNode& node, size_t i, ITensor* tensor);
+  // Output `i` is a constant computed at import time.
+  Status SetConstantOutput(const OnnxNode& node, size_t i, HostTensor value);
+  // Output `i` is the same value as `value` (Identity, Dropout, a Q/DQ pair).
+  Status SetAliasOutput(const OnnxNode& node, size_t i, const Value& value);
+  // Fails (kUnimplemented) when output slot `i` or any later one is present: optional
+  // outputs qsdk does not compute (Dropout's mask, MaxPool's indices, ...).
+  Status RejectOutputsFrom(const OnnxNode& node, size_t i, const char* what) const;
+
+  // --- Adding network nodes. ------------------------------------------------------------
+  // Checks the result of an INetwork::Add* call made for `node`: on nullptr returns the
+  // network's error prefixed with node.describe. Names the new node `node.name` (role "")
+  // or "<node.name>/<role>", and its output tensor "<node.name>/<role or 'output'>"
+  // (SetOutput renames the tensor that becomes the ONNX output).
+  Status Added(const OnnxNode& node, INode* added, const std::string& role, ITensor** output);
+  // Adds a FLOAT constant named "<node.name>/<role>".
+  Status AddConstant(const OnnxNode& node, const std::string& role, const HostTensor& value,
+                     ITensor** tensor);
+  // Adds a Reshape of `input` to `shape` (0 = copy, -1 = infer) for `node`.
+  Status AddReshape(const OnnxNode& node, const std::string& role, ITensor* input,
+                    const std::vector<int64_t>& shape, ITensor** output);
+
+  // A node / tensor name starting with `base` that no network node / tensor has and
+  // that is not the name of an ONNX node / value (which keep their own names).
+  std::string UniqueNodeName(const std::string& base) const;
+  std::string UniqueTensorName(const std::string& base) const;
+
+ private:
+  INetwork* network_;
+  int64_t opset_;
+  std::string model_dir_;
+  const std::set<std::string>* onnx_values_;
+  const std::set<std::string>* onnx_nodes_;
+  std::unordered_map<std::string, Value> values_;
+  // Const nodes made for constant values (ToTensor), by value name.
+  std::unordered_map<std::string, ITensor*> materialized_;
+};
+
+// A model checked as a whole and ready to import (any number of times).
+struct PreparedModel {
+  const ::onnx::ModelProto* model = nullptr;
+  ModelInfo info;
+  std::string model_dir;
+  std::map<std::string, std::shared_ptr<const HostTensor>> initializers;
+  std::vector<std::string> node_names;  // unique network name of each ONNX node
+  std::set<std::string> value_names;    // every value name of the graph
+  std::set<std::string> node_name_set;  // node_names as a set
+  PatternMatches patterns;
+};
+
+// Checks `model` (already through ValidateModel) without touching any network: decodes
+// every initializer (external data from `model_dir`), checks names (graph inputs,
+// initializers and node outputs each defined once; every node input and graph output
+// defined before use), names the nodes, recognizes the patterns (patterns.h) and fails
+// with one kUnimplemented status listing every node whose op is not supported.
+Status PrepareModel(const ::onnx::ModelProto& model, const ModelInfo& info,
+                    const std::string& model_dir, PreparedModel* prepared);
+
+// Adds the prepared model to `network`. Stops at the first failure (the network then
+// holds the part imported so far).
+Status ImportModel(const PreparedModel& prepared, INetwork* network);
+
+}  // namespace qsdk::onnx
