@@ -1,0 +1,241 @@
+// qsdk bench ENGINE: latency percentiles and throughput of an engine on random inputs,
+// optionally from several threads (one execution context per thread).
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
+#include <mutex>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "command.h"
+#include "latency_stats.h"
+#include "qsdk/model.h"
+#include "status_util.h"
+#include "text_table.h"
+
+namespace qsdk::tools {
+namespace {
+
+// Seed of the random inputs: the same inputs on every run.
+constexpr uint32_t kInputSeed = 2024;
+
+// Lets the timed phase of every thread start together, after all have warmed up.
+class StartLine {
+ public:
+  explicit StartLine(int parties) : waiting_(parties) {}
+  // Blocks until every party arrived; the last one records the start time.
+  void ArriveAndWait() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (--waiting_ == 0) {
+      start_ = std::chrono::steady_clock::now();
+      released_.notify_all();
+      return;
+    }
+    released_.wait(lock, [&] { return waiting_ == 0; });
+  }
+  std::chrono::steady_clock::time_point start() const { return start_; }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable released_;
+  int waiting_;
+  std::chrono::steady_clock::time_point start_;
+};
+
+// Inputs for one run: each model input with its dynamic first extent set to `batch`.
+Status MakeInputs(const std::vector<TensorDesc>& descs, int64_t batch, std::vector<Tensor>* out) {
+  std::mt19937 rng(kInputSeed);
+  std::uniform_real_distribution<float> value(-1.0f, 1.0f);
+  for (const TensorDesc& d : descs) {
+    std::vector<int64_t> shape = d.dims.GetDims();
+    for (size_t i = 0; i < shape.size(); ++i) {
+      if (shape[i] >= 0) continue;
+      if (i != 0) {
+        return InvalidArgumentStatus("input '" + d.name + "' is " + d.dims.ToString() +
+                                     ": bench sets only a dynamic first (batch) extent; dim " +
+                                     std::to_string(i) + " is dynamic too");
+      }
+      shape[i] = batch;
+    }
+    Tensor t = Tensor::Allocate(d.data_type, Dims(shape), d.name);
+    if (t.empty()) {
+      return InvalidArgumentStatus("input '" + d.name + "': cannot allocate " +
+                                   DataTypeName(d.data_type) + " " + Dims(shape).ToString());
+    }
+    // Other types stay zero-filled (the runtime takes FLOAT32 inputs; see docs/runtime.md).
+    if (d.data_type == DataType::FLOAT32) {
+      float* v = t.Data<float>();
+      for (int64_t i = 0; i < t.GetElementCount(); ++i) v[i] = value(rng);
+    }
+    out->push_back(t);
+  }
+  return Status::Ok();
+}
+
+std::string Ms(double ms) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "%.3f", ms);
+  return text;
+}
+
+class BenchCommand final : public Command {
+ public:
+  explicit BenchCommand(CLI::App* parent) {
+    app_ = parent->add_subcommand(
+        "bench",
+        "Measure latency percentiles and throughput on random inputs (fixed seed). "
+        "--threads N runs N execution contexts on N threads; the oneDNN threads inside one "
+        "primitive follow OMP_NUM_THREADS.");
+    app_->add_option("ENGINE", engine_path_, "Engine file (.qsdk)")->required();
+    app_->add_option("-b,--batch", batch_,
+                     "Batch size: the value of a dynamic first input extent (default 1; a "
+                     "fixed batch of the model is used as is)")
+        ->check(CLI::Range(1, 1 << 20));
+    app_->add_option("-t,--threads", threads_, "Threads, one context each")
+        ->default_val(1)
+        ->check(CLI::Range(1, 1024));
+    app_->add_option("-n,--iterations", iterations_, "Timed runs per thread")
+        ->default_val(100)
+        ->check(CLI::Range(1, 100000000));
+    app_->add_option("-w,--warmup", warmup_, "Untimed runs per thread first")
+        ->default_val(10)
+        ->check(CLI::Range(0, 100000000));
+    app_->add_flag("--json", json_, "Print the result as JSON on stdout");
+  }
+
+  CLI::App* app() const override { return app_; }
+
+  int Run() override {
+    std::unique_ptr<IModel> model;
+    std::unique_ptr<IEngine> engine;
+    Status s = LoadEngine(engine_path_, &model, &engine);
+    if (!s.ok()) return ReportFailure("bench", s);
+    const std::vector<TensorDesc> descs = engine->GetInputs();
+
+    // The batch: --batch sets dynamic first extents; a fixed one must agree with it.
+    int64_t fixed = -1;
+    for (const TensorDesc& d : descs) {
+      if (d.dims.GetDimsNum() == 0 || d.dims.GetDimValue(0) < 0) continue;
+      fixed = d.dims.GetDimValue(0);
+      if (batch_ > 0 && fixed != batch_) {
+        return ReportUsage("bench", "--batch " + std::to_string(batch_) + ": input '" + d.name +
+                                        "' has a fixed batch of " + std::to_string(fixed) + " (" +
+                                        d.dims.ToString() + ")");
+      }
+    }
+    const int64_t batch = batch_ > 0 ? batch_ : (fixed > 0 ? fixed : 1);
+
+    std::vector<Tensor> inputs;
+    s = MakeInputs(descs, batch, &inputs);
+    if (!s.ok()) return ReportFailure("bench", s);
+    std::vector<std::unique_ptr<IContext>> contexts(static_cast<size_t>(threads_));
+    for (auto& context : contexts) {
+      s = engine->CreateIContext(&context);
+      if (!s.ok()) return ReportFailure("bench", s);
+    }
+
+    StartLine start_line(threads_);
+    std::vector<std::vector<double>> latencies(contexts.size());
+    std::vector<Status> errors(contexts.size());
+    auto worker = [&](size_t t) {
+      std::vector<Tensor> outputs;
+      IContext* context = contexts[t].get();
+      for (int i = 0; i < warmup_ && errors[t].ok(); ++i) {
+        errors[t] = context->Execute(inputs, &outputs);
+      }
+      start_line.ArriveAndWait();
+      latencies[t].reserve(static_cast<size_t>(iterations_));
+      for (int i = 0; i < iterations_ && errors[t].ok(); ++i) {
+        const auto begin = std::chrono::steady_clock::now();
+        errors[t] = context->Execute(inputs, &outputs);
+        latencies[t].push_back(
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - begin)
+                .count());
+      }
+    };
+    // Inputs are shared read-only between threads; each thread has its own context and
+    // output tensors.
+    std::vector<std::thread> pool;
+    for (size_t t = 1; t < contexts.size(); ++t) pool.emplace_back(worker, t);
+    worker(0);
+    for (std::thread& thread : pool) thread.join();
+    const double wall = SecondsSince(start_line.start());
+    for (const Status& e : errors) {
+      if (!e.ok()) return ReportFailure("bench", e);
+    }
+
+    std::vector<double> all;
+    for (const auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
+    const LatencyStats stats = ComputeLatencyStats(all);
+    const double runs = static_cast<double>(all.size());
+    const double images_per_second = wall > 0 ? runs * static_cast<double>(batch) / wall : 0.0;
+    const char* omp = std::getenv("OMP_NUM_THREADS");
+    const std::string omp_text = omp != nullptr ? omp : "";
+    const unsigned cores = std::thread::hardware_concurrency();
+
+    if (json_) {
+      PrintJson({{"engine", engine_path_},
+                 {"batch", batch},
+                 {"threads", threads_},
+                 {"iterations", iterations_},
+                 {"warmup", warmup_},
+                 {"omp_num_threads", omp != nullptr ? nlohmann::json(omp_text) : nlohmann::json()},
+                 {"hardware_threads", cores},
+                 {"latency_ms",
+                  {{"p50", stats.p50},
+                   {"p90", stats.p90},
+                   {"p99", stats.p99},
+                   {"mean", stats.mean},
+                   {"min", stats.min},
+                   {"max", stats.max},
+                   {"count", stats.count}}},
+                 {"wall_seconds", wall},
+                 {"throughput_images_per_second", images_per_second},
+                 {"throughput_batches_per_second", wall > 0 ? runs / wall : 0.0}});
+      return kExitOk;
+    }
+    std::printf(
+        "%s",
+        RenderKeyValues(
+            {
+                {"engine", engine_path_ + " (" + model->GetName() + ")"},
+                {"batch", std::to_string(batch)},
+                {"threads", std::to_string(threads_) + " (one context each; OMP_NUM_THREADS " +
+                                (omp != nullptr ? "= " + omp_text : std::string("unset")) + "; " +
+                                std::to_string(cores) + " hardware threads)"},
+                {"runs", std::to_string(iterations_) + " timed + " + std::to_string(warmup_) +
+                             " warm-up per thread"},
+            },
+            "")
+            .c_str());
+    TextTable table({"latency (ms)", "p50", "p90", "p99", "mean", "min", "max"});
+    table.AddRow({"per batch", Ms(stats.p50), Ms(stats.p90), Ms(stats.p99), Ms(stats.mean),
+                  Ms(stats.min), Ms(stats.max)});
+    std::printf("\n");
+    table.Print(stdout);
+    char line[128];
+    std::snprintf(line, sizeof(line), "\nthroughput: %.1f images/s (%.1f batches/s over %.3f s)\n",
+                  images_per_second, wall > 0 ? runs / wall : 0.0, wall);
+    std::printf("%s", line);
+    return kExitOk;
+  }
+
+ private:
+  CLI::App* app_ = nullptr;
+  std::string engine_path_;
+  int64_t batch_ = 0;  // 0: not given
+  int threads_ = 1;
+  int iterations_ = 100;
+  int warmup_ = 10;
+  bool json_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<Command> AddBenchCommand(CLI::App* parent) {
+  return std::make_unique<BenchCommand>(parent);
+}
+
+}  // namespace qsdk::tools
