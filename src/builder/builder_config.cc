@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "builder/build_options.h"
+#include "common/json_pointer.h"
 #include "common/status_macros.h"
 
 namespace qsdk {
@@ -78,20 +79,9 @@ std::string Shown(const json& value) {
   return StrCat(value.type_name(), " ", text);
 }
 
-// `path` extended by one key, escaped as RFC 6901 requires ('~' -> "~0", '/' -> "~1"),
-// so that a tensor name containing '/' still gives an unambiguous pointer.
+// `path` extended by one key, escaped as RFC 6901 requires.
 std::string Child(const std::string& path, const std::string& key) {
-  std::string out = path + "/";
-  for (char c : key) {
-    if (c == '~') {
-      out += "~0";
-    } else if (c == '/') {
-      out += "~1";
-    } else {
-      out += c;
-    }
-  }
-  return out;
+  return path + "/" + JsonPointerToken(key);
 }
 
 std::string Child(const std::string& path, size_t index) {

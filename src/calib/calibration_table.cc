@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "calib/fingerprint.h"
+#include "common/json_pointer.h"
 #include "common/status_macros.h"
 
 namespace qsdk {
@@ -35,21 +36,6 @@ using nlohmann::json;
 constexpr CalibrationAlgorithm kAlgorithms[] = {
     CalibrationAlgorithm::kMinMax, CalibrationAlgorithm::kEntropy,
     CalibrationAlgorithm::kPercentile, CalibrationAlgorithm::kMse};
-
-// A JSON pointer token: '~' -> "~0", '/' -> "~1" (RFC 6901).
-std::string PointerToken(const std::string& key) {
-  std::string out;
-  for (char c : key) {
-    if (c == '~') {
-      out += "~0";
-    } else if (c == '/') {
-      out += "~1";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
 
 // Validates one JSON document against the table schema; every message carries `source_`
 // and the JSON path.
@@ -95,7 +81,7 @@ class TableParser {
     for (const auto& item : tensors.items()) {
       const std::string& name = item.key();
       const json& entry = item.value();
-      const std::string path = "/tensors/" + PointerToken(name);
+      const std::string path = "/tensors/" + JsonPointerToken(name);
       if (name.empty()) return Error(path, ": a tensor name must not be empty");
       graph::TensorRange range;
       QSDK_RETURN_IF_ERROR(ParseRange(entry, path, &range));
@@ -119,7 +105,7 @@ class TableParser {
     }
     for (const auto& item : object.items()) {
       if (keys.count(item.key()) == 0) {
-        return Error(path, "/", PointerToken(item.key()), " is not a key of a calibration table");
+        return Error(path, "/", JsonPointerToken(item.key()), " is not a key of a calibration table");
       }
     }
     for (const std::string& key : keys) {

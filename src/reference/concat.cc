@@ -1,10 +1,43 @@
 // Concatenation along one axis (docs/ops.md, Concat).
 #include <algorithm>
 
+#include "reference/geometry.h"
 #include "reference/op_util.h"
 #include "reference/ops.h"
 
 namespace qsdk::reference {
+
+namespace internal {
+
+Status ResolveConcatShape(const char* op, const std::vector<const std::vector<int64_t>*>& shapes,
+                          int64_t axis, std::vector<int64_t>* out_shape) {
+  const std::vector<int64_t>& first = *shapes[0];
+  const auto rank = static_cast<int64_t>(first.size());
+  if (axis < 0 || axis >= rank) {
+    return InvalidArgument(op, ": axis = ", axis, " for inputs of rank ", rank,
+                           "; it must be in [0, ", rank, ")");
+  }
+  *out_shape = first;
+  (*out_shape)[axis] = 0;
+  for (size_t i = 0; i < shapes.size(); ++i) {
+    const std::vector<int64_t>& s = *shapes[i];
+    bool compatible = static_cast<int64_t>(s.size()) == rank;
+    for (int64_t d = 0; compatible && d < rank; ++d) {
+      if (d != axis && s[d] != first[d]) compatible = false;
+    }
+    if (!compatible) {
+      return InvalidArgument(op, ": input ", i, " has shape ", ShapeString(s), ", input 0 has ",
+                             ShapeString(first),
+                             "; all inputs need the same rank and the same extents except on "
+                             "axis ",
+                             axis);
+    }
+    (*out_shape)[axis] += s[axis];
+  }
+  return Status::Ok();
+}
+
+}  // namespace internal
 
 Status Concat(const std::vector<const Tensor*>& inputs, int64_t axis, Tensor* y) {
   constexpr const char* kOp = "Concat";
@@ -17,29 +50,11 @@ Status Concat(const std::vector<const Tensor*>& inputs, int64_t axis, Tensor* y)
       const std::string what = StrCat("input ", i);
       QSDK_RETURN_IF_ERROR(internal::CheckFloatOperand(kOp, what.c_str(), *inputs[i]));
     }
-    const std::vector<int64_t>& first = internal::ShapeOf(*inputs[0]);
-    const auto rank = static_cast<int64_t>(first.size());
-    if (axis < 0 || axis >= rank) {
-      return InvalidArgument(kOp, ": axis = ", axis, " for inputs of rank ", rank,
-                             "; it must be in [0, ", rank, ")");
-    }
-    std::vector<int64_t> out_shape = first;
-    out_shape[axis] = 0;
-    for (size_t i = 0; i < inputs.size(); ++i) {
-      const std::vector<int64_t>& s = internal::ShapeOf(*inputs[i]);
-      bool compatible = static_cast<int64_t>(s.size()) == rank;
-      for (int64_t d = 0; compatible && d < rank; ++d) {
-        if (d != axis && s[d] != first[d]) compatible = false;
-      }
-      if (!compatible) {
-        return InvalidArgument(kOp, ": input ", i, " has shape ", ShapeString(s), ", input 0 has ",
-                               ShapeString(first),
-                               "; all inputs need the same rank and the "
-                               "same extents except on axis ",
-                               axis);
-      }
-      out_shape[axis] += s[axis];
-    }
+    std::vector<const std::vector<int64_t>*> shapes;
+    for (const Tensor* in : inputs) shapes.push_back(&internal::ShapeOf(*in));
+    std::vector<int64_t> out_shape;
+    QSDK_RETURN_IF_ERROR(internal::ResolveConcatShape(kOp, shapes, axis, &out_shape));
+    const std::vector<int64_t>& first = *shapes[0];
     Tensor out;
     QSDK_RETURN_IF_ERROR(internal::AllocateOutput(kOp, out_shape, &out));
 

@@ -83,4 +83,9 @@ Status ResolvePoolGeometry(const char* op, const std::vector<int64_t>& x_shape,
 Status PoolWindowAt(const char* op, const PoolGeometry& geometry, int64_t oy, int64_t ox,
                     PoolWindow* window);
 
+// Concat (docs/ops.md): every shape has the rank of shapes[0] and its extents except on
+// `axis` (in [0, rank)); the output extent on `axis` is the sum. Defined in concat.cc.
+Status ResolveConcatShape(const char* op, const std::vector<const std::vector<int64_t>*>& shapes,
+                          int64_t axis, std::vector<int64_t>* out_shape);
+
 }  // namespace qsdk::reference::internal

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <string>
 
+#include "reference/geometry.h"
 #include "reference/op_util.h"
 #include "reference/quantized_ops.h"
 #include "reference/quantized_util.h"
@@ -94,29 +95,11 @@ Status QuantizedConcat(const std::vector<QuantizedOperand>& inputs, int64_t axis
             "unifies them)");
       }
     }
-    const std::vector<int64_t>& first = internal::ShapeOf(*first_op.tensor);
-    const auto rank = static_cast<int64_t>(first.size());
-    if (axis < 0 || axis >= rank) {
-      return InvalidArgument(kOp, ": axis = ", axis, " for inputs of rank ", rank,
-                             "; it must be in [0, ", rank, ")");
-    }
-    std::vector<int64_t> out_shape = first;
-    out_shape[axis] = 0;
-    for (size_t i = 0; i < inputs.size(); ++i) {
-      const std::vector<int64_t>& s = internal::ShapeOf(*inputs[i].tensor);
-      bool compatible = static_cast<int64_t>(s.size()) == rank;
-      for (int64_t d = 0; compatible && d < rank; ++d) {
-        if (d != axis && s[d] != first[d]) compatible = false;
-      }
-      if (!compatible) {
-        return InvalidArgument(kOp, ": input ", i, " has shape ", ShapeString(s), ", input 0 has ",
-                               ShapeString(first),
-                               "; all inputs need the same rank and the same extents except on "
-                               "axis ",
-                               axis);
-      }
-      out_shape[axis] += s[axis];
-    }
+    std::vector<const std::vector<int64_t>*> shapes;
+    for (const QuantizedOperand& in : inputs) shapes.push_back(&internal::ShapeOf(*in.tensor));
+    std::vector<int64_t> out_shape;
+    QSDK_RETURN_IF_ERROR(internal::ResolveConcatShape(kOp, shapes, axis, &out_shape));
+    const std::vector<int64_t>& first = *shapes[0];
     Tensor out;
     QSDK_RETURN_IF_ERROR(internal::AllocateTyped(kOp, dtype, out_shape, &out));
     // Row-major: for each index of the dims before `axis`, each input contributes one
