@@ -242,6 +242,42 @@ class ITransposeNode : public INode {
   virtual std::vector<int64_t> GetPermutation() const = 0;
 };
 
+/// @brief Explicit quantization (a network quantized elsewhere, e.g. by
+///        quantization-aware training): `q = saturate(round_half_even(x / scale) +
+///        zero_point)`, as ONNX QuantizeLinear. The output is INT8, UINT8 or INT16 and
+///        carries exactly the given parameters; the builder never recalibrates them.
+///
+/// Per tensor: one scale and zero point, axis -1. Per axis: one of each per index of
+/// `axis` of the input. A Quantize / Dequantize pair around Conv, FullyConnected,
+/// MatMul, Elementwise add, Pool and Concat is folded by the builder into a quantized
+/// kernel using these parameters; one it cannot fold runs as a kernel of its own
+/// (docs/quantization.md, "Explicit quantization"; the build report says which).
+class IQuantizeNode : public INode {
+ public:
+  /// @brief INT8, UINT8 or INT16.
+  virtual DataType GetQuantizedType() const = 0;
+  /// @brief One scale (per tensor) or one per index of GetAxis().
+  virtual std::vector<float> GetScales() const = 0;
+  /// @brief Zero points, as many as scales.
+  virtual std::vector<int32_t> GetZeroPoints() const = 0;
+  /// @brief The quantization axis, -1 for per tensor.
+  virtual int64_t GetAxis() const = 0;
+};
+
+/// @brief Explicit dequantization: `x = scale * (q - zero_point)` (ONNX
+///        DequantizeLinear), FLOAT32 output. Its parameters are those of its input
+///        tensor: the output of an IQuantizeNode, or an integer constant (quantized
+///        weights) to which AddIDequantizeNode gives them.
+class IDequantizeNode : public INode {
+ public:
+  /// @brief One scale (per tensor) or one per index of GetAxis().
+  virtual std::vector<float> GetScales() const = 0;
+  /// @brief Zero points, as many as scales.
+  virtual std::vector<int32_t> GetZeroPoints() const = 0;
+  /// @brief The quantization axis, -1 for per tensor.
+  virtual int64_t GetAxis() const = 0;
+};
+
 /// @brief A network under construction.
 class INetwork {
  public:
@@ -281,6 +317,24 @@ class INetwork {
   /// @brief Adds a transpose with permutation @p perm.
   virtual ITransposeNode* AddITransposeNode(ITensor* input,
                                             const std::vector<int64_t>& perm) = 0;
+
+  /// @brief Adds an explicit quantization of FLOAT32 @p input to @p type (INT8, UINT8 or
+  ///        INT16; QINT8 / QUINT8 / QINT16 are accepted as the same) with exactly
+  ///        @p scales and @p zero_points: one each and @p axis = -1 for per tensor, or
+  ///        one per index of @p axis (in [0, rank)).
+  ///        Every scale must be finite and > 0 and every zero point within @p type's
+  ///        range; otherwise nullptr and GetLastError() names the value and the rule.
+  virtual IQuantizeNode* AddIQuantizeNode(ITensor* input, DataType type,
+                                          const std::vector<float>& scales,
+                                          const std::vector<int32_t>& zero_points,
+                                          int64_t axis = -1) = 0;
+  /// @brief Adds an explicit dequantization of the integer tensor @p input (the output
+  ///        of an IQuantizeNode, or an INT8 / UINT8 / INT16 / INT32 constant) with
+  ///        @p scales, @p zero_points and @p axis as in AddIQuantizeNode. A tensor has one
+  ///        set of parameters: if @p input already has some they must be equal.
+  virtual IDequantizeNode* AddIDequantizeNode(ITensor* input, const std::vector<float>& scales,
+                                              const std::vector<int32_t>& zero_points,
+                                              int64_t axis = -1) = 0;
 
   /// @brief Marks @p tensor as a network output (in call order).
   virtual Status MarkOutput(ITensor* tensor) = 0;

@@ -25,8 +25,10 @@ enum class NodeType : int32_t {
   kReshape = 11,         ///< IReshapeNode.
   kFlatten = 12,         ///< IFlattenNode.
   kTranspose = 13,       ///< ITransposeNode.
-  kQuantize = 14,        ///< Float (or quantized) to quantized; inserted by the builder.
-  kDequantize = 15,      ///< Quantized to float; inserted by the builder.
+  kQuantize = 14,        ///< IQuantizeNode: float (or quantized) to quantized.
+  kDequantize = 15,      ///< IDequantizeNode: quantized to float.
+  kCast = 16,            ///< Float to float of another width (FLOAT32 / FLOAT16 / BFLOAT16);
+                         ///< inserted by the builder at precision boundaries.
 };
 
 /// @brief Name of @p type as in node_types.def ("Conv", ...), or "Invalid".

@@ -5,7 +5,7 @@
 /// @brief Major version of qsdk.
 #define QSDK_VERSION_MAJOR 0
 /// @brief Minor version of qsdk.
-#define QSDK_VERSION_MINOR 1
+#define QSDK_VERSION_MINOR 2
 /// @brief Patch version of qsdk.
 #define QSDK_VERSION_PATCH 0
 

@@ -14,7 +14,7 @@
 namespace qsdk::engine_file {
 
 // The current format version written by this build (and the newest it can read).
-inline constexpr uint32_t kFormatVersion = 1;
+inline constexpr uint32_t kFormatVersion = 2;
 
 // What an engine file holds besides the graph.
 struct EngineMetadata {

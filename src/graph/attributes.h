@@ -83,6 +83,11 @@ inline constexpr const char* kEpsilon = "epsilon";
 inline constexpr const char* kShape = "shape";
 // Transpose.
 inline constexpr const char* kPerm = "perm";
+// FullyConnected, MatMul: 1 when the node is dynamically quantized: FLOAT32 input x,
+// constant INT8 weights (symmetric, per tensor or per output channel), FLOAT32 bias and
+// output; x's scale and zero point are computed from each batch at run time
+// (docs/quantization.md, "Dynamic quantization"). Absent or 0: static.
+inline constexpr const char* kDynamicQuantization = "dynamic_quantization";
 // MatMul: 0/1.
 inline constexpr const char* kTransposeA = "transpose_a";
 inline constexpr const char* kTransposeB = "transpose_b";

@@ -335,6 +335,34 @@ class TransposeNodeView final : public NodeView<ITransposeNode> {
   std::vector<int64_t> GetPermutation() const override { return Ints(attr::kPerm); }
 };
 
+// Quantize reads its parameters from its output tensor, Dequantize from its input.
+template <typename Interface, bool kFromOutput>
+class QuantParamsNodeView : public NodeView<Interface> {
+ public:
+  using NodeView<Interface>::NodeView;
+  std::vector<float> GetScales() const override { return params().scales; }
+  std::vector<int32_t> GetZeroPoints() const override { return params().zero_points; }
+  int64_t GetAxis() const override { return params().axis; }
+
+ protected:
+  const graph::Tensor& tensor() const {
+    const Node& n = this->node();
+    return this->network_->graph().tensors[kFromOutput ? n.outputs[0] : n.inputs[0]];
+  }
+  const QuantParams& params() const { return tensor().quant; }
+};
+
+class QuantizeNodeView final : public QuantParamsNodeView<IQuantizeNode, true> {
+ public:
+  using QuantParamsNodeView::QuantParamsNodeView;
+  DataType GetQuantizedType() const override { return tensor().dtype; }
+};
+
+class DequantizeNodeView final : public QuantParamsNodeView<IDequantizeNode, false> {
+ public:
+  using QuantParamsNodeView::QuantParamsNodeView;
+};
+
 std::unique_ptr<INode> MakeNodeView(NetworkImpl* network, NodeId id, NodeType type) {
   switch (type) {
     case NodeType::kConst: return std::make_unique<ConstNodeView>(network, id);
@@ -350,9 +378,10 @@ std::unique_ptr<INode> MakeNodeView(NetworkImpl* network, NodeId id, NodeType ty
     case NodeType::kReshape: return std::make_unique<ReshapeNodeView>(network, id);
     case NodeType::kFlatten: return std::make_unique<FlattenNodeView>(network, id);
     case NodeType::kTranspose: return std::make_unique<TransposeNodeView>(network, id);
-    // Quantize / Dequantize are inserted by the builder; networks do not create them yet.
-    case NodeType::kQuantize:
-    case NodeType::kDequantize:
+    case NodeType::kQuantize: return std::make_unique<QuantizeNodeView>(network, id);
+    case NodeType::kDequantize: return std::make_unique<DequantizeNodeView>(network, id);
+    // Cast is inserted by the builder; networks do not create it.
+    case NodeType::kCast:
     case NodeType::kInvalid: break;
   }
   return nullptr;
@@ -501,7 +530,8 @@ IConstNode* NetworkImpl::AddIConstNode(DataType type, const Dims& dims, const vo
 }
 
 NodeId NetworkImpl::AddNodeChecked(NodeType type, const std::vector<ITensor*>& inputs,
-                                   const std::vector<bool>& optional, AttrMap attrs) {
+                                   const std::vector<bool>& optional, AttrMap attrs,
+                                   const Tensor& output) {
   const std::string name = UniqueName(NodeTypeName(type), true);
   Node node;
   node.type = type;
@@ -520,6 +550,8 @@ NodeId NetworkImpl::AddNodeChecked(NodeType type, const std::vector<ITensor*>& i
     node.inputs.push_back(id);
   }
   Tensor out;
+  out.dtype = output.dtype;
+  out.quant = output.quant;
   out.name = UniqueName(name + "_output", false);
   const size_t tensor_count = graph_.tensors.size();
   const TensorId out_id = graph_.AddTensor(std::move(out));
@@ -697,6 +729,96 @@ ITransposeNode* NetworkImpl::AddITransposeNode(ITensor* input, const std::vector
   AttrMap a;
   a.SetInts(attr::kPerm, perm);
   return ViewOrNull<ITransposeNode>(this, AddNodeChecked(NodeType::kTranspose, {input}, {}, a));
+}
+
+namespace {
+
+// Quantization parameters from the API's arguments for a tensor of `shape` and integer
+// `type`, checked by graph::CheckQuantParams (scale finite and > 0, zero point in the
+// type's range, one per index of the axis). `what` names the call.
+Status MakeQuantParams(const std::string& what, const std::vector<int64_t>& shape, DataType type,
+                       const std::vector<float>& scales, const std::vector<int32_t>& zero_points,
+                       int64_t axis, QuantParams* params) {
+  const auto rank = static_cast<int64_t>(shape.size());
+  if (scales.empty()) return InvalidArgument(what, ": no scale was given; it needs at least one");
+  if (axis < -1 || axis >= rank) {
+    return InvalidArgument(what, ": axis ", axis, " is out of range; it must be -1 (per tensor) "
+                           "or in [0, ", rank, ") for an input of rank ", rank);
+  }
+  params->scales = scales;
+  params->zero_points = zero_points;
+  params->axis = static_cast<int32_t>(axis);
+  Tensor probe;
+  probe.dtype = type;
+  probe.shape = shape;
+  probe.quant = *params;
+  return CheckQuantParams(probe, what);
+}
+
+DataType StorageType(DataType type) {
+  switch (type) {
+    case DataType::QINT8: return DataType::INT8;
+    case DataType::QUINT8: return DataType::UINT8;
+    case DataType::QINT16: return DataType::INT16;
+    default: return type;
+  }
+}
+
+}  // namespace
+
+IQuantizeNode* NetworkImpl::AddIQuantizeNode(ITensor* input, DataType type,
+                                             const std::vector<float>& scales,
+                                             const std::vector<int32_t>& zero_points,
+                                             int64_t axis) {
+  TensorId in = kNoTensor;
+  Status status = Resolve(input, "AddIQuantizeNode input", false, &in);
+  if (!status.ok()) return Fail<IQuantizeNode>(status);
+  const DataType storage = StorageType(type);
+  if (storage != DataType::INT8 && storage != DataType::UINT8 && storage != DataType::INT16) {
+    return Fail<IQuantizeNode>(InvalidArgument(
+        "AddIQuantizeNode: type ", DataTypeName(type),
+        " is not a quantized type; it must be INT8, UINT8 or INT16 (or QINT8 / QUINT8 / QINT16)"));
+  }
+  Tensor out;
+  out.dtype = storage;
+  status = MakeQuantParams(StrCat("AddIQuantizeNode on ", graph_.DescribeTensor(in)),
+                           graph_.tensors[in].shape, storage, scales, zero_points, axis,
+                           &out.quant);
+  if (!status.ok()) return Fail<IQuantizeNode>(status);
+  return ViewOrNull<IQuantizeNode>(
+      this, AddNodeChecked(NodeType::kQuantize, {input}, {}, AttrMap(), out));
+}
+
+IDequantizeNode* NetworkImpl::AddIDequantizeNode(ITensor* input, const std::vector<float>& scales,
+                                                 const std::vector<int32_t>& zero_points,
+                                                 int64_t axis) {
+  TensorId in = kNoTensor;
+  Status status = Resolve(input, "AddIDequantizeNode input", false, &in);
+  if (!status.ok()) return Fail<IDequantizeNode>(status);
+  Tensor& t = graph_.tensors[in];
+  const std::string what = StrCat("AddIDequantizeNode on ", graph_.DescribeTensor(in));
+  if (t.dtype != DataType::INT8 && t.dtype != DataType::UINT8 && t.dtype != DataType::INT16 &&
+      t.dtype != DataType::INT32) {
+    return Fail<IDequantizeNode>(InvalidArgument(
+        what, ": the input has type ", DataTypeName(t.dtype),
+        "; Dequantize reads an INT8, UINT8, INT16 or INT32 tensor (a Quantize output or an "
+        "integer constant)"));
+  }
+  QuantParams params;
+  status = MakeQuantParams(what, t.shape, t.dtype, scales, zero_points, axis, &params);
+  if (!status.ok()) return Fail<IDequantizeNode>(status);
+  if (!t.quant.empty() && !(t.quant == params)) {
+    return Fail<IDequantizeNode>(InvalidArgument(
+        what, ": the tensor is already quantized with other parameters (scale ",
+        t.quant.scales[0], ", zero point ", t.quant.zero_points[0], ", axis ", t.quant.axis,
+        "); a tensor has one set of quantization parameters"));
+  }
+  const bool had_params = !t.quant.empty();
+  t.quant = params;
+  IDequantizeNode* node = ViewOrNull<IDequantizeNode>(
+      this, AddNodeChecked(NodeType::kDequantize, {input}, {}, AttrMap()));
+  if (node == nullptr && !had_params) graph_.tensors[in].quant = QuantParams();
+  return node;
 }
 
 Status NetworkImpl::MarkOutput(ITensor* tensor) {

@@ -61,6 +61,11 @@ class NetworkImpl final : public INetwork {
   IReshapeNode* AddIReshapeNode(ITensor* input, const Dims& shape) override;
   IFlattenNode* AddIFlattenNode(ITensor* input, int64_t axis) override;
   ITransposeNode* AddITransposeNode(ITensor* input, const std::vector<int64_t>& perm) override;
+  IQuantizeNode* AddIQuantizeNode(ITensor* input, DataType type, const std::vector<float>& scales,
+                                  const std::vector<int32_t>& zero_points, int64_t axis) override;
+  IDequantizeNode* AddIDequantizeNode(ITensor* input, const std::vector<float>& scales,
+                                      const std::vector<int32_t>& zero_points,
+                                      int64_t axis) override;
   Status MarkOutput(ITensor* tensor) override;
   INode* FindNodeByName(const std::string& name) const override;
   ITensor* FindTensorByName(const std::string& name) const override;
@@ -93,8 +98,10 @@ class NetworkImpl final : public INetwork {
   // Adds a node of `type` reading `inputs` with `output_count` fresh outputs, infers its
   // shapes, and creates its view. On failure removes it, records last_error_, and
   // returns kNoNode.
+  // `output` gives the output tensor's type and quantization parameters (Quantize).
   NodeId AddNodeChecked(NodeType type, const std::vector<ITensor*>& inputs,
-                        const std::vector<bool>& optional, AttrMap attrs);
+                        const std::vector<bool>& optional, AttrMap attrs,
+                        const Tensor& output = Tensor());
   TensorId AddTensorWithView(Tensor tensor);
   std::string UniqueName(const std::string& prefix, bool for_node);
   template <typename View>

@@ -23,6 +23,10 @@ std::string ActivationName(int64_t value) {
 
 // Overflow-checked arithmetic: shapes come from users and from files, so a hostile value
 // must produce a status, not undefined behaviour.
+bool IsFloatType(DataType t) {
+  return t == DataType::FLOAT32 || t == DataType::FLOAT16 || t == DataType::BFLOAT16;
+}
+
 bool AddOverflows(int64_t a, int64_t b, int64_t* out) { return __builtin_add_overflow(a, b, out); }
 bool MulOverflows(int64_t a, int64_t b, int64_t* out) { return __builtin_mul_overflow(a, b, out); }
 
@@ -76,6 +80,7 @@ class NodeInference {
       case NodeType::kTranspose: return InferTranspose();
       case NodeType::kQuantize: return InferQuantize();
       case NodeType::kDequantize: return InferDequantize();
+      case NodeType::kCast: return InferCast();
       case NodeType::kInvalid: break;
     }
     return InvalidArgument("node #", id_, " '", node_.name, "' has an unknown node type ",
@@ -187,20 +192,32 @@ class NodeInference {
     }
   }
 
+  // INT16 quantized tensors: only the INT16 kernels (Conv / FullyConnected / MatMul) and
+  // Quantize / Dequantize read them.
+  static bool ReadsInt16(NodeType type) {
+    return type == NodeType::kConv || type == NodeType::kFullyConnected ||
+           type == NodeType::kMatMul || type == NodeType::kQuantize ||
+           type == NodeType::kDequantize;
+  }
+
   Status CheckInputType(size_t i, const Tensor& tensor) const {
-    if (tensor.dtype == DataType::FLOAT32) {
+    if (IsFloatType(tensor.dtype)) {
       if (!tensor.quant.empty()) {
-        return Error(InputName(i), " is FLOAT32 but has quantization parameters");
+        return Error(InputName(i), " is ", DataTypeName(tensor.dtype),
+                     " but has quantization parameters");
       }
       return Status::Ok();
     }
-    const bool quantized_storage = tensor.dtype == DataType::INT8 ||
-                                   tensor.dtype == DataType::UINT8 ||
-                                   tensor.dtype == DataType::INT32;
-    if (!quantized_storage || !ReadsQuantized(node_.type)) {
+    const bool quantized_storage =
+        tensor.dtype == DataType::INT8 || tensor.dtype == DataType::UINT8 ||
+        tensor.dtype == DataType::INT16 || tensor.dtype == DataType::INT32;
+    if (!quantized_storage || !ReadsQuantized(node_.type) ||
+        (tensor.dtype == DataType::INT16 && !ReadsInt16(node_.type))) {
       return Error(InputName(i), " has type ", DataTypeName(tensor.dtype), "; this op reads ",
-                   ReadsQuantized(node_.type) ? "FLOAT32 or quantized INT8 / UINT8 / INT32"
-                                              : "FLOAT32 only");
+                   !ReadsQuantized(node_.type) ? "FLOAT32 / FLOAT16 / BFLOAT16 only"
+                   : ReadsInt16(node_.type)
+                       ? "FLOAT32 / FLOAT16 / BFLOAT16 or quantized INT8 / UINT8 / INT16 / INT32"
+                       : "FLOAT32 / FLOAT16 / BFLOAT16 or quantized INT8 / UINT8 / INT32");
     }
     if (tensor.quant.empty()) {
       return Error(InputName(i), " has type ", DataTypeName(tensor.dtype),
@@ -258,6 +275,23 @@ class NodeInference {
     return StrCat("input ", i, " '", graph_.tensors[node_.inputs[i]].name, "'");
   }
 
+  // Weights and biases of Conv / FullyConnected / MatMul may also be the output of a
+  // Dequantize of a constant (explicit quantization): the Q/DQ folding pass folds it
+  // into quantized weights, or into FLOAT32 constants when it cannot.
+  Status RequireWeightConstant(size_t i, const char* role) const {
+    const NodeId producer = In(i).producer;
+    if (!In(i).is_constant() && producer != kNoNode &&
+        static_cast<size_t>(producer) < graph_.nodes.size() &&
+        graph_.nodes[producer].type == NodeType::kDequantize &&
+        !graph_.nodes[producer].inputs.empty() &&
+        graph_.nodes[producer].inputs[0] >= 0 &&
+        static_cast<size_t>(graph_.nodes[producer].inputs[0]) < graph_.tensors.size() &&
+        graph_.tensors[graph_.nodes[producer].inputs[0]].is_constant()) {
+      return Status::Ok();
+    }
+    return RequireConstant(i, role);
+  }
+
   Status RequireConstant(size_t i, const char* role) const {
     if (!In(i).is_constant()) {
       return Error(InputName(i), " (", role, ") is not a constant; it must be a constant ",
@@ -273,15 +307,20 @@ class NodeInference {
     return Status::Ok();
   }
 
-  // Sets the output shape. The output type stays what the quantization pass chose when
-  // it made the output a quantized tensor (INT8 / UINT8 with parameters, for ops that
-  // have quantized kernels); otherwise it is FLOAT32.
+  // Sets the output shape. The output type stays what the precision lowering chose: a
+  // float type (FLOAT32 / FLOAT16 / BFLOAT16), or a quantized tensor (INT8 / UINT8 with
+  // parameters for ops that have quantized kernels, INT16 for the INT16 kernels);
+  // otherwise (and always for Dequantize) it is FLOAT32.
   void SetOutput(Shape shape) {
     Tensor& out = graph_.tensors[node_.outputs[0]];
     out.shape = std::move(shape);
-    const bool quantized_output = (out.dtype == DataType::INT8 || out.dtype == DataType::UINT8) &&
-                                  !out.quant.empty() && ReadsQuantized(node_.type) &&
-                                  node_.type != NodeType::kDequantize;
+    const bool quantized_output =
+        (out.dtype == DataType::INT8 || out.dtype == DataType::UINT8 ||
+         (out.dtype == DataType::INT16 && ReadsInt16(node_.type))) &&
+        !out.quant.empty() && ReadsQuantized(node_.type) && node_.type != NodeType::kDequantize;
+    const bool float_output = IsFloatType(out.dtype) && out.quant.empty() &&
+                              node_.type != NodeType::kDequantize;
+    if (float_output) return;
     if (!quantized_output) {
       out.dtype = DataType::FLOAT32;
       out.quant = QuantParams();
@@ -429,10 +468,10 @@ class NodeInference {
                    "' = 1 but input 3 (the residual) is missing; a fused sum needs it");
     }
     const Tensor& r = In(3);
-    if (r.dtype != DataType::FLOAT32) {
+    if (!IsFloatType(r.dtype)) {
       if (r.dtype != DataType::INT8 && r.dtype != DataType::UINT8) {
         return Error(InputName(3), " (the residual) has type ", DataTypeName(r.dtype),
-                     "; it must be FLOAT32, INT8 or UINT8");
+                     "; it must be FLOAT32, FLOAT16, BFLOAT16, INT8 or UINT8");
       }
       if (!r.quant.per_tensor()) {
         return Error(InputName(3), " (the residual) is quantized along axis ", r.quant.axis,
@@ -497,51 +536,80 @@ class NodeInference {
       return Error("output 0 '", out.name, "' has no data; a Const node's output must hold it");
     }
     const std::string what = StrCat("output 0 '", out.name, "'");
-    if (out.dtype != DataType::FLOAT32) {
-      // Quantized weights (INT8, per channel) and biases (INT32) made by the builder.
+    if (!IsFloatType(out.dtype)) {
+      // Quantized weights (INT8 / INT16, per channel) and biases (INT32) made by the
+      // builder, or integer data a Dequantize node gives its parameters (explicit
+      // quantization: a network's integer constant has none until then).
       if (out.dtype != DataType::INT8 && out.dtype != DataType::UINT8 &&
-          out.dtype != DataType::INT32) {
+          out.dtype != DataType::INT16 && out.dtype != DataType::INT32) {
         return Error(what, " has type ", DataTypeName(out.dtype),
-                     "; constants are FLOAT32, or quantized INT8 / UINT8 / INT32");
+                     "; constants are FLOAT32 / FLOAT16 / BFLOAT16, or INT8 / UINT8 / INT16 / "
+                     "INT32");
       }
-      if (out.quant.empty()) {
-        return Error(what, " has type ", DataTypeName(out.dtype),
-                     " without quantization parameters");
-      }
-      QSDK_RETURN_IF_ERROR(CheckNodeQuantParams(what, out));
+      if (!out.quant.empty()) QSDK_RETURN_IF_ERROR(CheckNodeQuantParams(what, out));
     } else if (!out.quant.empty()) {
-      return Error(what, " is FLOAT32 but has quantization parameters");
+      return Error(what, " is ", DataTypeName(out.dtype), " but has quantization parameters");
     }
     return CheckShapeSanity(what, out);
   }
 
-  // Quantize: input FLOAT32 (quantize) or quantized (requantize); output INT8 / UINT8
-  // with the parameters the builder set on it. Same shape.
+  // Quantize: input FLOAT32 (quantize) or quantized (requantize); output INT8 / UINT8 /
+  // INT16 with the parameters the network or the builder set on it. Same shape.
   Status InferQuantize() {
     Tensor& out = graph_.tensors[node_.outputs[0]];
     const std::string what = StrCat("output 0 '", out.name, "'");
-    if (out.dtype != DataType::INT8 && out.dtype != DataType::UINT8) {
+    if (out.dtype != DataType::INT8 && out.dtype != DataType::UINT8 &&
+        out.dtype != DataType::INT16) {
       return Error(what, " has type ", DataTypeName(out.dtype),
-                   "; Quantize produces INT8 or UINT8");
+                   "; Quantize produces INT8, UINT8 or INT16");
+    }
+    if (IsFloatType(In(0).dtype) && In(0).dtype != DataType::FLOAT32) {
+      return Error(InputName(0), " has type ", DataTypeName(In(0).dtype),
+                   "; Quantize reads FLOAT32 or a quantized tensor");
+    }
+    if (In(0).quant.empty() && !IsFloatType(In(0).dtype)) {
+      return Error(InputName(0), " has type ", DataTypeName(In(0).dtype),
+                   " without quantization parameters");
     }
     if (out.quant.empty()) return Error(what, " has no quantization parameters");
     out.shape = InShape(0);
     return CheckNodeQuantParams(what, out);
   }
 
-  // Dequantize: quantized INT8 / UINT8 input, FLOAT32 output of the same shape.
+  // Dequantize: quantized INT8 / UINT8 / INT16 / INT32 input, FLOAT32 output of the same
+  // shape.
   Status InferDequantize() {
-    if (In(0).dtype != DataType::INT8 && In(0).dtype != DataType::UINT8) {
+    if (IsFloatType(In(0).dtype)) {
       return Error(InputName(0), " has type ", DataTypeName(In(0).dtype),
-                   "; Dequantize reads INT8 or UINT8");
+                   "; Dequantize reads INT8, UINT8, INT16 or INT32");
+    }
+    if (In(0).quant.empty()) {
+      return Error(InputName(0), " has type ", DataTypeName(In(0).dtype),
+                   " without quantization parameters; Dequantize needs a scale and zero point");
     }
     SetOutput(InShape(0));
     return Status::Ok();
   }
 
+  // Cast: a float tensor to the float type the builder set on the output (FLOAT32 /
+  // FLOAT16 / BFLOAT16, round to nearest even when narrowing). Same shape.
+  Status InferCast() {
+    Tensor& out = graph_.tensors[node_.outputs[0]];
+    if (!IsFloatType(In(0).dtype)) {
+      return Error(InputName(0), " has type ", DataTypeName(In(0).dtype),
+                   "; Cast reads FLOAT32, FLOAT16 or BFLOAT16");
+    }
+    if (!IsFloatType(out.dtype) || !out.quant.empty()) {
+      return Error("output 0 '", out.name, "' has type ", DataTypeName(out.dtype),
+                   "; Cast writes FLOAT32, FLOAT16 or BFLOAT16");
+    }
+    out.shape = InShape(0);
+    return Status::Ok();
+  }
+
   Status InferConv() {
-    QSDK_RETURN_IF_ERROR(RequireConstant(1, "filter"));
-    if (HasInput(2)) QSDK_RETURN_IF_ERROR(RequireConstant(2, "bias"));
+    QSDK_RETURN_IF_ERROR(RequireWeightConstant(1, "filter"));
+    if (HasInput(2)) QSDK_RETURN_IF_ERROR(RequireWeightConstant(2, "bias"));
     QSDK_RETURN_IF_ERROR(RequireRank(0, 4, "a convolution input needs rank 4 [N, C, H, W]"));
     QSDK_RETURN_IF_ERROR(RequireRank(1, 4, "a filter needs rank 4 [OC, C/group, KH, KW]"));
     Shape strides, pads, dilations;
@@ -606,8 +674,8 @@ class NodeInference {
   }
 
   Status InferFullyConnected() {
-    QSDK_RETURN_IF_ERROR(RequireConstant(1, "weight"));
-    if (HasInput(2)) QSDK_RETURN_IF_ERROR(RequireConstant(2, "bias"));
+    QSDK_RETURN_IF_ERROR(RequireWeightConstant(1, "weight"));
+    if (HasInput(2)) QSDK_RETURN_IF_ERROR(RequireWeightConstant(2, "bias"));
     QSDK_RETURN_IF_ERROR(CheckFusedActivation());
     const Shape& x = InShape(0);
     if (x.size() < 2) {

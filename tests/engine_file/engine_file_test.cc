@@ -64,8 +64,12 @@ graph::Graph EveryOpGraph() {
   const auto bn_bias = b.Const("bn_bias", {4}, 6);
   graph::AttrMap bn;
   bn.SetFloat(graph::attr::kEpsilon, 1e-5);
+  // A BFLOAT16 round trip through two Casts (float storage types since format 2).
+  const auto to_bf16 = b.Op(NodeType::kCast, "to_bf16", {relu});
+  b.g.tensors[to_bf16].dtype = DataType::BFLOAT16;
+  const auto from_bf16 = b.Op(NodeType::kCast, "from_bf16", {to_bf16});
   const auto bnorm =
-      b.Op(NodeType::kBatchNorm, "bn", {relu, bn_mean, bn_var, bn_scale, bn_bias}, bn);
+      b.Op(NodeType::kBatchNorm, "bn", {from_bf16, bn_mean, bn_var, bn_scale, bn_bias}, bn);
 
   // Grouped conv without bias (absent optional input).
   const auto w2 = b.Const("conv2_w", {4, 2, 1, 1}, 7);
@@ -417,7 +421,7 @@ TEST_F(EngineFileTest, NewerFormatVersionNamesBothVersions) {
     const Status s = ReadBytes(bytes);
     EXPECT_EQ(s.code(), StatusCode::kVersionMismatch) << s.ToString();
     EXPECT_NE(s.message().find("engine file format version 7 is newer than this qsdk "
-                               "(reads up to 1)"),
+                               "(reads up to 2)"),
               std::string::npos)
         << s.message();
   }
