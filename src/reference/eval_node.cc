@@ -10,12 +10,26 @@
 // Quantized nodes: qsdk::Tensor has no quantization parameters, so they come from the
 // graph's tensors (inputs) and from inference on the copy (the output keeps the type and
 // parameters the quantization pass gave it). A node whose input or output is stored as
-// integers runs the quantized kernel of quantized_ops.h; Quantize / Dequantize always do.
+// integers runs the quantized kernel of quantized_ops.h (INT8 / UINT8), int16_ops.h (a
+// Conv / FullyConnected / MatMul reading or writing INT16) or dynamic_quant.h
+// (FullyConnected / MatMul with attr::kDynamicQuantization = 1); Quantize / Dequantize
+// always do.
+//
+// Reduced float types (FLOAT16 / BFLOAT16, float_types.h): every such input is widened to
+// FLOAT32 (exact), the FLOAT32 operator runs, and a FLOAT16 / BFLOAT16 output is rounded
+// from its FLOAT32 result once, to nearest even. This is the reference semantics of BF16
+// compute nodes, of FLOAT16 constants read by an FP32 node, and of Cast (the identity on
+// the widened input followed by that rounding: f16 <-> bf16 goes through f32).
 #include <cstring>
+#include <memory>
 #include <string>
 #include <utility>
 
+#include "common/aligned_buffer.h"
 #include "graph/shape_inference.h"
+#include "reference/dynamic_quant.h"
+#include "reference/float_types.h"
+#include "reference/int16_ops.h"
 #include "reference/op_util.h"
 #include "reference/ops.h"
 #include "reference/quantized_ops.h"
@@ -63,8 +77,10 @@ class Attrs {
 };
 
 // Checks `inputs` against the node's slots: one entry per slot, nullptr exactly for the
-// absent optional slots, tensors of the graph tensor's type (FLOAT32, or the integer type
-// of a quantized tensor, whose parameters the graph holds) with a known shape and data.
+// absent optional slots, tensors of the graph tensor's type (FLOAT32 / FLOAT16 / BFLOAT16,
+// or the integer type of a quantized tensor, whose parameters the graph holds) with a
+// known shape and data. (An integer tensor without parameters is read by no op: shape
+// inference on the copy names that rule.)
 Status CheckInputs(const Graph& graph, NodeId id, const std::vector<const Tensor*>& inputs) {
   const Node& node = graph.nodes[id];
   const std::string where = graph.DescribeNode(id);
@@ -91,7 +107,7 @@ Status CheckInputs(const Graph& graph, NodeId id, const std::vector<const Tensor
     const Tensor* in = inputs[i];
     if (in == nullptr) return InvalidArgument(where, ": ", name, " is missing (null)");
     const graph::Tensor& decl = graph.tensors[t];
-    const DataType expected = decl.quant.empty() ? DataType::FLOAT32 : decl.dtype;
+    const DataType expected = decl.dtype;
     if (in->GetDataType() != expected) {
       return InvalidArgument(where, ": ", name, " has type ", DataTypeName(in->GetDataType()),
                              "; the graph declares it ", DataTypeName(expected),
@@ -115,13 +131,27 @@ Status CheckInputs(const Graph& graph, NodeId id, const std::vector<const Tensor
   return Status::Ok();
 }
 
+// True when tensor `t` is the output of a Dequantize node reading a constant: explicit
+// quantization gives Conv / FullyConnected weights and biases in that form until the Q/DQ
+// folding pass, and shape inference accepts it where it requires a constant.
+bool IsDequantizedConstant(const Graph& graph, TensorId t) {
+  const graph::NodeId producer = graph.tensors[t].producer;
+  if (producer < 0 || static_cast<size_t>(producer) >= graph.nodes.size()) return false;
+  const Node& p = graph.nodes[producer];
+  if (p.type != NodeType::kDequantize || p.inputs.empty()) return false;
+  const TensorId source = p.inputs[0];
+  return source >= 0 && static_cast<size_t>(source) < graph.tensors.size() &&
+         graph.tensors[source].is_constant();
+}
+
 // A graph holding only node `id` (as node 0), one tensor per input slot with the concrete
 // shape of that input (constants keep their data, which the builder rules may require),
 // and its output tensors without shapes. Then infers the output shapes and types.
 struct InferredOutput {
   std::vector<int64_t> shape;
-  // FLOAT32, or the quantized type and parameters the graph gives the output (inference
-  // keeps them only where the op has a quantized kernel).
+  // The output type: FLOAT32 / FLOAT16 / BFLOAT16 (quant empty), or the quantized type and
+  // parameters the graph gives the output (inference keeps them only where the op has a
+  // quantized kernel).
   QuantizedOutputSpec spec;
 };
 
@@ -136,6 +166,12 @@ Status InferOnCopy(const Graph& graph, NodeId id, const std::vector<const Tensor
     t.producer = graph::kNoNode;
     t.dtype = inputs[i]->GetDataType();
     t.shape = inputs[i]->GetDimension().GetDims();
+    // The copy has no Dequantize node: a dequantized constant becomes the constant it
+    // stands for (its value is the given input), so that the constness rules still hold.
+    if (!t.is_constant() && IsDequantizedConstant(graph, node.inputs[i])) {
+      t.data = std::make_shared<const AlignedBuffer>(inputs[i]->GetData(),
+                                                     inputs[i]->GetSizeInBytes());
+    }
     copy.inputs[i] = small.AddTensor(std::move(t));
     if (!small.tensors[copy.inputs[i]].is_constant()) small.inputs.push_back(copy.inputs[i]);
   }
@@ -159,7 +195,10 @@ Status InferOnCopy(const Graph& graph, NodeId id, const std::vector<const Tensor
     }
     InferredOutput info;
     info.shape = out.shape;
-    info.spec.dtype = out.quant.empty() ? DataType::FLOAT32 : out.dtype;
+    // Inference leaves a float type or a quantized type on every output; anything else
+    // would be an unparameterized integer, which no op writes.
+    info.spec.dtype = (!out.quant.empty() || IsFloatType(out.dtype)) ? out.dtype
+                                                                      : DataType::FLOAT32;
     info.spec.quant = out.quant;
     outputs->push_back(std::move(info));
   }
@@ -199,12 +238,14 @@ QuantizedOperand Operand(const Graph& graph, const Node& node,
 // True when a quantized kernel runs the node: an input or the output is stored as
 // integers. (Shape inference admits integer tensors only for ops that have one.)
 bool UsesQuantizedKernel(const std::vector<const Tensor*>& in, const QuantizedOutputSpec& out) {
-  if (out.dtype != DataType::FLOAT32) return true;
+  if (!IsFloatType(out.dtype)) return true;
   for (const Tensor* t : in) {
-    if (t != nullptr && t->GetDataType() != DataType::FLOAT32) return true;
+    if (t != nullptr && !IsFloatType(t->GetDataType())) return true;
   }
   return false;
 }
+
+bool IsInt16(const Tensor* t) { return t != nullptr && t->GetDataType() == DataType::INT16; }
 
 // Pool, Concat, Reshape and Flatten on quantized tensors keep the input's type and
 // parameters: the graph's output must carry exactly those.
@@ -224,7 +265,9 @@ Status RequireSameQuantization(const QuantizedOperand& x, const QuantizedOutputS
   return Status::Ok();
 }
 
-// Runs the operator of node `id` on `in` (validated, one per slot).
+// Runs the operator of node `id` on `in` (validated, one per slot, float inputs already
+// widened to FLOAT32; `inferred.spec` is FLOAT32 for a float output, which the caller
+// rounds to the graph's float type).
 Status Dispatch(const Graph& graph, NodeId id, const std::vector<const Tensor*>& in,
                 const InferredOutput& inferred, Tensor* y) {
   const Node& node = graph.nodes[id];
@@ -244,6 +287,25 @@ Status Dispatch(const Graph& graph, NodeId id, const std::vector<const Tensor*>&
                      node.type == NodeType::kMatMul;
   const bool quantized =
       heavy ? UsesQuantizedKernel({in[0], in[1]}, out) : UsesQuantizedKernel(in, out);
+  // INT16 kernels: any INT16 operand or output routes there, so that a mix (say INT16 x
+  // with INT8 weights) is reported against the INT16 rules rather than the INT8 ones.
+  const bool int16 = heavy && (IsInt16(in[0]) || IsInt16(in[1]) || out.dtype == DataType::INT16);
+  // Dynamic quantization (FullyConnected / MatMul): FLOAT32 in and out, INT8 weights.
+  const bool dynamic = (node.type == NodeType::kFullyConnected ||
+                        node.type == NodeType::kMatMul) &&
+                       attrs.Int(attr::kDynamicQuantization) != 0;
+  if (dynamic) {
+    if (residual != nullptr) {
+      return InvalidArgument("attribute '", attr::kFusedSum, "' = 1 with '",
+                             attr::kDynamicQuantization,
+                             "' = 1; a dynamically quantized node has no fused residual");
+    }
+    if (!IsFloatType(out.dtype)) {
+      return InvalidArgument("the output is ", DataTypeName(out.dtype), " (quantized) with '",
+                             attr::kDynamicQuantization,
+                             "' = 1; a dynamically quantized node writes FLOAT32");
+    }
+  }
   Tensor real_residual;
   if (heavy && !quantized && residual != nullptr &&
       residual->GetDataType() != DataType::FLOAT32) {
@@ -269,10 +331,13 @@ Status Dispatch(const Graph& graph, NodeId id, const std::vector<const Tensor*>&
       p.dilation_w = dilations[1];
       p.group = attrs.Int(attr::kGroup);
       p.activation = attrs.Fused();
+      if (int16) return Int16Conv2D(op(0), op(1), bias, residual, p, out, y);
       if (quantized) return QuantizedConv2D(op(0), op(1), op(2), q_residual, p, out, y);
       return Conv2D(*in[0], *in[1], bias, residual, p, y);
     }
     case NodeType::kFullyConnected:
+      if (dynamic) return DynamicQuantizedFullyConnected(*in[0], op(1), bias, attrs.Fused(), y);
+      if (int16) return Int16FullyConnected(op(0), op(1), bias, residual, attrs.Fused(), out, y);
       if (quantized) {
         return QuantizedFullyConnected(op(0), op(1), op(2), q_residual, attrs.Fused(), out, y);
       }
@@ -282,6 +347,8 @@ Status Dispatch(const Graph& graph, NodeId id, const std::vector<const Tensor*>&
       p.transpose_a = attrs.Int(attr::kTransposeA) != 0;
       p.transpose_b = attrs.Int(attr::kTransposeB) != 0;
       p.activation = attrs.Fused();
+      if (dynamic) return DynamicQuantizedMatMul(*in[0], op(1), bias, p, y);
+      if (int16) return Int16MatMul(op(0), op(1), bias, p, out, y);
       if (quantized) return QuantizedMatMul(op(0), op(1), op(2), p, out, y);
       return MatMul(*in[0], *in[1], bias, p, y);
     }
@@ -349,6 +416,10 @@ Status Dispatch(const Graph& graph, NodeId id, const std::vector<const Tensor*>&
       return Quantize(op(0), out, y);
     case NodeType::kDequantize:
       return Dequantize(op(0), y);
+    case NodeType::kCast:
+      // The identity on the widened input; EvalNode then rounds to the output type, which
+      // is the cast's single rounding (f16 <-> bf16 through f32, as the contract says).
+      return Cast(*in[0], DataType::FLOAT32, y);
     case NodeType::kInvalid:
       break;
   }
@@ -370,8 +441,34 @@ Status EvalNodeImpl(const Graph& graph, NodeId id, const std::vector<const Tenso
     return InternalError(graph.DescribeNode(id), ": expected 1 output, inference gave ",
                          inferred.size());
   }
+  // FLOAT16 / BFLOAT16 inputs widened to FLOAT32 (exact); the operators compute in FLOAT32.
+  std::vector<Tensor> widened(inputs.size());
+  std::vector<const Tensor*> args = inputs;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const Tensor* t = inputs[i];
+    if (t == nullptr || !IsFloatType(t->GetDataType()) || t->GetDataType() == DataType::FLOAT32) {
+      continue;
+    }
+    const Status widen = Cast(*t, DataType::FLOAT32, &widened[i]);
+    if (!widen.ok()) {
+      return Status(widen.code(), StrCat(graph.DescribeNode(id), ": input ", i, ": ",
+                                         widen.message()));
+    }
+    args[i] = &widened[i];
+  }
+  const DataType out_type = inferred[0].spec.dtype;
+  const bool narrow_output = out_type == DataType::FLOAT16 || out_type == DataType::BFLOAT16;
+  InferredOutput compute = inferred[0];
+  if (narrow_output) compute.spec.dtype = DataType::FLOAT32;
   Tensor y;
-  const Status st = Dispatch(graph, id, inputs, inferred[0], &y);
+  Status st = Dispatch(graph, id, args, compute, &y);
+  // A float output of a reduced type: the FLOAT32 result rounded once (RNE).
+  if (st.ok() && narrow_output && graph.nodes[id].type != NodeType::kConst &&
+      y.GetDataType() == DataType::FLOAT32) {
+    Tensor rounded;
+    st = Cast(y, out_type, &rounded);
+    y = std::move(rounded);
+  }
   if (!st.ok()) {
     // Operator messages name the op; add the node.
     return Status(st.code(), StrCat(graph.DescribeNode(id), ": ", st.message()));

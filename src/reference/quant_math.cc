@@ -18,6 +18,7 @@ namespace {
 
 constexpr float kInt8Levels = 127.0f;    // symmetric INT8: q in [-127, 127]
 constexpr float kUint8Levels = 255.0f;   // UINT8: q in [0, 255]
+constexpr float kInt16Levels = 32767.0f;  // symmetric INT16: q in [-32767, 32767]
 
 // A scale too small to be a normal float (its reciprocal may overflow, and the values it
 // would represent are below ~1e-36 anyway) is replaced by 1: the data is then all zeros.
@@ -26,21 +27,26 @@ float UsableScale(float s) { return (s >= FLT_MIN && std::isfinite(s)) ? s : 1.0
 }  // namespace
 
 int32_t QuantizedMin(DataType dtype) {
-  return dtype == DataType::INT8 ? -128 : 0;
+  switch (dtype) {
+    case DataType::INT8: return -128;
+    case DataType::INT16: return -32768;
+    default: return 0;
+  }
 }
 
 int32_t QuantizedMax(DataType dtype) {
   switch (dtype) {
     case DataType::INT8: return 127;
     case DataType::UINT8: return 255;
+    case DataType::INT16: return 32767;
     default: return 0;
   }
 }
 
 int32_t RoundAndSaturate(float v, int32_t lo, int32_t hi) {
   if (std::isnan(v)) return lo;
-  // Clamp in float first so that the conversion is always defined; lo and hi are 8-bit
-  // bounds (exact in float), and rounding a value inside them stays inside them.
+  // Clamp in float first so that the conversion is always defined; lo and hi are 8- or
+  // 16-bit bounds (exact in float), and rounding a value inside them stays inside them.
   const float clamped = std::min(std::max(v, static_cast<float>(lo)), static_cast<float>(hi));
   return static_cast<int32_t>(std::nearbyint(clamped));
 }
@@ -74,6 +80,34 @@ int32_t QuantizeBiasValue(float b, float bias_scale) {
   return static_cast<int32_t>(r);
 }
 
+bool ChooseActivationScale(float min, float max, QuantScheme scheme, DataType* dtype,
+                           float* scale, int32_t* zero_point) {
+  if (!std::isfinite(min) || !std::isfinite(max) || min > max) return false;
+  if (scheme != QuantScheme::kSymmetric && scheme != QuantScheme::kAsymmetric) return false;
+  DataType type = DataType::UINT8;
+  float s = 1.0f;
+  int32_t z = 0;
+  if (min >= 0.0f) {
+    // Non-negative (e.g. after ReLU): all 256 levels for [0, max].
+    s = UsableScale(max / kUint8Levels);
+  } else if (scheme == QuantScheme::kSymmetric) {
+    type = DataType::INT8;
+    s = UsableScale(std::max(std::fabs(min), std::fabs(max)) / kInt8Levels);
+  } else {
+    const float lo = std::min(min, 0.0f);  // the range must contain real 0 exactly
+    const float hi = std::max(max, 0.0f);
+    const float width = hi - lo;
+    if (!std::isfinite(width)) return false;
+    s = UsableScale(width / kUint8Levels);
+    const float zf = -lo / s;
+    z = RoundAndSaturate(zf, 0, 255);
+  }
+  *dtype = type;
+  *scale = s;
+  *zero_point = z;
+  return true;
+}
+
 Status ChooseActivationParams(float min, float max, QuantScheme scheme, ActivationQuant* out) {
   constexpr const char* kFn = "ChooseActivationParams";
   if (out == nullptr) return InvalidArgument(kFn, ": the output pointer is null");
@@ -90,25 +124,10 @@ Status ChooseActivationParams(float min, float max, QuantScheme scheme, Activati
   ActivationQuant result;
   float scale = 1.0f;
   int32_t zero = 0;
-  if (min >= 0.0f) {
-    // Non-negative (e.g. after ReLU): all 256 levels for [0, max].
-    result.dtype = DataType::UINT8;
-    scale = UsableScale(max / kUint8Levels);
-  } else if (scheme == QuantScheme::kSymmetric) {
-    result.dtype = DataType::INT8;
-    scale = UsableScale(std::max(std::fabs(min), std::fabs(max)) / kInt8Levels);
-  } else {
-    result.dtype = DataType::UINT8;
-    const float lo = std::min(min, 0.0f);  // the range must contain real 0 exactly
-    const float hi = std::max(max, 0.0f);
-    const float width = hi - lo;
-    if (!std::isfinite(width)) {
-      return InvalidArgument(kFn, ": range [", min, ", ", max,
-                             "] is too wide: its width overflows float");
-    }
-    scale = UsableScale(width / kUint8Levels);
-    const float z = -lo / scale;
-    zero = RoundAndSaturate(z, 0, 255);
+  if (!ChooseActivationScale(min, max, scheme, &result.dtype, &scale, &zero)) {
+    // The only failure left: the width of the asymmetric range overflows float.
+    return InvalidArgument(kFn, ": range [", min, ", ", max,
+                           "] is too wide: its width overflows float");
   }
   result.params.scales = {scale};
   result.params.zero_points = {zero};
@@ -117,22 +136,45 @@ Status ChooseActivationParams(float min, float max, QuantScheme scheme, Activati
   return Status::Ok();
 }
 
-Status QuantizeWeights(const float* values, const std::vector<int64_t>& shape, int32_t axis,
-                       std::vector<int8_t>* q, graph::QuantParams* params) {
-  constexpr const char* kFn = "QuantizeWeights";
-  return internal::GuardExceptions(kFn, [&]() -> Status {
+Status ChooseInt16ActivationParams(float min, float max, ActivationQuant* out) {
+  constexpr const char* kFn = "ChooseInt16ActivationParams";
+  if (out == nullptr) return InvalidArgument(kFn, ": the output pointer is null");
+  if (!std::isfinite(min) || !std::isfinite(max)) {
+    return InvalidArgument(kFn, ": range [", min, ", ", max, "] is not finite");
+  }
+  if (min > max) {
+    return InvalidArgument(kFn, ": range [", min, ", ", max, "] has min > max");
+  }
+  ActivationQuant result;
+  result.dtype = DataType::INT16;
+  result.params.scales = {UsableScale(std::max(std::fabs(min), std::fabs(max)) / kInt16Levels)};
+  result.params.zero_points = {0};
+  result.params.axis = -1;
+  *out = std::move(result);
+  return Status::Ok();
+}
+
+namespace {
+
+// Symmetric quantization of weights with `levels` (127 or 32767) positive steps into
+// integers of type T (see QuantizeWeights).
+template <typename T>
+Status QuantizeSymmetricWeights(const char* fn, float levels, const float* values,
+                                const std::vector<int64_t>& shape, int32_t axis,
+                                std::vector<T>* q, graph::QuantParams* params) {
+  return internal::GuardExceptions(fn, [&]() -> Status {
     if (q == nullptr || params == nullptr) {
-      return InvalidArgument(kFn, ": an output pointer is null");
+      return InvalidArgument(fn, ": an output pointer is null");
     }
     const int64_t count = graph::ElementCount(shape);
     if (count < 0) {
-      return InvalidArgument(kFn, ": shape ", graph::ShapeToString(shape),
+      return InvalidArgument(fn, ": shape ", graph::ShapeToString(shape),
                              " is not fully defined");
     }
-    if (values == nullptr && count > 0) return InvalidArgument(kFn, ": the values are null");
+    if (values == nullptr && count > 0) return InvalidArgument(fn, ": the values are null");
     const auto rank = static_cast<int32_t>(shape.size());
     if (axis < -1 || axis >= rank) {
-      return InvalidArgument(kFn, ": axis = ", axis, " for shape ", graph::ShapeToString(shape),
+      return InvalidArgument(fn, ": axis = ", axis, " for shape ", graph::ShapeToString(shape),
                              "; it must be -1 (per tensor) or in [0, ", rank, ")");
     }
     // Element i lies in slice (i / inner) % channels of `axis`.
@@ -143,7 +185,7 @@ Status QuantizeWeights(const float* values, const std::vector<int64_t>& shape, i
     std::vector<float> max_abs(static_cast<size_t>(channels), 0.0f);
     for (int64_t i = 0; i < count; ++i) {
       if (!std::isfinite(values[i])) {
-        return InvalidArgument(kFn, ": value ", i, " is ", values[i], "; weights must be finite");
+        return InvalidArgument(fn, ": value ", i, " is ", values[i], "; weights must be finite");
       }
       const int64_t c = axis < 0 ? 0 : (i / inner) % channels;
       max_abs[static_cast<size_t>(c)] = std::max(max_abs[static_cast<size_t>(c)],
@@ -154,22 +196,36 @@ Status QuantizeWeights(const float* values, const std::vector<int64_t>& shape, i
     std::vector<float> inverse(static_cast<size_t>(channels));
     for (int64_t c = 0; c < channels; ++c) {
       // An all-zero slice gets s = 1 (any positive scale represents it; 1 is canonical).
-      const float s = UsableScale(max_abs[static_cast<size_t>(c)] / kInt8Levels);
+      const float s = UsableScale(max_abs[static_cast<size_t>(c)] / levels);
       result.scales.push_back(s);
       result.zero_points.push_back(0);
       inverse[static_cast<size_t>(c)] = InverseScale(s);
     }
-    std::vector<int8_t> quantized(static_cast<size_t>(count));
+    const auto bound = static_cast<int32_t>(levels);
+    std::vector<T> quantized(static_cast<size_t>(count));
     for (int64_t i = 0; i < count; ++i) {
       const int64_t c = axis < 0 ? 0 : (i / inner) % channels;
       const float scaled = values[i] * inverse[static_cast<size_t>(c)];
-      quantized[static_cast<size_t>(i)] =
-          static_cast<int8_t>(RoundAndSaturate(scaled, -127, 127));
+      quantized[static_cast<size_t>(i)] = static_cast<T>(RoundAndSaturate(scaled, -bound, bound));
     }
     *q = std::move(quantized);
     *params = std::move(result);
     return Status::Ok();
   });
+}
+
+}  // namespace
+
+Status QuantizeWeights(const float* values, const std::vector<int64_t>& shape, int32_t axis,
+                       std::vector<int8_t>* q, graph::QuantParams* params) {
+  // -128 is never produced (docs/quantization.md: the restricted range).
+  return QuantizeSymmetricWeights("QuantizeWeights", kInt8Levels, values, shape, axis, q, params);
+}
+
+Status QuantizeWeightsInt16(const float* values, const std::vector<int64_t>& shape,
+                            int32_t axis, std::vector<int16_t>* q, graph::QuantParams* params) {
+  return QuantizeSymmetricWeights("QuantizeWeightsInt16", kInt16Levels, values, shape, axis, q,
+                                  params);
 }
 
 Status QuantizeBias(const float* values, const std::vector<int64_t>& shape, float input_scale,

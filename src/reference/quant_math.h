@@ -5,8 +5,9 @@
 // operands and expected values.
 //
 // Conventions: real = scale * (q - zero_point). Activations are quantized per tensor
-// (INT8 or UINT8), weights INT8 symmetric per output channel or per tensor, biases INT32
-// in the accumulator's scale. All arithmetic that the contract says is "in float" is
+// (INT8 or UINT8; INT16 for the INT16 kernels), weights INT8 (INT16) symmetric per output
+// channel or per tensor, biases INT32 in the accumulator's scale (the INT16 kernels take
+// FLOAT32 biases). All arithmetic that the contract says is "in float" is
 // done in float here, in out-of-line functions compiled with -ffp-contract=off (so that
 // a compiler may not fuse x * inv_scale + zero_point into one FMA rounding), and
 // round-half-to-even uses std::nearbyint under the default rounding mode.
@@ -36,8 +37,8 @@ struct ActivationQuant {
 
 // --- Scalar steps (bit-exact definitions of the contract). -------------------------------
 
-// Storage range of an 8-bit quantized type: [-128, 127] for INT8, [0, 255] for UINT8.
-// Other types give [0, 0] (callers check the type first).
+// Storage range of a quantized type: [-128, 127] for INT8, [0, 255] for UINT8,
+// [-32768, 32767] for INT16. Other types give [0, 0] (callers check the type first).
 int32_t QuantizedMin(DataType dtype);
 int32_t QuantizedMax(DataType dtype);
 
@@ -48,7 +49,7 @@ int32_t RoundAndSaturate(float v, int32_t lo, int32_t hi);
 
 // Quantize one value: saturate(round_half_even(x * inv_scale + zero_point)) in float,
 // with inv_scale = 1.0f / scale computed once by the caller (see InverseScale) and the
-// saturation range of `dtype` (INT8 or UINT8).
+// saturation range of `dtype` (INT8, UINT8 or INT16).
 int32_t QuantizeValue(float x, float inv_scale, int32_t zero_point, DataType dtype);
 
 // 1.0f / scale in float (the reciprocal the contract computes once per tensor).
@@ -77,6 +78,20 @@ int32_t QuantizeBiasValue(float b, float bias_scale);
 // above, i.e. 0). Fails when min or max is not finite or min > max.
 Status ChooseActivationParams(float min, float max, QuantScheme scheme, ActivationQuant* out);
 
+// The same choice without allocating (the runtime's dynamic quantization calls it at every
+// execution): the storage type, the scale and the zero point ChooseActivationParams would
+// give. Returns false, leaving the outputs untouched, exactly where ChooseActivationParams
+// fails (a non-finite bound, min > max, an unknown scheme, an overflowing width).
+bool ChooseActivationScale(float min, float max, QuantScheme scheme, DataType* dtype,
+                           float* scale, int32_t* zero_point);
+
+// Per-tensor INT16 parameters (QINT16 activations) for real values in [min, max]: always
+// INT16, symmetric, z = 0, s = max(|min|, |max|) / 32767 (so q spans [-32767, 32767];
+// -32768 is reachable only by saturation). The degenerate-range rules are those of INT8: a
+// range whose s would not be a normal float (including [0, 0]) gets s = 1. Fails when min
+// or max is not finite or min > max.
+Status ChooseInt16ActivationParams(float min, float max, ActivationQuant* out);
+
 // Symmetric INT8 quantization of the weights `values` (ElementCount(shape) floats,
 // row-major) per index of `axis` (in [0, rank): one scale per slice, e.g. axis 0 = the
 // output channel of a Conv / FullyConnected filter, the last axis = the output column of
@@ -87,6 +102,14 @@ Status ChooseActivationParams(float min, float max, QuantScheme scheme, Activati
 // non-finite value, a bad axis or shape, or a null pointer with a non-empty shape.
 Status QuantizeWeights(const float* values, const std::vector<int64_t>& shape, int32_t axis,
                        std::vector<int8_t>* q, graph::QuantParams* params);
+
+// Symmetric INT16 quantization of weights, exactly as QuantizeWeights with 32767 levels:
+//   s = max|w| / 32767 over the slice (s = 1 for an all-zero slice, or one whose s would
+//   not be a normal float), z = 0, q = clamp(round_half_even(w * (1.0f / s)), -32767, 32767).
+// -32768 is never produced: the INT16 kernels rely on it (two s16 x s16 products then sum
+// exactly in int32).
+Status QuantizeWeightsInt16(const float* values, const std::vector<int64_t>& shape,
+                            int32_t axis, std::vector<int16_t>* q, graph::QuantParams* params);
 
 // INT32 quantization of a bias (ElementCount(shape) floats) for an op whose input has
 // scale `input_scale` and whose weights have `weight_params` (from QuantizeWeights):

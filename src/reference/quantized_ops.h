@@ -46,12 +46,12 @@ struct QuantizedOutputSpec {
   graph::QuantParams quant;
 };
 
-// Quantize: x FLOAT32 (quant empty) -> `out` (INT8 / UINT8); or requantize x INT8 / UINT8
-// -> `out` (dequantize then quantize, in float). Both x's and out's parameters may be per
-// tensor or per axis (same shape; the axis indexes x's dims).
+// Quantize: x FLOAT32 (quant empty) -> `out` (INT8 / UINT8 / INT16); or requantize x
+// INT8 / UINT8 / INT16 -> `out` (dequantize then quantize, in float). Both x's and out's
+// parameters may be per tensor or per axis (same shape; the axis indexes x's dims).
 Status Quantize(const QuantizedOperand& x, const QuantizedOutputSpec& out, Tensor* y);
 
-// Dequantize: x INT8 / UINT8 (per tensor or per axis) -> FLOAT32.
+// Dequantize: x INT8 / UINT8 / INT16 / INT32 (per tensor or per axis) -> FLOAT32.
 Status Dequantize(const QuantizedOperand& x, Tensor* y);
 
 // Quantized 2-D convolution, NCHW, with the geometry of Conv2D (groups, depthwise when

@@ -1,4 +1,7 @@
-// reference::RunGraph: the reference interpreter of a whole Graph IR.
+// reference::RunGraph: the reference interpreter of a whole Graph IR. Every node runs
+// through EvalNode, so intermediate tensors may have any type a node produces (FLOAT32,
+// FLOAT16 / BFLOAT16, quantized integers); constants are viewed in their stored type
+// (FLOAT16 weights, INT8 / INT16 weights, INT32 biases).
 #include <cstring>
 #include <string>
 #include <utility>
@@ -19,14 +22,16 @@ using graph::TensorId;
 Status CheckGraphInput(const Graph& graph, size_t index, TensorId t, const Tensor& given) {
   const graph::Tensor& decl = graph.tensors[t];
   const std::string what = StrCat("RunGraph: input ", index, " (", graph.DescribeTensor(t), ")");
-  // FLOAT32, or an INT8 / UINT8 input the graph declares quantized (its parameters are
-  // the graph's).
-  const bool quantized_decl =
-      (decl.dtype == DataType::INT8 || decl.dtype == DataType::UINT8) && !decl.quant.empty();
+  // FLOAT32 (the only type of a built network's inputs), or an INT8 / UINT8 / INT16
+  // input the graph declares quantized (its parameters are the graph's). FLOAT16 /
+  // BFLOAT16 exist only inside a built graph, behind a Cast.
+  const bool quantized_decl = (decl.dtype == DataType::INT8 || decl.dtype == DataType::UINT8 ||
+                               decl.dtype == DataType::INT16) &&
+                              !decl.quant.empty();
   if (decl.dtype != DataType::FLOAT32 && !quantized_decl) {
     return InvalidArgument(what, " is declared ", DataTypeName(decl.dtype),
-                           "; graph inputs must be FLOAT32, or INT8 / UINT8 with quantization "
-                           "parameters");
+                           "; graph inputs must be FLOAT32, or INT8 / UINT8 / INT16 with "
+                           "quantization parameters");
   }
   if (given.GetDataType() != decl.dtype) {
     return InvalidArgument(what, " has type ", DataTypeName(given.GetDataType()),
@@ -56,8 +61,9 @@ Status CheckGraphInput(const Graph& graph, size_t index, TensorId t, const Tenso
 }
 
 // A read-only view of a constant tensor's data (never written: operators take const
-// inputs), so that running a graph does not copy its weights. Quantized constants (INT8
-// weights, INT32 biases) keep their type; their parameters stay in the graph.
+// inputs), so that running a graph does not copy its weights. Constants keep their stored
+// type (FLOAT16 weights are widened by EvalNode; quantized INT8 / INT16 weights and INT32
+// biases keep their parameters in the graph).
 Tensor ConstantView(const graph::Tensor& t) {
   return Tensor::Wrap(t.dtype, Dims(t.shape), const_cast<uint8_t*>(t.data->data()), t.name);
 }
