@@ -21,8 +21,11 @@
 // require the layout they are given, so blocked layouts flow from conv to conv.
 //
 // Data types: a desc carries its element type. Graph inputs and outputs are f32;
-// quantized intermediate tensors are u8 / s8 (INT32 exists only as constant biases).
-// A reorder the context inserts only changes the layout, never the type.
+// intermediate tensors are f32, bf16 or f16 (float storage; only Cast reads f16), u8 / s8
+// (INT8), or INT16 described as f16 descs of the same shape (oneDNN 2.6 has no s16; only
+// the int16 kernels read or write them, always in plain layout, so the context never
+// reorders them). INT32 exists only as constant biases. A reorder the context inserts
+// only changes the layout, never the type.
 #pragma once
 
 #include <memory>

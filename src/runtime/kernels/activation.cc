@@ -1,5 +1,7 @@
-// Activation: one oneDNN eltwise primitive. Layout-agnostic, so the instance requires
-// whatever layout it is given and produces the same (blocked layouts flow through).
+// Activation: one oneDNN eltwise primitive, f32 -> f32 or bf16 -> bf16 (oneDNN computes a
+// bf16 element in f32 and rounds the result once). Layout-agnostic, so the instance
+// requires whatever layout it is given and produces the same (blocked layouts flow
+// through).
 #include <cmath>
 
 #include "runtime/kernels/activation_mapping.h"
@@ -55,16 +57,22 @@ namespace {
 
 class ActivationKernel : public Kernel {
  public:
-  ActivationKernel(std::string what, EltwiseParams params)
-      : what_(std::move(what)), params_(params) {}
+  ActivationKernel(std::string what, EltwiseParams params, dnnl::memory::data_type type)
+      : what_(std::move(what)), params_(params), type_(type) {}
 
-  std::string name() const override { return "onednn_eltwise_fp32"; }
+  std::string name() const override {
+    return std::string("onednn_eltwise_") + PrecisionName(type_);
+  }
 
   Status Instantiate(const InstantiateArgs& args,
                      std::unique_ptr<KernelInstance>* instance) const override {
     QSDK_RETURN_IF_ERROR(CheckInstantiateArgs(args, 1, 1, what_));
+    const dnnl::memory::desc& src = args.input_descs[0];
+    if (src.data_type() != type_) {
+      return InvalidArgument(what_, ": input arrives as ", DnnlTypeName(src.data_type()),
+                             "; the kernel was built for ", DnnlTypeName(type_));
+    }
     return GuardDnnl(what_, [&]() -> Status {
-      const dnnl::memory::desc& src = args.input_descs[0];
       dnnl::eltwise_forward::desc desc(dnnl::prop_kind::forward_inference, params_.algorithm, src,
                                        params_.alpha, params_.beta);
       dnnl::eltwise_forward::primitive_desc pd(desc, UserScratchpadAttr(), *args.engine);
@@ -77,6 +85,7 @@ class ActivationKernel : public Kernel {
  private:
   std::string what_;
   EltwiseParams params_;
+  dnnl::memory::data_type type_;
 };
 
 }  // namespace
@@ -86,6 +95,8 @@ Status CreateActivationKernel(const graph::Graph& graph, graph::NodeId id,
   const std::string what = graph.DescribeNode(id);
   return GuardDnnl(what, [&]() -> Status {
     QSDK_RETURN_IF_ERROR(CheckSingleRuntimeInput(graph, id));
+    dnnl::memory::data_type data_type;
+    QSDK_RETURN_IF_ERROR(ReadLightFloatType(graph, id, &data_type));
     const graph::AttrMap& attrs = graph.nodes[id].attrs;
     const int64_t type = attrs.GetInt(graph::attr::kActivation, 0);
     if (type < 1 || type > kMaxActivationType) {
@@ -100,7 +111,7 @@ Status CreateActivationKernel(const graph::Graph& graph, graph::NodeId id,
     const float beta = static_cast<float>(attrs.GetFloat(graph::attr::kBeta, 0.0));
     EltwiseParams params;
     QSDK_RETURN_IF_ERROR(MapActivation(activation, alpha, beta, what, &params));
-    *kernel = std::make_unique<ActivationKernel>(what, params);
+    *kernel = std::make_unique<ActivationKernel>(what, params, data_type);
     return Status::Ok();
   });
 }

@@ -5,6 +5,9 @@
 // the same bytes: the normalization is per channel, so merging or adding trailing dims
 // changes nothing, and oneDNN 2.6 has fast implementations only for 4-D / 5-D data
 // (2-D / 3-D fall to its slow reference code).
+//
+// BF16: bf16 data in and out with FLOAT32 statistics, scale and shift (docs/ops.md);
+// oneDNN normalizes each element in f32 and rounds the result once.
 #include <cmath>
 
 #include "runtime/kernels/kernels.h"
@@ -20,9 +23,10 @@ bool IsNativeRank(size_t rank) { return rank == 4 || rank == 5; }
 
 class BatchNormKernel : public Kernel {
  public:
-  BatchNormKernel(std::string what, float epsilon, int64_t channels, memory mean, memory variance,
-                  memory scale, memory shift)
+  BatchNormKernel(std::string what, memory::data_type type, float epsilon, int64_t channels,
+                  memory mean, memory variance, memory scale, memory shift)
       : what_(std::move(what)),
+        type_(type),
         epsilon_(epsilon),
         channels_(channels),
         mean_(std::move(mean)),
@@ -30,11 +34,18 @@ class BatchNormKernel : public Kernel {
         scale_(std::move(scale)),
         shift_(std::move(shift)) {}
 
-  std::string name() const override { return "onednn_batch_norm_fp32"; }
+  std::string name() const override {
+    return std::string("onednn_batch_norm_") + PrecisionName(type_);
+  }
 
   Status Instantiate(const InstantiateArgs& args,
                      std::unique_ptr<KernelInstance>* instance) const override {
     QSDK_RETURN_IF_ERROR(CheckInstantiateArgs(args, 1, 1, what_));
+    if (args.input_descs[0].data_type() != type_) {
+      return InvalidArgument(what_, ": input arrives as ",
+                             DnnlTypeName(args.input_descs[0].data_type()),
+                             "; the kernel was built for ", DnnlTypeName(type_));
+    }
     return GuardDnnl(what_, [&]() -> Status {
       const memory::desc& given = args.input_descs[0];
       const memory::dims dims = given.dims();
@@ -48,10 +59,11 @@ class BatchNormKernel : public Kernel {
       ArgSource src{DNNL_ARG_SRC, ArgSource::Kind::kInput, 0, {}};
       ArgSource dst{DNNL_ARG_DST, ArgSource::Kind::kOutput, 0, {}};
       if (!IsNativeRank(dims.size())) {
-        const memory::desc plain = PlainDesc(std::vector<int64_t>(dims.begin(), dims.end()));
+        const memory::desc plain =
+            PlainDesc(std::vector<int64_t>(dims.begin(), dims.end()), type_);
         memory::dim rest = 1;
         for (size_t d = 2; d < dims.size(); ++d) rest *= dims[d];
-        data_md = PlainDesc({dims[0], dims[1], rest, 1});
+        data_md = PlainDesc({dims[0], dims[1], rest, 1}, type_);
         src = {DNNL_ARG_SRC,
                ArgSource::Kind::kView,
                result->AddView({false, 0, memory(data_md, *args.engine, nullptr)}),
@@ -88,6 +100,7 @@ class BatchNormKernel : public Kernel {
 
  private:
   std::string what_;
+  memory::data_type type_;
   float epsilon_;
   int64_t channels_;
   memory mean_, variance_, scale_, shift_;
@@ -101,6 +114,8 @@ Status CreateBatchNormKernel(const graph::Graph& graph, graph::NodeId id,
   return GuardDnnl(what, [&]() -> Status {
     QSDK_RETURN_IF_ERROR(CheckInputCount(graph, id, 5));
     QSDK_RETURN_IF_ERROR(CheckRuntimeInput(graph, id, 0));
+    memory::data_type type;
+    QSDK_RETURN_IF_ERROR(ReadLightFloatType(graph, id, &type));
     const graph::Node& node = graph.nodes[id];
     const double epsilon = node.attrs.GetFloat(graph::attr::kEpsilon, 0.0);
     if (!(epsilon > 0.0) || !std::isfinite(static_cast<float>(epsilon))) {
@@ -117,6 +132,12 @@ Status CreateBatchNormKernel(const graph::Graph& graph, graph::NodeId id,
         return Unimplemented(what, ": input ", i, " '", kNames[i], "' ", graph.DescribeTensor(t),
                              " is not constant; the runtime kernel needs constant statistics");
       }
+      if (tensor.dtype != DataType::FLOAT32) {
+        return Unimplemented(what, ": input ", i, " '", kNames[i], "' ", graph.DescribeTensor(t),
+                             " has type ", DataTypeName(tensor.dtype),
+                             "; the runtime kernel takes FLOAT32 statistics, scale and bias "
+                             "(FLOAT16 constants are widened when the engine is created)");
+      }
       if (tensor.shape.size() != 1 || (channels >= 0 && tensor.shape[0] != channels)) {
         return InvalidArgument(what, ": input ", i, " '", kNames[i], "' has shape ",
                                graph::ShapeToString(tensor.shape),
@@ -125,8 +146,9 @@ Status CreateBatchNormKernel(const graph::Graph& graph, graph::NodeId id,
       channels = tensor.shape[0];
       QSDK_RETURN_IF_ERROR(MakeConstantMemory(tensor, tensor.shape, engine, what, &params[i - 1]));
     }
-    *kernel = std::make_unique<BatchNormKernel>(what, static_cast<float>(epsilon), channels,
-                                                params[0], params[1], params[2], params[3]);
+    *kernel = std::make_unique<BatchNormKernel>(what, type, static_cast<float>(epsilon),
+                                                channels, params[0], params[1], params[2],
+                                                params[3]);
     return Status::Ok();
   });
 }

@@ -5,6 +5,8 @@
 // inputs are held by the kernel (plain) and reordered once at Instantiate when the
 // chosen layout is not plain.
 //
+// BF16: every input and the output bf16 (the concat copies the values).
+//
 // Quantized inputs (u8 / s8) carry exactly the output's scale and zero point (the builder
 // unifies them, docs/quantization.md), so the concat copies the integers as they are.
 #include "runtime/kernels/kernels.h"
@@ -22,9 +24,7 @@ class ConcatKernel : public Kernel {
                memory::data_type type)
       : what_(std::move(what)), axis_(axis), constants_(std::move(constants)), type_(type) {}
 
-  std::string name() const override {
-    return type_ == memory::data_type::f32 ? "onednn_concat_fp32" : "onednn_concat_int8";
-  }
+  std::string name() const override { return std::string("onednn_concat_") + PrecisionName(type_); }
 
   Status Instantiate(const InstantiateArgs& args,
                      std::unique_ptr<KernelInstance>* instance) const override {
@@ -148,9 +148,9 @@ Status CreateConcatKernel(const graph::Graph& graph, graph::NodeId id, const dnn
                              "; it must be in [0, ", rank, ") (the output rank)");
     }
     const graph::Tensor& y = graph.tensors[node.outputs[0]];
-    if (y.dtype != DataType::FLOAT32 && !IsQuantized8(y)) {
+    if (y.dtype != DataType::FLOAT32 && y.dtype != DataType::BFLOAT16 && !IsQuantized8(y)) {
       return Unimplemented(what, ": output '", y.name, "' has type ", DataTypeName(y.dtype),
-                           "; Concat produces FLOAT32 or quantized INT8 / UINT8");
+                           "; Concat produces FLOAT32, BFLOAT16 or quantized INT8 / UINT8");
     }
     std::vector<memory> constants(node.inputs.size());
     size_t runtime_count = 0;

@@ -1,4 +1,4 @@
-// Conv: oneDNN convolution_forward (direct algorithm), fp32 or int8 (chosen from the
+// Conv: oneDNN convolution_forward (direct algorithm), fp32, bf16 or int8 (chosen from the
 // tensors' types, heavy_kernel_util.h). Groups and depthwise use 5-D goihw weights;
 // oneDNN's dilation is d - 1; asymmetric pads map to padding_l / padding_r; a fused
 // residual, a fused activation and the quantization of a u8 / s8 output are post-ops.

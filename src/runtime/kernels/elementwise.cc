@@ -17,6 +17,10 @@
 // blocked layout is wanted). A constant operand is held by the kernel (plain, padded to
 // the output rank) and reordered to the wanted layout once at Instantiate.
 //
+// BF16 (docs/ops.md): a BFLOAT16 output with BFLOAT16 runtime operands (a constant operand
+// BFLOAT16 or FLOAT32): oneDNN computes each element in f32 from the exactly widened
+// operands and rounds the result once.
+//
 // Quantized operands (docs/quantization.md: r = s_a * (a_q - z_a) (op) s_b * (b_q - z_b)
 // in float, then quantized to the output's u8 / s8 or kept f32): an operand with zero
 // point 0 is read as u8 / s8 with its scale as a binary source-scale attribute (oneDNN
@@ -68,9 +72,12 @@ struct OperandQuant {
 
 // The output's type and, quantized, parameters.
 struct OutputQuant {
-  memory::data_type type = memory::data_type::f32;
+  memory::data_type type = memory::data_type::f32;  // f32, bf16, u8 or s8
   float scale = 1.0f;
   int32_t zero_point = 0;
+  bool quantized() const {
+    return type == memory::data_type::u8 || type == memory::data_type::s8;
+  }
 };
 
 // Attribute of a reorder from a quantized operand's storage to f32: s * (q - z). With
@@ -96,9 +103,9 @@ class ElementwiseKernel : public Kernel {
         output_(output) {}
 
   std::string name() const override {
-    const bool int8 = quant_[0].quantized || quant_[1].quantized ||
-                      output_.type != memory::data_type::f32;
-    return int8 ? "onednn_binary_int8" : "onednn_binary_fp32";
+    const bool int8 = quant_[0].quantized || quant_[1].quantized || output_.quantized();
+    if (int8) return "onednn_binary_int8";
+    return output_.type == memory::data_type::bf16 ? "onednn_binary_bf16" : "onednn_binary_fp32";
   }
 
   Status Instantiate(const InstantiateArgs& args,
@@ -285,7 +292,7 @@ class ElementwiseKernel : public Kernel {
       attr.set_scales(DNNL_ARG_SRC_1, 0, {ops[src1].quant.binary_scale()});
     }
     dnnl::post_ops post_ops;
-    if (output_.type != memory::data_type::f32) {
+    if (output_.quantized()) {
       // Quantization of the result, r * (1/s) + z with the reciprocal computed once in
       // float as the contract's Quantize does; a negation folds into the multiplier
       // exactly ((-r) * m == r * (-m)). One post-op: oneDNN 2.6's jit binary ignores its
@@ -320,10 +327,15 @@ class ElementwiseKernel : public Kernel {
 Status ReadOperandQuant(const graph::Tensor& tensor, const std::string& what, OperandQuant* q) {
   *q = OperandQuant();
   if (tensor.dtype == DataType::FLOAT32) return Status::Ok();
+  if (tensor.dtype == DataType::BFLOAT16 && tensor.quant.empty()) {
+    q->type = memory::data_type::bf16;
+    return Status::Ok();
+  }
   if (!IsQuantized8(tensor)) {
     return Unimplemented(what, ": tensor '", tensor.name, "' has type ",
                          DataTypeName(tensor.dtype),
-                         "; elementwise operands are FLOAT32 or quantized INT8 / UINT8");
+                         "; elementwise operands are FLOAT32, BFLOAT16 or quantized INT8 / UINT8 "
+                         "(FLOAT16 constants are widened when the engine is created)");
   }
   q->type = DnnlDataType(tensor.dtype);
   q->quantized = true;
@@ -361,9 +373,12 @@ Status CreateElementwiseKernel(const graph::Graph& graph, graph::NodeId id,
     if (IsQuantized8(y)) {
       QSDK_RETURN_IF_ERROR(PerTensorQuant(y, what, &output.scale, &output.zero_point));
       output.type = DnnlDataType(y.dtype);
+    } else if (y.dtype == DataType::BFLOAT16 && y.quant.empty()) {
+      output.type = memory::data_type::bf16;
     } else if (y.dtype != DataType::FLOAT32) {
       return Unimplemented(what, ": output '", y.name, "' has type ", DataTypeName(y.dtype),
-                           "; elementwise ops produce FLOAT32 or quantized INT8 / UINT8");
+                           "; elementwise ops produce FLOAT32, BFLOAT16 or quantized INT8 / "
+                           "UINT8");
     }
     std::array<memory, 2> constants;
     std::array<OperandQuant, 2> quant;
@@ -371,6 +386,20 @@ Status CreateElementwiseKernel(const graph::Graph& graph, graph::NodeId id,
     for (int i = 0; i < 2; ++i) {
       const graph::Tensor& tensor = graph.tensors[node.inputs[i]];
       QSDK_RETURN_IF_ERROR(ReadOperandQuant(tensor, what, &quant[i]));
+      // BF16 compute (bf16 output): runtime operands bf16, constants bf16 or f32. Otherwise
+      // no operand is bf16.
+      const bool bf16_output = output.type == memory::data_type::bf16;
+      const bool operand_ok =
+          bf16_output ? (quant[i].type == memory::data_type::bf16 ||
+                         (tensor.is_constant() && tensor.dtype == DataType::FLOAT32))
+                      : quant[i].type != memory::data_type::bf16;
+      if (!operand_ok) {
+        return Unimplemented(what, ": input ", i, " ", graph.DescribeTensor(node.inputs[i]),
+                             " is ", DataTypeName(tensor.dtype), " and output '", y.name, "' is ",
+                             DataTypeName(y.dtype),
+                             "; a BFLOAT16 elementwise op reads BFLOAT16 operands (a constant "
+                             "may be FLOAT32) and other ops read no BFLOAT16 operand");
+      }
       if (!tensor.is_constant()) {
         QSDK_RETURN_IF_ERROR(CheckRuntimeInput(graph, id, i, /*quantized_ok=*/true));
         continue;

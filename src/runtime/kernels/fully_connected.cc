@@ -1,5 +1,5 @@
-// FullyConnected: oneDNN inner_product_forward (fp32), y = x * w^T + b with an optional
-// fused activation post-op.
+// FullyConnected: oneDNN inner_product_forward (fp32, or bf16: bf16 x and weights, f32
+// bias, bf16 or f32 output), y = x * w^T + b with an optional fused activation post-op.
 //
 // Two modes, fixed at Kernel creation:
 //   spatial  x has rank 3..5 with known non-batch extents [N, C, (D,) (H,) W]: the inner
@@ -48,7 +48,9 @@ class FullyConnectedKernel : public Kernel {
         packed_weights_(std::move(packed_weights)),
         bias_(std::move(bias)) {}
 
-  std::string name() const override { return "onednn_inner_product_fp32"; }
+  std::string name() const override {
+    return std::string("onednn_inner_product_") + numerics_.precision();
+  }
 
   Status Instantiate(const InstantiateArgs& args,
                      std::unique_ptr<KernelInstance>* instance) const override {
@@ -67,13 +69,13 @@ class FullyConnectedKernel : public Kernel {
                              "; the kernel was built for [N, ", DimsToString(src_tail_),
                              "] -> [N, ", oc, "]");
     }
-    if (incoming.data_type() != memory::data_type::f32) {
+    if (incoming.data_type() != numerics_.src_dt) {
       return InvalidArgument(what_, ": input arrives as ", DnnlTypeName(incoming.data_type()),
-                             "; the kernel was built for f32");
+                             "; the kernel was built for ", DnnlTypeName(numerics_.src_dt));
     }
     QSDK_RETURN_IF_ERROR(CheckResidualDims(args, numerics_, dst_dims, what_));
     return GuardDnnl(what_, [&]() -> Status {
-      const memory::desc dst_md = PlainDesc(args.output_shapes[0]);
+      const memory::desc dst_md = PlainDesc(args.output_shapes[0], numerics_.dst_dt);
       auto result = std::make_unique<PrimitiveSequenceInstance>();
       IpPd pd;
       memory weights;
@@ -86,7 +88,7 @@ class FullyConnectedKernel : public Kernel {
         // with weights re-laid out for this instance.
         bool found = false;
         for (const memory::desc& src_md :
-             {incoming, memory::desc(x_dims, memory::data_type::f32, tag::any)}) {
+             {incoming, memory::desc(x_dims, numerics_.src_dt, tag::any)}) {
           try {
             IpPd candidate =
                 MakeIpPd(src_md, packed_weights_.get_desc(), bias_, dst_md, attr_, *args.engine);
@@ -112,7 +114,7 @@ class FullyConnectedKernel : public Kernel {
       } else {
         // The primitive sees x as plain [N, K]; the instance requires the plain layout of
         // x's own dims and views the same bytes as 2-D.
-        const memory::desc flat_md = PlainDesc({x_dims[0], k});
+        const memory::desc flat_md = PlainDesc({x_dims[0], k}, numerics_.src_dt);
         WeightsChoice choice;
         pd = ChooseWeights<IpPd>(
             [&](const memory::desc& weights_md) {
@@ -120,7 +122,7 @@ class FullyConnectedKernel : public Kernel {
             },
             packed_weights_, *args.engine, &choice);
         weights = choice.weights;
-        x_md = PlainDesc(std::vector<int64_t>(x_dims.begin(), x_dims.end()));
+        x_md = PlainDesc(std::vector<int64_t>(x_dims.begin(), x_dims.end()), numerics_.src_dt);
         if (x_dims.size() != 2) {
           const size_t view =
               result->AddView({false, 0, memory(flat_md, *args.engine, DNNL_MEMORY_NONE)});
@@ -200,11 +202,13 @@ Status CreateFullyConnectedKernel(const graph::Graph& graph, graph::NodeId id,
     // Nominal batch: the graph's when static, else 1 (latency-style inference).
     memory::dims src_dims = {NominalExtent(x_shape[0], 1)};
     src_dims.insert(src_dims.end(), tail.begin(), tail.end());
-    const memory::desc src_any(src_dims, memory::data_type::f32, tag::any);
-    const memory::desc weights_any(weights_dims, memory::data_type::f32, tag::any);
-    IpPd pd = MakeIpPd(src_any, weights_any, bias, PlainDesc({src_dims[0], oc}), attr, engine);
+    const memory::desc src_any(src_dims, numerics.src_dt, tag::any);
+    const memory::desc weights_any(weights_dims, numerics.weights_dt, tag::any);
+    IpPd pd = MakeIpPd(src_any, weights_any, bias, PlainDesc({src_dims[0], oc}, numerics.dst_dt),
+                       attr, engine);
     // [OC, K] row-major is, byte for byte, [OC, C, (D,) (H,) W] row-major.
-    memory plain_view(PlainDesc(std::vector<int64_t>(weights_dims.begin(), weights_dims.end())),
+    memory plain_view(PlainDesc(std::vector<int64_t>(weights_dims.begin(), weights_dims.end()),
+                                numerics.weights_dt),
                       engine, plain_weights.get_data_handle());
     memory packed = ReorderedCopy(plain_view, pd.weights_desc(), engine);
     *kernel = std::make_unique<FullyConnectedKernel>(what, spatial, std::move(tail),

@@ -146,14 +146,19 @@ Status ReadHeavyNumerics(const graph::Graph& graph, graph::NodeId id, int weight
   const graph::Tensor& y = graph.tensors[node.outputs[0]];
   if (x.dtype == DataType::FLOAT32 && w.dtype == DataType::FLOAT32) {
     numerics->int8 = false;
+  } else if (x.dtype == DataType::BFLOAT16 && w.dtype == DataType::BFLOAT16) {
+    numerics->bf16 = true;
+    numerics->src_dt = memory::data_type::bf16;
+    numerics->weights_dt = memory::data_type::bf16;
   } else if (IsQuantized8(x) && w.dtype == DataType::INT8 && !w.quant.empty()) {
     numerics->int8 = true;
+    numerics->weights_dt = memory::data_type::s8;
   } else {
     return Unimplemented(what, ": input ", graph.DescribeTensor(node.inputs[0]), " is ",
                          DataTypeName(x.dtype), " and the weights ",
                          graph.DescribeTensor(node.inputs[1]), " are ", DataTypeName(w.dtype),
                          "; the runtime computes FLOAT32 x FLOAT32 or quantized INT8 / UINT8 "
-                         "x INT8");
+                         "x INT8, or BFLOAT16 x BFLOAT16");
   }
 
   if (numerics->int8) {
@@ -162,7 +167,7 @@ Status ReadHeavyNumerics(const graph::Graph& graph, graph::NodeId id, int weight
              graph.tensors[node.inputs[2]].dtype != DataType::FLOAT32) {
     return Unimplemented(what, ": bias ", graph.DescribeTensor(node.inputs[2]), " has type ",
                          DataTypeName(graph.tensors[node.inputs[2]].dtype),
-                         "; a FLOAT32 op takes a FLOAT32 bias");
+                         "; a FLOAT32 or BFLOAT16 op takes a FLOAT32 bias");
   }
 
   // Output.
@@ -174,9 +179,17 @@ Status ReadHeavyNumerics(const graph::Graph& graph, graph::NodeId id, int weight
     QSDK_RETURN_IF_ERROR(
         PerTensorQuant(y, what, &numerics->dst_scale, &numerics->dst_zero_point));
     numerics->dst_dt = DnnlDataType(y.dtype);
+  } else if (y.dtype == DataType::BFLOAT16 && y.quant.empty()) {
+    if (!numerics->bf16) {
+      return Unimplemented(what, ": output '", y.name, "' is BFLOAT16 but the op computes in ",
+                           numerics->int8 ? "INT8" : "FLOAT32",
+                           "; a BFLOAT16 output needs BFLOAT16 x and weights");
+    }
+    numerics->dst_dt = memory::data_type::bf16;
   } else if (y.dtype != DataType::FLOAT32) {
     return Unimplemented(what, ": output '", y.name, "' has type ", DataTypeName(y.dtype),
-                         "; heavy ops produce FLOAT32 or quantized INT8 / UINT8");
+                         "; heavy ops produce FLOAT32, BFLOAT16 (from BFLOAT16 x and weights) "
+                         "or quantized INT8 / UINT8");
   }
 
   // Fused residual.
@@ -198,8 +211,19 @@ Status ReadHeavyNumerics(const graph::Graph& graph, graph::NodeId id, int weight
       return Unimplemented(what, ": residual ", graph.DescribeTensor(r_id),
                            " is constant; the runtime takes the residual at run time");
     }
-    const bool dst_quantized = numerics->dst_dt != memory::data_type::f32;
-    if (IsQuantized8(r)) {
+    const bool dst_quantized = numerics->int8 && numerics->dst_dt != memory::data_type::f32;
+    if (numerics->bf16) {
+      // The residual has the output's type (docs/ops.md): the sum post-op reads it from
+      // the destination.
+      if (DnnlDataType(r.dtype) != numerics->dst_dt || !r.quant.empty()) {
+        return Unimplemented(what, ": residual ", graph.DescribeTensor(r_id), " has type ",
+                             DataTypeName(r.dtype), " and output '", y.name, "' ",
+                             DataTypeName(y.dtype),
+                             "; a BFLOAT16 op's residual has the output's type");
+      }
+      numerics->residual_dt = numerics->dst_dt;
+      numerics->residual = ResidualMode::kSum;
+    } else if (IsQuantized8(r)) {
       QSDK_RETURN_IF_ERROR(PerTensorQuant(r, what, &numerics->residual_scale,
                                           &numerics->residual_zero_point));
       numerics->residual_dt = DnnlDataType(r.dtype);
@@ -231,7 +255,9 @@ dnnl::primitive_attr MakeHeavyAttr(const HeavyNumerics& numerics, int oc_dim,
     case ResidualMode::kNone:
       break;
     case ResidualMode::kSum:
-      if (numerics.residual_dt == memory::data_type::f32) {
+      if (numerics.residual_dt == memory::data_type::f32 ||
+          numerics.residual_dt == memory::data_type::bf16) {
+        // R is the destination's float type, read as it is.
         ops.append_sum(1.0f);
       } else {
         // The destination holds R's bytes; the post-op reads them as R's type (u8 / s8,
@@ -254,7 +280,7 @@ dnnl::primitive_attr MakeHeavyAttr(const HeavyNumerics& numerics, int oc_dim,
     ops.append_eltwise(1.0f, numerics.activation.algorithm, numerics.activation.alpha,
                        numerics.activation.beta);
   }
-  if (numerics.dst_dt != memory::data_type::f32) {
+  if (numerics.int8 && numerics.dst_dt != memory::data_type::f32) {
     // The reciprocal is computed once in float, as the contract's Quantize does.
     ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_linear, 1.0f / numerics.dst_scale,
                        static_cast<float>(numerics.dst_zero_point));

@@ -1,5 +1,5 @@
 // Pieces shared by the heavy kernels (conv, fully connected, matmul): their numeric
-// configuration (fp32 or int8, quantization parameters, fused residual and activation)
+// configuration (fp32, bf16 or int8, quantization parameters, fused residual and activation)
 // turned into oneDNN attributes, and the choice of weights for a per-shape primitive
 // given the weights the Kernel packed once at creation.
 //
@@ -12,6 +12,11 @@
 //   y = saturate(round_half_even(r / s_y + z_y)) eltwise_linear(1 / s_y, z_y), u8/s8 dst
 // where acc sums (x_q - z_x) * w_q exactly in int32 (the source zero point is an
 // attribute). An FP32 output skips the last step.
+//
+// BF16 (docs/ops.md, BF16 compute): x and the weights bf16, the bias f32, the output bf16 or
+// f32 (the conversion of the result fused into the primitive), a fused residual of the
+// output's type summed by a sum post-op; oneDNN accumulates in f32, adds the bias, the
+// residual and the activation in f32 and rounds once to the output type.
 #pragma once
 
 #include <memory>
@@ -32,7 +37,8 @@ enum class ResidualMode {
   kNone,
   // A sum post-op reads R from the destination, which holds it when the primitive
   // starts (the instance's output aliases R in place). R has the destination's element
-  // size: both f32, or both 8-bit (scale s_R and zero point z_R on the post-op).
+  // type (f32 or bf16, scale 1), or both are 8-bit (scale s_R and zero point z_R on the
+  // post-op).
   kSum,
   // R quantized, output FLOAT32: a reorder first writes s_R * (R_q - z_R) into the
   // destination (exactly the contract's dequantization), then a sum post-op of scale 1.
@@ -45,7 +51,10 @@ enum class ResidualMode {
 // tensors' types and quantization parameters at Kernel creation.
 struct HeavyNumerics {
   bool int8 = false;  // integer compute: quantized x, INT8 weights
+  bool bf16 = false;  // bf16 compute: BFLOAT16 x and weights (f32 bias, accumulation)
   dnnl::memory::data_type src_dt = dnnl::memory::data_type::f32;
+  // Element type of the weights: f32, bf16 or s8.
+  dnnl::memory::data_type weights_dt = dnnl::memory::data_type::f32;
   dnnl::memory::data_type dst_dt = dnnl::memory::data_type::f32;
   int32_t src_zero_point = 0;
   // int8: M = s_x * s_w (in float), one value (per-tensor weights) or one per output
@@ -63,7 +72,7 @@ struct HeavyNumerics {
   bool has_activation = false;
   EltwiseParams activation;
 
-  const char* precision() const { return int8 ? "int8" : "fp32"; }
+  const char* precision() const { return int8 ? "int8" : bf16 ? "bf16" : "fp32"; }
   // Runtime inputs of the per-shape instance: x, and R when a residual is fused.
   size_t runtime_inputs() const { return residual == ResidualMode::kNone ? 1 : 2; }
 };
@@ -72,9 +81,10 @@ struct HeavyNumerics {
 // constant weights at input 1 (quantized per tensor or along `weights_oc_axis`, the axis
 // of the stored weights that indexes output channels), the optional bias (input 2), the
 // fused residual (input 3, present iff attr fused_sum = 1), the fused activation and
-// the output. FLOAT32 x and weights give fp32; quantized x with INT8 weights gives int8
-// (bias INT32 with scales s_x * s_w, output FLOAT32 or quantized per tensor); any other
-// mix fails naming the node.
+// the output. FLOAT32 x and weights give fp32 (FLOAT32 output); BFLOAT16 x and weights
+// give bf16 (FLOAT32 bias, BFLOAT16 or FLOAT32 output, residual of the output's type);
+// quantized x with INT8 weights gives int8 (bias INT32 with scales s_x * s_w, output
+// FLOAT32 or quantized per tensor); any other mix fails naming the node.
 Status ReadHeavyNumerics(const graph::Graph& graph, graph::NodeId id, int weights_oc_axis,
                          HeavyNumerics* numerics);
 
@@ -121,10 +131,10 @@ Status MakeChannelBias(const graph::Graph& graph, graph::NodeId id, int64_t oc,
                        const HeavyNumerics& numerics, const dnnl::engine& engine,
                        dnnl::memory* bias);
 
-// The bias as oneDNN takes it: FLOAT32 -> f32, INT32 -> s32 (the quantized bias b_q,
-// added to the int32 accumulator before output scaling), in a new memory of plain
-// layout for `shape` (the bias's element count). Fails when the type does not match the
-// numerics.
+// The bias as oneDNN takes it: FLOAT32 -> f32 (fp32 and bf16 kernels), INT32 -> s32 (the
+// quantized bias b_q, added to the int32 accumulator before output scaling), in a new
+// memory of plain layout for `shape` (the bias's element count). Fails when the type does
+// not match the numerics.
 Status MakeBiasMemory(const graph::Tensor& bias, const HeavyNumerics& numerics,
                       const std::vector<int64_t>& shape, const dnnl::engine& engine,
                       const std::string& what, dnnl::memory* memory);

@@ -1,7 +1,9 @@
-// MatMul: oneDNN matmul (fp32). Batch dims broadcast numpy-style: every operand is seen
-// with the output's rank (leading extents of 1, which oneDNN broadcasts); transposes are
-// strided views of the same bytes (no copy); the bias is the primitive's bias (any shape
-// that broadcasts to the output); a fused activation is an eltwise post-op.
+// MatMul: oneDNN matmul, fp32 or bf16 (a and b bf16, the bias f32, the output bf16 or
+// f32; oneDNN accumulates in f32), or int8 (below). Batch dims broadcast numpy-style:
+// every operand is seen with the output's rank (leading extents of 1, which oneDNN
+// broadcasts); transposes are strided views of the same bytes (no copy); the bias is the
+// primitive's bias (any shape that broadcasts to the output); a fused activation is an
+// eltwise post-op.
 //
 // Any operand may be constant. A constant b (the usual weights) is reordered once, at
 // Kernel creation, into the layout oneDNN prefers for a nominal `a` shape; runtime
@@ -60,16 +62,22 @@ struct Operand {
 
 class MatMulKernel : public Kernel {
  public:
+  // `numerics` (ReadHeavyNumerics) gives the element types: a and b src_dt (f32 or bf16),
+  // the bias f32, the output dst_dt.
   MatMulKernel(std::string what, bool transpose_a, bool transpose_b, size_t rank,
-               dnnl::primitive_attr attr, Operand a, Operand b, Operand bias)
+               const HeavyNumerics& numerics, dnnl::primitive_attr attr, Operand a, Operand b,
+               Operand bias)
       : what_(std::move(what)),
         transpose_a_(transpose_a),
         transpose_b_(transpose_b),
         rank_(rank),
+        precision_(numerics.precision()),
+        types_{numerics.src_dt, numerics.src_dt, memory::data_type::f32},
+        dst_dt_(numerics.dst_dt),
         attr_(std::move(attr)),
         operands_{std::move(a), std::move(b), std::move(bias)} {}
 
-  std::string name() const override { return "onednn_matmul_fp32"; }
+  std::string name() const override { return std::string("onednn_matmul_") + precision_; }
 
   // attr_ with the bias `bias_md` as a binary-add post-op ahead of its other post-ops
   // (the fused activation), so the result is still act(a * b + bias).
@@ -104,7 +112,13 @@ class MatMulKernel : public Kernel {
       if (op.constant) {
         shapes_storage[i] = op.shape;
       } else {
-        const memory::dims dims = args.input_descs[next].dims();
+        const memory::desc& given = args.input_descs[next];
+        if (given.data_type() != types_[i]) {
+          return InvalidArgument(what_, ": operand ", i, " arrives as ",
+                                 DnnlTypeName(given.data_type()), "; the kernel was built for ",
+                                 DnnlTypeName(types_[i]));
+        }
+        const memory::dims dims = given.dims();
         shapes_storage[i].assign(dims.begin(), dims.end());
         runtime_index[i] = static_cast<int>(next++);
       }
@@ -119,11 +133,12 @@ class MatMulKernel : public Kernel {
                              " has rank ", args.output_shapes[0].size(), "; expected ", rank_);
     }
     return GuardDnnl(what_, [&]() -> Status {
-      const memory::desc a_md = LogicalDesc(shapes_storage[0], transpose_a_, rank_);
-      const memory::desc b_md = LogicalDesc(shapes_storage[1], transpose_b_, rank_);
-      const memory::desc bias_md =
-          operands_[2].present ? LogicalDesc(shapes_storage[2], false, rank_) : memory::desc();
-      const memory::desc dst_md = PlainDesc(args.output_shapes[0]);
+      const memory::desc a_md = LogicalDesc(shapes_storage[0], transpose_a_, rank_, types_[0]);
+      const memory::desc b_md = LogicalDesc(shapes_storage[1], transpose_b_, rank_, types_[1]);
+      const memory::desc bias_md = operands_[2].present
+                                       ? LogicalDesc(shapes_storage[2], false, rank_, types_[2])
+                                       : memory::desc();
+      const memory::desc dst_md = PlainDesc(args.output_shapes[0], dst_dt_);
       // Builds the descriptor (and picks b's weights when b is constant) for a bias given
       // either as the primitive's bias or, with `bias_as_post_op`, as a binary-add post-op
       // placed before the fused activation.
@@ -182,7 +197,7 @@ class MatMulKernel : public Kernel {
           continue;
         }
         const size_t index = static_cast<size_t>(runtime_index[i]);
-        const memory::desc stored_md = PlainDesc(shapes_storage[i]);
+        const memory::desc stored_md = PlainDesc(shapes_storage[i], types_[i]);
         input_descs.push_back(stored_md);
         if (logical[i] == stored_md) {
           call.args.push_back({dnnl_args[i], ArgSource::Kind::kInput, index, {}});
@@ -209,6 +224,9 @@ class MatMulKernel : public Kernel {
   bool transpose_a_;
   bool transpose_b_;
   size_t rank_;  // output rank; every operand is seen with it
+  const char* precision_;       // "fp32" / "bf16"
+  memory::data_type types_[3];  // element types of a, b, bias
+  memory::data_type dst_dt_;    // element type of the output
   dnnl::primitive_attr attr_;
   Operand operands_[3];  // a, b, bias
 };
@@ -497,9 +515,13 @@ Status CreateMatMulKernel(const graph::Graph& graph, graph::NodeId id, const dnn
       return InvalidArgument(what, ": input ", i, " is absent or out of range (tensor id ", t, ")");
     }
     const graph::Tensor& tensor = graph.tensors[t];
-    if (tensor.dtype != DataType::FLOAT32) {
+    // a and b have the compute type (ReadHeavyNumerics checked them); the bias is FLOAT32.
+    const DataType expected = (i < 2 && numerics.bf16) ? DataType::BFLOAT16 : DataType::FLOAT32;
+    if (tensor.dtype != expected) {
       return Unimplemented(what, ": input ", i, " ", graph.DescribeTensor(t), " has type ",
-                           DataTypeName(tensor.dtype), "; this kernel handles FLOAT32 only");
+                           DataTypeName(tensor.dtype), "; the ", numerics.precision(),
+                           " kernel takes ", DataTypeName(expected),
+                           i < 2 ? " operands" : " as the bias");
     }
     if (tensor.shape.size() > rank || (i < 2 && tensor.shape.size() < 2)) {
       return InvalidArgument(what, ": input ", i, " ", graph.DescribeTensor(t), " has shape ",
@@ -519,8 +541,9 @@ Status CreateMatMulKernel(const graph::Graph& graph, graph::NodeId id, const dnn
   }));
   if (operands[0].constant) {
     QSDK_RETURN_IF_ERROR(ConstantAs(graph.tensors[node.inputs[0]],
-                                    LogicalDesc(operands[0].shape, transpose_a, rank), engine, what,
-                                    &operands[0].data));
+                                    LogicalDesc(operands[0].shape, transpose_a, rank,
+                                                numerics.src_dt),
+                                    engine, what, &operands[0].data));
   }
   if (operands[2].present && operands[2].constant) {
     QSDK_RETURN_IF_ERROR(ConstantAs(graph.tensors[node.inputs[2]],
@@ -530,15 +553,16 @@ Status CreateMatMulKernel(const graph::Graph& graph, graph::NodeId id, const dnn
   if (operands[1].constant) {
     memory b_view;
     QSDK_RETURN_IF_ERROR(ConstantAs(graph.tensors[node.inputs[1]],
-                                    LogicalDesc(operands[1].shape, transpose_b, rank), engine, what,
-                                    &b_view));
+                                    LogicalDesc(operands[1].shape, transpose_b, rank,
+                                                numerics.src_dt),
+                                    engine, what, &b_view));
     // Pack b for a nominal `a`: dynamic extents (batch, M) taken as 1. Other operands as
     // in the graph (a dynamic bias extent is also taken as 1, which broadcasts).
     QSDK_RETURN_IF_ERROR(GuardDnnl(what, [&]() -> Status {
       std::vector<int64_t> a_shape = graph.tensors[node.inputs[0]].shape;
       for (int64_t& e : a_shape) e = NominalExtent(e, 1);
       std::vector<int64_t> out_shape = graph.tensors[out_id].shape;
-      const memory::desc a_md = LogicalDesc(a_shape, transpose_a, rank);
+      const memory::desc a_md = LogicalDesc(a_shape, transpose_a, rank, numerics.src_dt);
       const memory::dims a_dims = a_md.dims();
       const memory::dims b_dims = b_view.get_desc().dims();
       for (size_t d = 0; d < rank; ++d) {
@@ -554,15 +578,16 @@ Status CreateMatMulKernel(const graph::Graph& graph, graph::NodeId id, const dnn
         for (int64_t& e : bias_shape) e = NominalExtent(e, 1);
         bias_md = LogicalDesc(bias_shape, false, rank);
       }
-      const memory::desc any_b(b_dims, memory::data_type::f32, tag::any);
-      MatMulPd pd = MakeMatMulPd(a_md, any_b, bias_md, PlainDesc(out_shape), attr, engine);
+      const memory::desc any_b(b_dims, numerics.src_dt, tag::any);
+      MatMulPd pd = MakeMatMulPd(a_md, any_b, bias_md, PlainDesc(out_shape, numerics.dst_dt), attr,
+                                 engine);
       operands[1].data = ReorderedCopy(b_view, pd.weights_desc(), engine);
       return Status::Ok();
     }));
   }
-  *kernel = std::make_unique<MatMulKernel>(what, transpose_a, transpose_b, rank, std::move(attr),
-                                           std::move(operands[0]), std::move(operands[1]),
-                                           std::move(operands[2]));
+  *kernel = std::make_unique<MatMulKernel>(what, transpose_a, transpose_b, rank, numerics,
+                                           std::move(attr), std::move(operands[0]),
+                                           std::move(operands[1]), std::move(operands[2]));
   return Status::Ok();
 }
 

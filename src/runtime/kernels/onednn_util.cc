@@ -34,6 +34,8 @@ bool IsPlain(const memory::desc& md) {
 memory::data_type DnnlDataType(DataType type) {
   switch (type) {
     case DataType::FLOAT32: return memory::data_type::f32;
+    case DataType::BFLOAT16: return memory::data_type::bf16;
+    case DataType::FLOAT16: return memory::data_type::f16;
     case DataType::INT8: return memory::data_type::s8;
     case DataType::UINT8: return memory::data_type::u8;
     case DataType::INT32: return memory::data_type::s32;
@@ -51,6 +53,97 @@ const char* DnnlTypeName(memory::data_type type) {
     case memory::data_type::f16: return "f16";
     default: return "undef";
   }
+}
+
+Status ReadLightFloatType(const graph::Graph& graph, graph::NodeId id, memory::data_type* type) {
+  const graph::Node& node = graph.nodes[id];
+  const graph::Tensor& x = graph.tensors[node.inputs[0]];
+  const graph::Tensor& y = graph.tensors[node.outputs[0]];
+  const bool fp32 = x.dtype == DataType::FLOAT32 && y.dtype == DataType::FLOAT32;
+  const bool bf16 = x.dtype == DataType::BFLOAT16 && y.dtype == DataType::BFLOAT16;
+  if (!fp32 && !bf16) {
+    return Unimplemented(graph.DescribeNode(id), ": input ", graph.DescribeTensor(node.inputs[0]),
+                         " is ", DataTypeName(x.dtype), " and output '", y.name, "' is ",
+                         DataTypeName(y.dtype),
+                         "; the runtime kernel computes FLOAT32 -> FLOAT32 or BFLOAT16 -> "
+                         "BFLOAT16 (a Cast node converts between them)");
+  }
+  *type = bf16 ? memory::data_type::bf16 : memory::data_type::f32;
+  return Status::Ok();
+}
+
+const char* PrecisionName(memory::data_type type) {
+  switch (type) {
+    case memory::data_type::f32: return "fp32";
+    case memory::data_type::bf16: return "bf16";
+    default: return "int8";
+  }
+}
+
+float HalfBitsToFloat(uint16_t bits) {
+  const uint32_t sign = static_cast<uint32_t>(bits & 0x8000u) << 16;
+  const uint32_t exponent = (bits >> 10) & 0x1fu;
+  uint32_t mantissa = bits & 0x3ffu;
+  uint32_t out = 0;
+  if (exponent == 0x1f) {
+    out = sign | 0x7f800000u | (mantissa << 13);  // inf / NaN (payload kept)
+  } else if (exponent != 0) {
+    out = sign | ((exponent + 112u) << 23) | (mantissa << 13);  // rebias 15 -> 127
+  } else if (mantissa == 0) {
+    out = sign;  // +-0
+  } else {
+    // Subnormal: mantissa * 2^-24, normalized (exact in float, which has 8 more exponent
+    // bits).
+    int32_t e = 113;  // the exponent of 2^-14 in float, 127 - 14
+    while ((mantissa & 0x400u) == 0) {
+      mantissa <<= 1;
+      --e;
+    }
+    out = sign | (static_cast<uint32_t>(e) << 23) | ((mantissa & 0x3ffu) << 13);
+  }
+  float value;
+  std::memcpy(&value, &out, sizeof(value));
+  return value;
+}
+
+uint16_t FloatToHalfBits(float value) {
+  uint32_t x;
+  std::memcpy(&x, &value, sizeof(x));
+  const uint32_t sign = (x >> 16) & 0x8000u;
+  x &= 0x7fffffffu;
+  if (x > 0x7f800000u) {
+    return static_cast<uint16_t>(sign | 0x7e00u | ((x >> 13) & 0x3ffu));  // quiet NaN
+  }
+  // 65520 = 0x477ff000 is halfway between 65504 (the largest half) and 2^16: it and
+  // everything above round to inf.
+  if (x >= 0x477ff000u) return static_cast<uint16_t>(sign | 0x7c00u);
+  if (x < 0x38800000u) {  // below 2^-14: a subnormal half or zero
+    // 2^-25 (0x33000000) is the tie between 0 and the smallest subnormal 2^-24: even 0.
+    if (x <= 0x33000000u) return static_cast<uint16_t>(sign);
+    // value / 2^-24 = m * 2^(e - 126) with m the 24-bit significand; shift by 14..24.
+    const uint32_t e = x >> 23;
+    const uint32_t m = (x & 0x7fffffu) | 0x800000u;
+    const uint32_t shift = 126u - e;
+    uint32_t r = m >> shift;
+    const uint32_t rest = m & ((1u << shift) - 1u);
+    const uint32_t half = 1u << (shift - 1u);
+    if (rest > half || (rest == half && (r & 1u) != 0)) ++r;  // may carry into 2^-14: fine
+    return static_cast<uint16_t>(sign | r);
+  }
+  // Normal: round the 13 dropped bits to nearest even, then rebias 127 -> 15 (a carry
+  // into the exponent is the correctly rounded result).
+  x += 0xfffu + ((x >> 13) & 1u);
+  x -= static_cast<uint32_t>(127 - 15) << 23;
+  return static_cast<uint16_t>(sign | (x >> 13));
+}
+
+uint16_t FloatToBf16Bits(float value) {
+  uint32_t x;
+  std::memcpy(&x, &value, sizeof(x));
+  if ((x & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((x >> 16) | 0x40u);
+  if ((x & 0x7f800000u) == 0) return static_cast<uint16_t>((x >> 16) & 0x8000u);  // 0, subnormal
+  x += 0x7fffu + ((x >> 16) & 1u);
+  return static_cast<uint16_t>(x >> 16);
 }
 
 memory::desc WithDataType(const memory::desc& md, memory::data_type type) {
@@ -166,10 +259,12 @@ Status CheckRuntimeInput(const graph::Graph& graph, graph::NodeId id, size_t slo
                          "subgraphs are folded by the builder)");
   }
   const graph::Tensor& tensor = graph.tensors[t];
-  if (tensor.dtype != DataType::FLOAT32 && !(quantized_ok && IsQuantized8(tensor))) {
+  if (tensor.dtype != DataType::FLOAT32 && tensor.dtype != DataType::BFLOAT16 &&
+      !(quantized_ok && IsQuantized8(tensor))) {
     return Unimplemented(graph.DescribeNode(id), ": input ", slot, " ", graph.DescribeTensor(t),
                          " has type ", DataTypeName(tensor.dtype), "; this runtime kernel handles ",
-                         quantized_ok ? "FLOAT32 and quantized INT8 / UINT8" : "FLOAT32 only");
+                         quantized_ok ? "FLOAT32, BFLOAT16 and quantized INT8 / UINT8"
+                                      : "FLOAT32 and BFLOAT16");
   }
   return Status::Ok();
 }
@@ -187,10 +282,8 @@ Status CheckInstantiateArgs(const InstantiateArgs& args, size_t inputs, size_t o
   }
   for (const memory::desc& md : args.input_descs) {
     const memory::data_type type = md.is_zero() ? memory::data_type::undef : md.data_type();
-    if (type != memory::data_type::f32 && type != memory::data_type::u8 &&
-        type != memory::data_type::s8) {
-      return InvalidArgument(what, ": a runtime input layout is empty or has element type ",
-                             DnnlTypeName(type), "; runtime tensors are f32, u8 or s8");
+    if (type == memory::data_type::undef) {
+      return InvalidArgument(what, ": a runtime input layout is empty or has no element type");
     }
   }
   for (const auto& shape : args.output_shapes) {
@@ -208,7 +301,8 @@ Status MakeConstantMemory(const graph::Tensor& tensor, const std::vector<int64_t
   if (type == memory::data_type::undef) {
     return Unimplemented(what, ": constant tensor '", tensor.name, "' has type ",
                          DataTypeName(tensor.dtype),
-                         "; the runtime handles FLOAT32, INT8, UINT8 and INT32 constants");
+                         "; the runtime handles FLOAT32, BFLOAT16, FLOAT16, INT8, UINT8 and "
+                         "INT32 constants");
   }
   const int64_t count = graph::ElementCount(tensor.shape);
   if (count < 0) {

@@ -55,9 +55,29 @@ dnnl::memory::dims RowMajorStrides(const dnnl::memory::dims& dims);
 // True when `md` is the plain row-major layout of its own dims (any element type).
 bool IsPlain(const dnnl::memory::desc& md);
 
-// oneDNN element type of a graph type: FLOAT32 f32, INT8 s8, UINT8 u8, INT32 s32; undef
-// for the others.
+// oneDNN element type of a graph type: FLOAT32 f32, BFLOAT16 bf16, FLOAT16 f16, INT8 s8,
+// UINT8 u8, INT32 s32; undef for the others.
 dnnl::memory::data_type DnnlDataType(DataType type);
+
+// The float type a light op computes in: FLOAT32 or BFLOAT16 (docs/ops.md, BF16 compute:
+// every float data input and the output have it). Fails naming the node when input 0 and
+// the output are not both FLOAT32 or both BFLOAT16. Quantized tensors are not float: the
+// caller handles them before.
+Status ReadLightFloatType(const graph::Graph& graph, graph::NodeId id,
+                          dnnl::memory::data_type* type);
+
+// "fp32" for f32, "bf16" for bf16, "int8" for the rest: the precision part of kernel names.
+const char* PrecisionName(dnnl::memory::data_type type);
+
+// Exact widening of an IEEE binary16 value (its bits) to float (NaN payloads kept).
+float HalfBitsToFloat(uint16_t bits);
+// IEEE binary16 bits of `value` rounded to nearest even: subnormal results kept, a
+// magnitude >= 65520 becomes inf, the sign of zero kept, NaN stays a (quiet) NaN.
+uint16_t FloatToHalfBits(float value);
+// bfloat16 bits of `value` rounded to nearest even (NaN stays a quiet NaN of its sign); a
+// binary32 subnormal becomes a zero of its sign, as oneDNN's conversion does on CPUs with
+// native bf16 instructions (vcvtneps2bf16) and as the reference does (float_types.h).
+uint16_t FloatToBf16Bits(float value);
 
 // "f32", "u8", ... for messages.
 const char* DnnlTypeName(dnnl::memory::data_type type);
@@ -95,20 +115,22 @@ Status CheckSingleRuntimeInput(const graph::Graph& graph, graph::NodeId id,
 
 // Fails (Unimplemented) when input `slot` of the node is a constant: the runtime kernels
 // of unary ops take their data at run time; constant subgraphs are folded by the
-// builder before lowering. Also fails when the input is not FLOAT32 or, with
-// `quantized_ok`, not FLOAT32 / quantized INT8 / UINT8.
+// builder before lowering. Also fails when the input is not FLOAT32 / BFLOAT16 or, with
+// `quantized_ok`, not FLOAT32 / BFLOAT16 / quantized INT8 / UINT8 (FLOAT16 activations are
+// read by Cast only). Each kernel then checks the combination of types it computes.
 Status CheckRuntimeInput(const graph::Graph& graph, graph::NodeId id, size_t slot,
                          bool quantized_ok = false);
 
-// Checks InstantiateArgs carries an engine, `inputs` runtime input descs (each f32, u8 or
-// s8) and `outputs` output shapes.
+// Checks InstantiateArgs carries an engine, `inputs` runtime input descs (each of a defined
+// element type; the kernel checks it is the one it was built for) and `outputs` output
+// shapes.
 Status CheckInstantiateArgs(const InstantiateArgs& args, size_t inputs, size_t outputs,
                             const std::string& what);
 
-// Copies constant tensor `tensor` (dense row-major FLOAT32, INT8, UINT8 or INT32) into a
-// new oneDNN memory (which owns its buffer) of plain layout for `shape` and the tensor's
-// element type; `shape` must have the tensor's element count (e.g. its shape, or its
-// shape padded with leading 1s). `what` names the node.
+// Copies constant tensor `tensor` (dense row-major FLOAT32, BFLOAT16, FLOAT16, INT8, UINT8
+// or INT32) into a new oneDNN memory (which owns its buffer) of plain layout for `shape`
+// and the tensor's element type; `shape` must have the tensor's element count (e.g. its
+// shape, or its shape padded with leading 1s). `what` names the node.
 Status MakeConstantMemory(const graph::Tensor& tensor, const std::vector<int64_t>& shape,
                           const dnnl::engine& engine, const std::string& what,
                           dnnl::memory* memory);

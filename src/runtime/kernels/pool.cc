@@ -14,6 +14,11 @@
 // (KH * KW) / divisor[oh, ow] with a second (binary) primitive, broadcast over N and C
 // (a second rounding: within 1 ulp of the single division).
 //
+// BF16 (bf16 in and out): oneDNN pools bf16 directly (a max is exact; an average is
+// summed and divided in f32 and rounded once). The ceil-mode divisor correction above
+// would round twice, so such a pooling runs in f32 between two reorders instead: the
+// bf16 -> f32 one is exact and the f32 -> bf16 one rounds the corrected mean once.
+//
 // Quantized (u8 / s8; the output has the input's scale and zero point z): max pooling and
 // the averages that never count padding run on the integers directly (oneDNN's int8
 // pooling rounds the mean half to even). An average that counts padding must count it as
@@ -53,7 +58,9 @@ int64_t OutputExtent(int64_t in, int64_t pad_begin, int64_t pad_end, int64_t ker
 struct PoolData {
   dnnl::memory::data_type type = dnnl::memory::data_type::f32;
   int32_t zero_point = 0;
-  bool quantized() const { return type != dnnl::memory::data_type::f32; }
+  bool quantized() const {
+    return type == dnnl::memory::data_type::u8 || type == dnnl::memory::data_type::s8;
+  }
 };
 
 class PoolKernel : public Kernel {
@@ -62,7 +69,7 @@ class PoolKernel : public Kernel {
       : what_(std::move(what)), config_(config), data_(data) {}
 
   std::string name() const override {
-    return data_.quantized() ? "onednn_pooling_int8" : "onednn_pooling_fp32";
+    return std::string("onednn_pooling_") + PrecisionName(data_.type);
   }
 
   Status Instantiate(const InstantiateArgs& args,
@@ -192,11 +199,14 @@ class PoolKernel : public Kernel {
 
     const ArgSource input{DNNL_ARG_SRC, ArgSource::Kind::kInput, 0, {}};
     // Quantized: the integers are pooled directly unless counted padding must read as z
-    // (z != 0) or the divisor needs the ceil-mode correction.
+    // (z != 0) or the divisor needs the ceil-mode correction. BF16: pooled directly unless
+    // the divisor needs the correction.
     const bool shifted =
-        data_.quantized() && counts_padding && (data_.zero_point != 0 || extra_padding);
+        (data_.quantized() && counts_padding && (data_.zero_point != 0 || extra_padding)) ||
+        (data_.type == memory::data_type::bf16 &&
+         algorithm == dnnl::algorithm::pooling_avg_include_padding && extra_padding);
     memory::desc out_md;
-    if (!data_.quantized()) {
+    if (data_.type == memory::data_type::f32) {
       out_md = pool_f32(src, input, /*to_output=*/true).first;
     } else if (!shifted) {
       const memory::desc dst_any(dst_dims, data_.type, memory::format_tag::any);
@@ -208,7 +218,7 @@ class PoolKernel : public Kernel {
                            {input, {DNNL_ARG_DST, ArgSource::Kind::kOutput, 0, {}}});
       out_md = pd.dst_desc();
     } else {
-      // q - z in f32 (exact), pooled in f32, then round(mean + z) back.
+      // q - z (bf16: x) in f32 (exact), pooled in f32, then round(mean + z) back.
       const memory::desc src_f32 = WithDataType(src, memory::data_type::f32);
       memory shifted_src(src_f32, engine);
       dnnl::primitive_attr to_f32 = UserScratchpadAttr();
@@ -261,9 +271,8 @@ Status CreatePoolKernel(const graph::Graph& graph, graph::NodeId id, const dnnl:
       float scale = 1.0f;
       QSDK_RETURN_IF_ERROR(PerTensorQuant(x, what, &scale, &data.zero_point));
       data.type = DnnlDataType(x.dtype);
-    } else if (y.dtype != DataType::FLOAT32) {
-      return Unimplemented(what, ": output '", y.name, "' is ", DataTypeName(y.dtype),
-                           " but the input is FLOAT32; quantize it with a Quantize node");
+    } else {
+      QSDK_RETURN_IF_ERROR(ReadLightFloatType(graph, id, &data.type));
     }
     const graph::AttrMap& attrs = graph.nodes[id].attrs;
     PoolConfig config;

@@ -1,5 +1,6 @@
 // Transpose: one oneDNN reorder from a view of the (plain) input whose dims are the
-// output's and whose strides are the input strides permuted, to the plain output.
+// output's and whose strides are the input strides permuted, to the plain output. Any
+// element type (f32, bf16): the values are copied, never converted.
 #include <algorithm>
 
 #include "runtime/kernels/kernels.h"
@@ -12,14 +13,21 @@ using dnnl::memory;
 
 class TransposeKernel : public Kernel {
  public:
-  TransposeKernel(std::string what, std::vector<int64_t> perm)
-      : what_(std::move(what)), perm_(std::move(perm)) {}
+  TransposeKernel(std::string what, std::vector<int64_t> perm, memory::data_type type)
+      : what_(std::move(what)), perm_(std::move(perm)), type_(type) {}
 
-  std::string name() const override { return "onednn_reorder_transpose_fp32"; }
+  std::string name() const override {
+    return std::string("onednn_reorder_transpose_") + PrecisionName(type_);
+  }
 
   Status Instantiate(const InstantiateArgs& args,
                      std::unique_ptr<KernelInstance>* instance) const override {
     QSDK_RETURN_IF_ERROR(CheckInstantiateArgs(args, 1, 1, what_));
+    if (args.input_descs[0].data_type() != type_) {
+      return InvalidArgument(what_, ": input arrives as ",
+                             DnnlTypeName(args.input_descs[0].data_type()),
+                             "; the kernel was built for ", DnnlTypeName(type_));
+    }
     return GuardDnnl(what_, [&]() -> Status {
       const memory::dims in = args.input_descs[0].dims();
       const std::vector<int64_t> in_shape(in.begin(), in.end());
@@ -29,7 +37,7 @@ class TransposeKernel : public Kernel {
         return InvalidArgument(what_, ": input 0 has shape ", DimsToString(in), "; perm ",
                                graph::ShapeToString(perm_), " needs rank ", perm_.size());
       }
-      const memory::desc plain_in = PlainDesc(in_shape);
+      const memory::desc plain_in = PlainDesc(in_shape, type_);
       const memory::dims in_strides = RowMajorStrides(in);
       memory::dims out(rank), view_strides(rank);
       for (size_t i = 0; i < rank; ++i) {
@@ -43,8 +51,8 @@ class TransposeKernel : public Kernel {
                                " differs from the expected output shape ",
                                graph::ShapeToString(args.output_shapes[0]));
       }
-      const memory::desc view_md(out, memory::data_type::f32, view_strides);
-      const memory::desc out_md = PlainDesc(out_shape);
+      const memory::desc view_md(out, type_, view_strides);
+      const memory::desc out_md = PlainDesc(out_shape, type_);
       dnnl::reorder::primitive_desc pd(*args.engine, view_md, *args.engine, out_md,
                                        UserScratchpadAttr());
       *instance =
@@ -56,6 +64,7 @@ class TransposeKernel : public Kernel {
  private:
   std::string what_;
   std::vector<int64_t> perm_;
+  memory::data_type type_;
 };
 
 }  // namespace
@@ -65,6 +74,8 @@ Status CreateTransposeKernel(const graph::Graph& graph, graph::NodeId id,
   const std::string what = graph.DescribeNode(id);
   return GuardDnnl(what, [&]() -> Status {
     QSDK_RETURN_IF_ERROR(CheckSingleRuntimeInput(graph, id));
+    memory::data_type type;
+    QSDK_RETURN_IF_ERROR(ReadLightFloatType(graph, id, &type));
     const graph::Node& node = graph.nodes[id];
     const size_t rank = graph.tensors[node.inputs[0]].shape.size();
     const std::vector<int64_t> perm = node.attrs.GetInts(graph::attr::kPerm);
@@ -79,7 +90,7 @@ Status CreateTransposeKernel(const graph::Graph& graph, graph::NodeId id,
                              "; it must be a permutation of 0..", static_cast<int64_t>(rank) - 1,
                              " (the input rank is ", rank, ")");
     }
-    *kernel = std::make_unique<TransposeKernel>(what, perm);
+    *kernel = std::make_unique<TransposeKernel>(what, perm, type);
     return Status::Ok();
   });
 }
