@@ -1,8 +1,9 @@
 // Factory functions of the runtime kernels, one per op file in this folder. The
 // dispatcher (src/runtime/kernel_factory.cc) calls the one matching the node type.
-// Each validates the node for the runtime and packs its constants. The heavy ops, Pool,
-// Elementwise, Concat and Reshape / Flatten pick fp32 or int8 from their tensors' types
-// (docs/quantization.md, docs/runtime.md).
+// Each validates the node for the runtime and packs its constants. Kernels pick their
+// numeric variant from their tensors' types: fp32, bf16 (every oneDNN op), int8 (heavy
+// ops, Pool, Elementwise, Concat, Reshape / Flatten), int16 and dynamic int8 (heavy ops,
+// own kernels), Cast between float types (docs/quantization.md, docs/runtime.md).
 #pragma once
 
 #include <memory>
@@ -33,6 +34,15 @@ QSDK_DECLARE_KERNEL_FACTORY(CreateSoftmaxKernel);
 QSDK_DECLARE_KERNEL_FACTORY(CreateReshapeKernel);  // also used for Flatten
 QSDK_DECLARE_KERNEL_FACTORY(CreateTransposeKernel);
 QSDK_DECLARE_KERNEL_FACTORY(CreateQuantizeKernel);  // Quantize and Dequantize
+QSDK_DECLARE_KERNEL_FACTORY(CreateCastKernel);
+// INT16 Conv / FullyConnected / MatMul (int16_conv.cc, int16_matmul.cc): for a heavy node
+// whose input 0 is INT16 (IsInt16HeavyNode). Dynamically quantized FullyConnected /
+// MatMul (dynamic_quant_matmul.cc): attr::kDynamicQuantization = 1
+// (IsDynamicQuantizedNode). The dispatcher checks these before the node type.
+bool IsInt16HeavyNode(const graph::Graph& graph, graph::NodeId id);
+bool IsDynamicQuantizedNode(const graph::Graph& graph, graph::NodeId id);
+QSDK_DECLARE_KERNEL_FACTORY(CreateInt16HeavyKernel);
+QSDK_DECLARE_KERNEL_FACTORY(CreateDynamicQuantizedKernel);
 
 #undef QSDK_DECLARE_KERNEL_FACTORY
 

@@ -10,8 +10,14 @@
 //   Requantize  Quantize of a quantized input: dequantize then quantize, in float, through
 //                                an instance-owned f32 buffer (one reorder with the combined
 //                                scale would round differently).
-// Per-axis parameters give per-axis reorder scales; the zero point must be the same along
+// Per-axis parameters give per-axis reorder scales when the zero point is the same along
 // the axis (oneDNN 2.6 reorders take one).
+//
+// INT16 (either side; oneDNN 2.6 has no s16) and per-axis parameters whose zero points
+// differ along the axis run in a loop of our own instead (LoopQuantizeKernel), with the
+// reference's scalar steps (reference::QuantizeValue / RequantizeValue / DequantizeValue),
+// so they are bit-exact with reference::Quantize / Dequantize. That path takes and produces
+// plain row-major data; INT16 tensors travel as Int16PlainDesc (int16_gemm.h).
 //
 // Layouts: the output keeps the input's layout, with two exceptions chosen at creation
 // from the graph: a Quantize of a plain 4-D / 5-D input whose readers are int8
@@ -20,7 +26,11 @@
 // Dequantize whose output is a graph output writes plain row-major, straight into the
 // caller's tensor.
 #include <algorithm>
+#include <cmath>
+#include <cstring>
 
+#include "reference/quant_math.h"
+#include "runtime/kernels/int16_gemm.h"
 #include "runtime/kernels/kernels.h"
 #include "runtime/kernels/onednn_util.h"
 
@@ -129,6 +139,192 @@ class QuantizeKernel : public Kernel {
   OutputLayout layout_;
 };
 
+// One side of a conversion done by LoopQuantizeKernel: FLOAT32 (no parameters) or an
+// integer type with per-tensor or per-axis parameters.
+struct LoopSide {
+  DataType type = DataType::FLOAT32;
+  std::vector<float> scales;
+  std::vector<float> inverse_scales;  // 1.0f / s, computed once (the contract's reciprocal)
+  std::vector<int32_t> zero_points;
+  int32_t axis = -1;
+
+  bool quantized() const { return type != DataType::FLOAT32; }
+};
+
+memory::desc LoopDesc(const std::vector<int64_t>& shape, DataType type) {
+  return type == DataType::INT16 ? Int16PlainDesc(shape) : PlainDesc(shape, DnnlDataType(type));
+}
+
+class LoopQuantizeInstance : public KernelInstance {
+ public:
+  LoopQuantizeInstance(const LoopSide& in, const LoopSide& out, const std::vector<int64_t>& shape)
+      : in_(in), out_(out) {
+    count_ = 1;
+    for (int64_t e : shape) count_ *= e;
+    // Element i lies at index (i / inner) % extent of the parameters' axis.
+    const int32_t axis = in.axis >= 0 ? in.axis : out.axis;
+    if (axis >= 0 && axis < static_cast<int32_t>(shape.size())) {
+      extent_ = shape[static_cast<size_t>(axis)];
+      for (size_t d = static_cast<size_t>(axis) + 1; d < shape.size(); ++d) inner_ *= shape[d];
+    }
+    input_descs_.push_back(LoopDesc(shape, in.type));
+    output_descs_.push_back(LoopDesc(shape, out.type));
+  }
+
+  void Execute(dnnl::stream& /*stream*/, const std::vector<memory>& inputs,
+               const std::vector<memory>& outputs, const memory& /*scratchpad*/) const override {
+    const void* x = inputs[0].get_data_handle();
+    void* y = outputs[0].get_data_handle();
+    for (int64_t i = 0; i < count_; ++i) {
+      const int64_t c = extent_ <= 1 ? 0 : (i / inner_) % extent_;
+      const size_t ci = in_.scales.size() > 1 ? static_cast<size_t>(c) : 0;
+      const size_t co = out_.scales.size() > 1 ? static_cast<size_t>(c) : 0;
+      if (!out_.quantized()) {
+        static_cast<float*>(y)[i] =
+            reference::DequantizeValue(Load(in_.type, x, i), in_.scales[ci], in_.zero_points[ci]);
+        continue;
+      }
+      int32_t q = 0;
+      if (in_.quantized()) {
+        q = reference::RequantizeValue(Load(in_.type, x, i), in_.scales[ci], in_.zero_points[ci],
+                                       out_.inverse_scales[co], out_.zero_points[co], out_.type);
+      } else {
+        q = reference::QuantizeValue(static_cast<const float*>(x)[i], out_.inverse_scales[co],
+                                     out_.zero_points[co], out_.type);
+      }
+      Store(out_.type, y, i, q);
+    }
+  }
+
+ private:
+  static int32_t Load(DataType type, const void* p, int64_t i) {
+    switch (type) {
+      case DataType::INT8: return static_cast<const int8_t*>(p)[i];
+      case DataType::UINT8: return static_cast<const uint8_t*>(p)[i];
+      default: return static_cast<const int16_t*>(p)[i];
+    }
+  }
+  static void Store(DataType type, void* p, int64_t i, int32_t q) {
+    switch (type) {
+      case DataType::INT8: static_cast<int8_t*>(p)[i] = static_cast<int8_t>(q); break;
+      case DataType::UINT8: static_cast<uint8_t*>(p)[i] = static_cast<uint8_t>(q); break;
+      default: static_cast<int16_t*>(p)[i] = static_cast<int16_t>(q); break;
+    }
+  }
+
+  LoopSide in_, out_;
+  int64_t count_ = 0;
+  int64_t inner_ = 1;
+  int64_t extent_ = 1;
+};
+
+class LoopQuantizeKernel : public Kernel {
+ public:
+  LoopQuantizeKernel(std::string what, LoopSide in, LoopSide out)
+      : what_(std::move(what)), in_(std::move(in)), out_(std::move(out)) {}
+
+  std::string name() const override {
+    if (!in_.quantized()) return "loop_quantize";
+    return out_.quantized() ? "loop_requantize" : "loop_dequantize";
+  }
+
+  Status Instantiate(const InstantiateArgs& args,
+                     std::unique_ptr<KernelInstance>* instance) const override {
+    if (args.engine == nullptr || args.input_descs.size() != 1 || args.output_shapes.size() != 1) {
+      return InvalidArgument(what_, ": Instantiate needs an engine, one input layout and one "
+                             "output shape");
+    }
+    std::vector<int64_t> shape = args.output_shapes[0];
+    if (shape.empty()) shape.push_back(1);  // rank 0 runs as [1]
+    if (graph::ElementCount(shape) < 0) {
+      return InvalidArgument(what_, ": output shape ", graph::ShapeToString(shape),
+                             " is not concrete");
+    }
+    const memory::desc& src = args.input_descs[0];
+    const memory::desc wanted = LoopDesc(shape, in_.type);
+    // A float or 8-bit input in another layout is reordered to plain by the context (same
+    // type); an INT16 input must already be plain INT16.
+    if (src.is_zero() || src.dims() != wanted.dims() ||
+        (in_.type == DataType::INT16 ? !IsInt16PlainDesc(src)
+                                     : src.data_type() != wanted.data_type())) {
+      return InvalidArgument(what_, ": input arrives as ",
+                             src.is_zero() ? "nothing" : DimsToString(src.dims()), " (",
+                             src.is_zero() ? "" : DnnlTypeName(src.data_type()),
+                             "); the kernel needs ", DataTypeName(in_.type), " ",
+                             graph::ShapeToString(shape));
+    }
+    try {
+      *instance = std::make_unique<LoopQuantizeInstance>(in_, out_, shape);
+    } catch (const std::bad_alloc&) {
+      return Status(StatusCode::kResourceExhausted, StrCat(what_, ": out of memory"));
+    } catch (const dnnl::error& e) {
+      return InvalidArgument(what_, ": oneDNN rejected a descriptor (", e.what(), ")");
+    }
+    return Status::Ok();
+  }
+
+ private:
+  std::string what_;
+  LoopSide in_, out_;
+};
+
+// Reads one side for LoopQuantizeKernel, checking the parameters fully (per tensor, or
+// one scale per index of an axis of the tensor; scales finite and > 0; zero points within
+// the type's range).
+Status ReadLoopSide(const graph::Tensor& tensor, const std::string& what, LoopSide* side) {
+  *side = LoopSide();
+  side->type = tensor.dtype;
+  if (tensor.dtype == DataType::FLOAT32) return Status::Ok();
+  if (tensor.dtype != DataType::INT8 && tensor.dtype != DataType::UINT8 &&
+      tensor.dtype != DataType::INT16) {
+    return InvalidArgument(what, ": tensor '", tensor.name, "' has type ",
+                           DataTypeName(tensor.dtype),
+                           "; Quantize / Dequantize convert between FLOAT32 and INT8 / UINT8 / "
+                           "INT16");
+  }
+  const graph::QuantParams& q = tensor.quant;
+  if (q.scales.empty() || q.zero_points.size() != q.scales.size()) {
+    return InvalidArgument(what, ": tensor '", tensor.name, "' has ", q.scales.size(),
+                           " scales and ", q.zero_points.size(), " zero points");
+  }
+  if (q.axis < 0 ? (q.axis != -1 || q.scales.size() != 1)
+                 : (q.axis >= static_cast<int32_t>(tensor.shape.size()) ||
+                    static_cast<int64_t>(q.scales.size()) !=
+                        tensor.shape[static_cast<size_t>(q.axis)])) {
+    return InvalidArgument(what, ": tensor '", tensor.name, "' of shape ",
+                           graph::ShapeToString(tensor.shape), " has ", q.scales.size(),
+                           " scales along axis ", q.axis,
+                           "; parameters are per tensor (axis -1, one scale) or one per index "
+                           "of an axis");
+  }
+  const int32_t lo = reference::QuantizedMin(tensor.dtype);
+  const int32_t hi = reference::QuantizedMax(tensor.dtype);
+  for (size_t k = 0; k < q.scales.size(); ++k) {
+    if (!std::isfinite(q.scales[k]) || !(q.scales[k] > 0.0f)) {
+      return InvalidArgument(what, ": tensor '", tensor.name, "' has scale[", k, "] = ",
+                             q.scales[k], "; a scale must be finite and > 0");
+    }
+    if (q.zero_points[k] < lo || q.zero_points[k] > hi) {
+      return InvalidArgument(what, ": tensor '", tensor.name, "' has zero_point[", k, "] = ",
+                             q.zero_points[k], "; for ", DataTypeName(tensor.dtype),
+                             " it must be in [", lo, ", ", hi, "]");
+    }
+    side->inverse_scales.push_back(reference::InverseScale(q.scales[k]));
+  }
+  side->scales = q.scales;
+  side->zero_points = q.zero_points;
+  side->axis = q.axis;
+  return Status::Ok();
+}
+
+// True when the conversion needs LoopQuantizeKernel: an INT16 side, or per-axis zero
+// points that differ along the axis.
+bool NeedsLoop(const graph::Tensor& tensor) {
+  if (tensor.dtype == DataType::INT16) return true;
+  const std::vector<int32_t>& z = tensor.quant.zero_points;
+  return std::any_of(z.begin(), z.end(), [&](int32_t v) { return v != z.front(); });
+}
+
 // Reads the storage type and parameters of `tensor` (FLOAT32: none).
 Status ReadSide(const graph::Tensor& tensor, const std::string& what, Side* side) {
   *side = Side();
@@ -193,9 +389,37 @@ Status CreateQuantizeKernel(const graph::Graph& graph, graph::NodeId id,
     if (node.type != NodeType::kQuantize && node.type != NodeType::kDequantize) {
       return InternalError(what, ": the quantize kernel handles Quantize and Dequantize only");
     }
-    QSDK_RETURN_IF_ERROR(CheckSingleRuntimeInput(graph, id, /*quantized_ok=*/true));
+    QSDK_RETURN_IF_ERROR(CheckInputCount(graph, id, 1));
     const graph::TensorId x_id = node.inputs[0];
     const graph::TensorId y_id = node.outputs[0];
+    if (y_id < 0 || y_id >= static_cast<graph::TensorId>(graph.tensors.size())) {
+      return InvalidArgument(what, ": output tensor id ", y_id, " is out of range");
+    }
+    if (NeedsLoop(graph.tensors[x_id]) || NeedsLoop(graph.tensors[y_id])) {
+      if (graph.tensors[x_id].is_constant()) {
+        return Unimplemented(what, ": input 0 ", graph.DescribeTensor(x_id),
+                             " is constant; the runtime kernel takes it at run time (constant "
+                             "subgraphs are folded by the builder)");
+      }
+      LoopSide in, out;
+      QSDK_RETURN_IF_ERROR(ReadLoopSide(graph.tensors[x_id], what, &in));
+      QSDK_RETURN_IF_ERROR(ReadLoopSide(graph.tensors[y_id], what, &out));
+      const bool quantize = node.type == NodeType::kQuantize;
+      if (quantize ? !out.quantized() : (!in.quantized() || out.quantized())) {
+        return InvalidArgument(what, ": converts ", DataTypeName(in.type), " to ",
+                               DataTypeName(out.type), "; ",
+                               quantize ? "Quantize produces INT8 / UINT8 / INT16"
+                                        : "Dequantize reads INT8 / UINT8 / INT16 and produces "
+                                          "FLOAT32");
+      }
+      if (in.axis >= 0 && out.axis >= 0 && in.axis != out.axis) {
+        return Unimplemented(what, ": input and output are quantized along different axes (",
+                             in.axis, " and ", out.axis, ")");
+      }
+      *kernel = std::make_unique<LoopQuantizeKernel>(what, std::move(in), std::move(out));
+      return Status::Ok();
+    }
+    QSDK_RETURN_IF_ERROR(CheckSingleRuntimeInput(graph, id, /*quantized_ok=*/true));
     Side in, out;
     QSDK_RETURN_IF_ERROR(ReadSide(graph.tensors[x_id], what, &in));
     QSDK_RETURN_IF_ERROR(ReadSide(graph.tensors[y_id], what, &out));

@@ -1,0 +1,838 @@
+// INT16 runtime kernels (point 4 of the issue-5 contract) against the reference, bit for
+// bit: the GEMM core (both code paths against a naive int64 product, including sums far
+// beyond int32 and K long enough to need several exact accumulation segments), Conv
+// (groups, depthwise, strides, pads, dilations, per-tensor / per-channel weights, nonzero
+// z_x, fused relu / sigmoid, fused residual, FLOAT32 / INT16 output), FullyConnected and
+// MatMul (transpose_a / transpose_b, batch broadcast, broadcast bias), INT16 and per-axis
+// Quantize / Dequantize, and an engine chaining them (INT16 tensors flow without reorders).
+//
+// Tolerance: none. The contract defines the INT16 results exactly (exact integer sums, then
+// float operations each rounded once, in a fixed order) and both sides implement exactly
+// that, so every comparison is bit-identical (BitExact).
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdint>
+#include <iostream>
+#include <limits>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "graph/attributes.h"
+#include "int16_test_util.h"
+#include "qsdk/model.h"
+#include "reference/int16_ops.h"
+#include "reference/quantized_ops.h"
+#include "runtime/engine.h"
+#include "runtime/kernels/int16_gemm.h"
+
+namespace qsdk::runtime {
+namespace {
+
+using testing::Absent;
+using testing::BitExact;
+using testing::Constant;
+using testing::MakeTyped;
+using testing::PerAxisQ;
+using testing::PerTensorQ;
+using testing::RandomFloats;
+using testing::RandomInts;
+using testing::Runtime;
+using testing::RuntimeRun;
+
+// --- GEMM core --------------------------------------------------------------------------------
+
+std::vector<Int16GemmIsa> AvailableIsas() {
+  std::vector<Int16GemmIsa> isas = {Int16GemmIsa::kScalar};
+  if (BestInt16GemmIsa() == Int16GemmIsa::kAvx512) isas.push_back(Int16GemmIsa::kAvx512);
+  return isas;
+}
+
+// C = A * B with A [m, k] (row stride lda >= k), B [k, n], naive int64.
+std::vector<int64_t> NaiveProduct(const std::vector<int16_t>& a, int64_t lda,
+                                  const std::vector<int16_t>& b, int64_t m, int64_t n, int64_t k) {
+  std::vector<int64_t> c(static_cast<size_t>(m * n), 0);
+  for (int64_t i = 0; i < m; ++i) {
+    for (int64_t p = 0; p < k; ++p) {
+      const int64_t av = a[static_cast<size_t>(i * lda + p)];
+      for (int64_t j = 0; j < n; ++j) c[static_cast<size_t>(i * n + j)] += av * b[p * n + j];
+    }
+  }
+  return c;
+}
+
+std::vector<int64_t> CoreProduct(Int16GemmIsa isa, const std::vector<int16_t>& a, int64_t lda,
+                                 const std::vector<int16_t>& b, int64_t m, int64_t n, int64_t k) {
+  std::vector<int16_t> packed(static_cast<size_t>(Int16PackedSize(k, n)));
+  PackInt16B(b.data(), k, n, n, 1, packed.data());
+  // ldc = n + 3 and a sentinel: the core writes exactly the m x n block.
+  const int64_t ldc = n + 3;
+  std::vector<int64_t> c(static_cast<size_t>(m * ldc), 777);
+  Int16Gemm(isa, m, n, k, a.data(), lda, packed.data(), c.data(), ldc);
+  std::vector<int64_t> out;
+  for (int64_t i = 0; i < m; ++i) {
+    for (int64_t j = 0; j < ldc; ++j) {
+      if (j < n) {
+        out.push_back(c[static_cast<size_t>(i * ldc + j)]);
+      } else {
+        EXPECT_EQ(c[static_cast<size_t>(i * ldc + j)], 777) << "written past column n";
+      }
+    }
+  }
+  return out;
+}
+
+TEST(Int16GemmTest, RandomShapesMatchNaiveProduct) {
+  std::mt19937 rng(1601);
+  struct Shape {
+    int64_t m, n, k, lda_pad;
+  };
+  const Shape shapes[] = {{1, 1, 1, 0},   {3, 5, 2, 1},    {4, 32, 3, 0}, {5, 33, 31, 2},
+                          {7, 65, 64, 0}, {9, 31, 101, 1}, {2, 100, 9, 3}};
+  for (Int16GemmIsa isa : AvailableIsas()) {
+    for (const Shape& s : shapes) {
+      const int64_t lda = s.k + s.lda_pad;
+      std::vector<int16_t> a, b;
+      // A spans the whole int16 range (-32768 included); B the weights' [-32767, 32767].
+      for (int32_t v : RandomInts(&rng, s.m * lda, -32768, 32767))
+        a.push_back(static_cast<int16_t>(v));
+      for (int32_t v : RandomInts(&rng, s.k * s.n, -32767, 32767))
+        b.push_back(static_cast<int16_t>(v));
+      EXPECT_EQ(CoreProduct(isa, a, lda, b, s.m, s.n, s.k), NaiveProduct(a, lda, b, s.m, s.n, s.k))
+          << Int16GemmIsaName(isa) << " m " << s.m << " n " << s.n << " k " << s.k;
+    }
+  }
+}
+
+TEST(Int16GemmTest, ExtremeValuesOverLongKAreExact) {
+  // Every pair product is -2 * 32768 * 32767 (the largest magnitude a vpmaddwd pair can
+  // take); K = 70001 (odd, > 2 * 32768 pairs: three accumulation segments) gives
+  // -32768 * 32767 * 70001 ~ -7.5e13, far beyond int32, and a mixed-sign row checks the
+  // hi / lo decomposition with negative and positive parts.
+  const int64_t k = 70001, m = 3, n = 33;
+  std::vector<int16_t> a(static_cast<size_t>(m * k));
+  std::vector<int16_t> b(static_cast<size_t>(k * n));
+  std::mt19937 rng(1602);
+  for (int64_t p = 0; p < k; ++p) {
+    a[static_cast<size_t>(p)] = -32768;                                            // row 0
+    a[static_cast<size_t>(k + p)] = static_cast<int16_t>(p % 2 ? -32768 : 32767);  // row 1
+    a[static_cast<size_t>(2 * k + p)] =
+        static_cast<int16_t>(RandomInts(&rng, 1, -32768, 32767)[0]);  // row 2
+    for (int64_t j = 0; j < n; ++j) {
+      b[static_cast<size_t>(p * n + j)] = static_cast<int16_t>(j % 3 == 0 ? 32767 : -32767);
+    }
+  }
+  const std::vector<int64_t> expected = NaiveProduct(a, k, b, m, n, k);
+  EXPECT_EQ(expected[0], -32768LL * 32767LL * k);
+  for (Int16GemmIsa isa : AvailableIsas()) {
+    EXPECT_EQ(CoreProduct(isa, a, k, b, m, n, k), expected) << Int16GemmIsaName(isa);
+  }
+}
+
+// Throughput of the core on the GEMM of a 64 -> 64, 3x3 convolution of a 56x56 image
+// (M = 64 output channels, N = 3136 pixels, K = 576), for the report. Correctness is
+// checked too (so the test can fail); the timing is only printed.
+TEST(Int16GemmTest, ThroughputOnConvShape) {
+  const int64_t m = 64, n = 56 * 56, k = 64 * 9;
+  std::mt19937 rng(1603);
+  std::vector<int16_t> a, b;
+  for (int32_t v : RandomInts(&rng, m * k, -32768, 32767)) a.push_back(static_cast<int16_t>(v));
+  for (int32_t v : RandomInts(&rng, k * n, -32767, 32767)) b.push_back(static_cast<int16_t>(v));
+  std::vector<int16_t> packed(static_cast<size_t>(Int16PackedSize(k, n)));
+  PackInt16B(b.data(), k, n, n, 1, packed.data());
+  std::vector<int64_t> c(static_cast<size_t>(m * n));
+  const std::vector<int64_t> expected = NaiveProduct(a, k, b, m, n, k);
+  for (Int16GemmIsa isa : AvailableIsas()) {
+    const int reps = isa == Int16GemmIsa::kAvx512 ? 10 : 1;
+    Int16Gemm(isa, m, n, k, a.data(), k, packed.data(), c.data(), n);  // warm up
+    EXPECT_EQ(c, expected) << Int16GemmIsaName(isa);
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int r = 0; r < reps; ++r) Int16Gemm(isa, m, n, k, a.data(), k, packed.data(), c.data(), n);
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / reps;
+    const double gops = 2.0 * static_cast<double>(m * n * k) / seconds * 1e-9;
+    std::cout << "[ INFO     ] int16 gemm " << Int16GemmIsaName(isa) << " M=" << m << " N=" << n
+              << " K=" << k << ": " << seconds * 1e3 << " ms, " << gops << " GOPS\n";
+    ::testing::Test::RecordProperty(std::string("gops_") + Int16GemmIsaName(isa),
+                                    std::to_string(gops));
+  }
+}
+
+// --- Conv ---------------------------------------------------------------------------------------
+
+struct ConvCase {
+  std::string label;
+  std::vector<int64_t> x_shape;  // [N, C, H, W]
+  int64_t oc = 1, kh = 1, kw = 1, group = 1;
+  std::vector<int64_t> strides = {1, 1}, pads = {0, 0, 0, 0}, dilations = {1, 1};
+  bool per_channel = false;
+  int32_t z_x = 0;
+  bool bias = true;
+  bool residual = false;
+  ActivationType act = ActivationType::kNone;
+  bool int16_out = false;
+  int32_t x_lo = -32768, x_hi = 32767;  // x_q range
+  int32_t w_lo = -32767, w_hi = 32767;  // w_q range
+  std::vector<int32_t> x_fill, w_fill;  // when set: constant values instead of random
+};
+
+void RunConvCase(const ConvCase& c, std::mt19937* rng) {
+  SCOPED_TRACE(c.label);
+  const int64_t cin = c.x_shape[1];
+  const std::vector<int64_t> w_shape = {c.oc, cin / c.group, c.kh, c.kw};
+  const auto xv =
+      c.x_fill.empty() ? RandomInts(rng, testing::Count(c.x_shape), c.x_lo, c.x_hi) : c.x_fill;
+  const auto wv =
+      c.w_fill.empty() ? RandomInts(rng, testing::Count(w_shape), c.w_lo, c.w_hi) : c.w_fill;
+  const Tensor x = MakeTyped(DataType::INT16, c.x_shape, xv);
+  const Tensor w = MakeTyped(DataType::INT16, w_shape, wv);
+  const graph::QuantParams xq = PerTensorQ(0.0013f, c.z_x);
+  std::vector<float> ws;
+  for (int64_t o = 0; o < c.oc; ++o) ws.push_back(0.00021f * static_cast<float>(1 + o % 7));
+  const graph::QuantParams wq = c.per_channel ? PerAxisQ(ws, 0) : PerTensorQ(0.00037f);
+  const Tensor b = MakeTyped(DataType::FLOAT32, {c.oc}, RandomFloats(rng, c.oc, -50.0f, 50.0f));
+
+  graph::AttrMap attrs;
+  attrs.SetInts(graph::attr::kStrides, c.strides);
+  attrs.SetInts(graph::attr::kPads, c.pads);
+  attrs.SetInts(graph::attr::kDilations, c.dilations);
+  attrs.SetInt(graph::attr::kGroup, c.group);
+  attrs.SetInt(graph::attr::kFusedActivation, static_cast<int64_t>(c.act));
+  // Output shape for the residual.
+  std::vector<int64_t> y_shape = {c.x_shape[0], c.oc, 0, 0};
+  for (int d = 0; d < 2; ++d) {
+    const int64_t k = d == 0 ? c.kh : c.kw;
+    const int64_t padded = c.x_shape[2 + d] + c.pads[2 * d] + c.pads[2 * d + 1];
+    y_shape[2 + d] = (padded - (c.dilations[d] * (k - 1) + 1)) / c.strides[d] + 1;
+  }
+  const Tensor r = MakeTyped(DataType::FLOAT32, y_shape,
+                             RandomFloats(rng, testing::Count(y_shape), -300.0f, 300.0f));
+  std::vector<testing::NodeInput> inputs = {Runtime(x, xq), Constant(w, wq),
+                                            c.bias ? Constant(b) : Absent()};
+  if (c.residual) {
+    attrs.SetInt(graph::attr::kFusedSum, 1);
+    inputs.push_back(Runtime(r));
+  }
+  const graph::QuantParams yq = PerTensorQ(0.0625f, -17);
+  graph::Graph g;
+  graph::NodeId id = graph::kNoNode;
+  const Status built = testing::BuildNode(NodeType::kConv, attrs, inputs,
+                                          c.int16_out ? DataType::INT16 : DataType::FLOAT32,
+                                          c.int16_out ? yq : graph::QuantParams(), &g, &id);
+  ASSERT_TRUE(built.ok()) << built.ToString();
+  ASSERT_EQ(g.tensors[static_cast<size_t>(g.nodes[id].outputs[0])].shape, y_shape);
+
+  RuntimeRun run;
+  std::vector<Tensor> runtime_inputs = {x};
+  if (c.residual) runtime_inputs.push_back(r);
+  const Status st = testing::RunRuntimeNode(g, id, runtime_inputs, &run);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(run.kernel_name, std::string("int16_conv_") + Int16GemmIsaName(BestInt16GemmIsa()));
+
+  reference::ConvParams p;
+  p.stride_h = c.strides[0];
+  p.stride_w = c.strides[1];
+  p.pad_top = c.pads[0];
+  p.pad_bottom = c.pads[1];
+  p.pad_left = c.pads[2];
+  p.pad_right = c.pads[3];
+  p.dilation_h = c.dilations[0];
+  p.dilation_w = c.dilations[1];
+  p.group = c.group;
+  p.activation.type = c.act;
+  reference::QuantizedOutputSpec out;
+  if (c.int16_out) {
+    out.dtype = DataType::INT16;
+    out.quant = yq;
+  }
+  Tensor expected;
+  const Status rs = reference::Int16Conv2D({&x, xq}, {&w, wq}, c.bias ? &b : nullptr,
+                                           c.residual ? &r : nullptr, p, out, &expected);
+  ASSERT_TRUE(rs.ok()) << rs.ToString();
+  EXPECT_TRUE(BitExact(run.output, expected));
+}
+
+TEST(Int16ConvKernelTest, BitExactWithReference) {
+  std::mt19937 rng(1604);
+  std::vector<ConvCase> cases;
+  {
+    ConvCase c;
+    c.label = "3x3 pad 1, per-channel, z_x != 0, relu, f32 out";
+    c.x_shape = {1, 5, 9, 8};
+    c.oc = 6, c.kh = 3, c.kw = 3;
+    c.pads = {1, 1, 1, 1};
+    c.per_channel = true;
+    c.z_x = 1234;
+    c.act = ActivationType::kRelu;
+    cases.push_back(c);
+  }
+  {
+    ConvCase c;
+    c.label = "groups, strides, asymmetric pads, dilation, per-tensor, int16 out";
+    c.x_shape = {2, 6, 11, 10};
+    c.oc = 9, c.kh = 3, c.kw = 2, c.group = 3;
+    c.strides = {2, 1};
+    c.pads = {0, 2, 1, 0};
+    c.dilations = {2, 1};
+    c.z_x = -32768;
+    c.int16_out = true;
+    cases.push_back(c);
+  }
+  {
+    ConvCase c;
+    c.label = "depthwise stride 2, residual, sigmoid, per-channel";
+    c.x_shape = {1, 7, 12, 12};
+    c.oc = 7, c.kh = 3, c.kw = 3, c.group = 7;
+    c.strides = {2, 2};
+    c.pads = {1, 1, 1, 1};
+    c.per_channel = true;
+    c.z_x = 5;
+    c.residual = true;
+    c.act = ActivationType::kSigmoid;
+    cases.push_back(c);
+  }
+  {
+    ConvCase c;
+    c.label = "1x1, no bias, residual, relu, int16 out, 40 output channels (M edge)";
+    c.x_shape = {1, 33, 7, 5};
+    c.oc = 40;
+    c.bias = false;
+    c.residual = true;
+    c.act = ActivationType::kRelu;
+    c.int16_out = true;
+    c.z_x = 77;
+    cases.push_back(c);
+  }
+  {
+    ConvCase c;
+    c.label = "odd K, wide image (several column chunks), per-tensor";
+    c.x_shape = {1, 3, 70, 90};
+    c.oc = 5, c.kh = 5, c.kw = 3;
+    c.pads = {2, 2, 1, 1};
+    c.z_x = -3;
+    cases.push_back(c);
+  }
+  {
+    // Large enough (4.7M multiply-adds) to split its work items between two threads.
+    ConvCase c;
+    c.label = "two threads: batch 2, groups, residual, relu, int16 out, per-channel";
+    c.x_shape = {2, 16, 32, 32};
+    c.oc = 32, c.kh = 3, c.kw = 3, c.group = 2;
+    c.pads = {1, 1, 1, 1};
+    c.per_channel = true;
+    c.z_x = -100;
+    c.residual = true;
+    c.act = ActivationType::kRelu;
+    c.int16_out = true;
+    cases.push_back(c);
+  }
+  {
+    // K = 64 * 3 * 3 = 576 taps of (x - z_x) = -65535 times w = 32767:
+    // acc = -65535 * 32767 * 576 ~ -1.24e12 in the interior, far beyond int32.
+    ConvCase c;
+    c.label = "accumulator beyond int32 (int64 required)";
+    c.x_shape = {1, 64, 4, 4};
+    c.oc = 3, c.kh = 3, c.kw = 3;
+    c.pads = {1, 1, 1, 1};
+    c.z_x = 32767;
+    c.x_fill.assign(64 * 16, -32768);
+    c.w_fill.assign(3 * 64 * 9, 32767);
+    c.bias = false;
+    cases.push_back(c);
+  }
+  for (const ConvCase& c : cases) RunConvCase(c, &rng);
+}
+
+// The whole INT16 convolution (im2col + GEMM core + epilogue) on 64 -> 64, 3x3, pad 1,
+// 56x56, batch 1, FLOAT32 output: bit-exact with the reference, and its time printed for
+// the report.
+TEST(Int16ConvKernelTest, ThroughputOnResNetShape) {
+  std::mt19937 rng(1609);
+  const std::vector<int64_t> x_shape = {1, 64, 56, 56}, w_shape = {64, 64, 3, 3};
+  const Tensor x =
+      MakeTyped(DataType::INT16, x_shape, RandomInts(&rng, testing::Count(x_shape), -32768, 32767));
+  const Tensor w =
+      MakeTyped(DataType::INT16, w_shape, RandomInts(&rng, testing::Count(w_shape), -32767, 32767));
+  const graph::QuantParams xq = PerTensorQ(0.001f, 3), wq = PerTensorQ(0.0001f);
+  graph::AttrMap attrs;
+  attrs.SetInts(graph::attr::kStrides, {1, 1});
+  attrs.SetInts(graph::attr::kPads, {1, 1, 1, 1});
+  attrs.SetInts(graph::attr::kDilations, {1, 1});
+  attrs.SetInt(graph::attr::kGroup, 1);
+  graph::Graph g;
+  graph::NodeId id = graph::kNoNode;
+  ASSERT_TRUE(testing::BuildNode(NodeType::kConv, attrs, {Runtime(x, xq), Constant(w, wq)},
+                                 DataType::FLOAT32, {}, &g, &id)
+                  .ok());
+  RuntimeRun run;
+  const Status st = testing::RunRuntimeNode(g, id, {x}, &run, /*timed_runs=*/5);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  reference::ConvParams p;
+  p.pad_top = p.pad_bottom = p.pad_left = p.pad_right = 1;
+  Tensor expected;
+  ASSERT_TRUE(reference::Int16Conv2D({&x, xq}, {&w, wq}, nullptr, nullptr, p,
+                                     reference::QuantizedOutputSpec(), &expected)
+                  .ok());
+  EXPECT_TRUE(BitExact(run.output, expected));
+  const double gops = 2.0 * 64 * 64 * 9 * 56 * 56 / run.seconds_per_run * 1e-9;
+  std::cout << "[ INFO     ] " << run.kernel_name
+            << " 64x64x3x3 on 1x64x56x56: " << run.seconds_per_run * 1e3 << " ms, " << gops
+            << " GOPS\n";
+  ::testing::Test::RecordProperty("conv_gops", std::to_string(gops));
+}
+
+TEST(Int16ConvKernelTest, RejectsBadOperands) {
+  const Tensor x = MakeTyped(DataType::INT16, {1, 2, 4, 4}, std::vector<int32_t>(32, 1));
+  graph::AttrMap attrs;
+  attrs.SetInts(graph::attr::kStrides, {1, 1});
+  attrs.SetInts(graph::attr::kPads, {0, 0, 0, 0});
+  attrs.SetInts(graph::attr::kDilations, {1, 1});
+  attrs.SetInt(graph::attr::kGroup, 1);
+  struct Bad {
+    std::string label;
+    Tensor w;
+    graph::QuantParams wq;
+    const char* needle;
+  };
+  const Bad bad[] = {
+      {"-32768 weight", MakeTyped(DataType::INT16, {1, 2, 1, 1}, std::vector<int32_t>{1, -32768}),
+       PerTensorQ(1.0f), "-32768"},
+      {"nonzero weight zero point",
+       MakeTyped(DataType::INT16, {1, 2, 1, 1}, std::vector<int32_t>{1, 2}), PerTensorQ(1.0f, 3),
+       "zero_point"},
+      {"weights along axis 1", MakeTyped(DataType::INT16, {1, 2, 1, 1}, std::vector<int32_t>{1, 2}),
+       PerAxisQ({1.0f, 1.0f}, 1), "axis 1"},
+  };
+  for (const Bad& b : bad) {
+    graph::Graph g;
+    graph::NodeId id = graph::kNoNode;
+    // Shape inference may already refuse some of these; either layer must name the rule.
+    Status st = testing::BuildNode(NodeType::kConv, attrs,
+                                   {Runtime(x, PerTensorQ(1.0f)), Constant(b.w, b.wq)},
+                                   DataType::FLOAT32, {}, &g, &id);
+    if (st.ok()) {
+      RuntimeRun run;
+      st = testing::RunRuntimeNode(g, id, {x}, &run);
+    }
+    EXPECT_FALSE(st.ok()) << b.label;
+    EXPECT_NE(st.message().find(b.needle), std::string::npos) << b.label << ": " << st.message();
+  }
+}
+
+// --- FullyConnected / MatMul ---------------------------------------------------------------------
+
+TEST(Int16FullyConnectedKernelTest, BitExactWithReference) {
+  std::mt19937 rng(1605);
+  struct Case {
+    std::vector<int64_t> x_shape;
+    int64_t oc;
+    bool per_channel, bias, residual, int16_out;
+    ActivationType act;
+    int32_t z_x;
+  };
+  const Case cases[] = {
+      {{3, 20}, 7, true, true, false, false, ActivationType::kNone, 0},
+      {{5, 2, 3, 3}, 33, false, true, true, true, ActivationType::kRelu, -20000},
+      {{1, 1001}, 64, true, false, true, false, ActivationType::kTanh, 32767},
+      {{9, 64}, 100, true, true, false, true, ActivationType::kNone, 12},
+      // 4.9M multiply-adds: the output columns are split between two threads.
+      {{16, 1024}, 300, true, true, true, false, ActivationType::kRelu, -7},
+  };
+  for (const Case& c : cases) {
+    const int64_t k = testing::Count(c.x_shape) / c.x_shape[0];
+    const Tensor x = MakeTyped(DataType::INT16, c.x_shape,
+                               RandomInts(&rng, testing::Count(c.x_shape), -32768, 32767));
+    const Tensor w =
+        MakeTyped(DataType::INT16, {c.oc, k}, RandomInts(&rng, c.oc * k, -32767, 32767));
+    const Tensor b = MakeTyped(DataType::FLOAT32, {c.oc}, RandomFloats(&rng, c.oc, -9.0f, 9.0f));
+    const std::vector<int64_t> y_shape = {c.x_shape[0], c.oc};
+    const Tensor r = MakeTyped(DataType::FLOAT32, y_shape,
+                               RandomFloats(&rng, testing::Count(y_shape), -100.0f, 100.0f));
+    std::vector<float> ws;
+    for (int64_t o = 0; o < c.oc; ++o) ws.push_back(1e-5f * static_cast<float>(3 + o % 11));
+    const graph::QuantParams xq = PerTensorQ(0.0021f, c.z_x);
+    const graph::QuantParams wq = c.per_channel ? PerAxisQ(ws, 0) : PerTensorQ(2e-5f);
+    const graph::QuantParams yq = PerTensorQ(0.004f, 100);
+    graph::AttrMap attrs;
+    attrs.SetInt(graph::attr::kFusedActivation, static_cast<int64_t>(c.act));
+    std::vector<testing::NodeInput> inputs = {Runtime(x, xq), Constant(w, wq),
+                                              c.bias ? Constant(b) : Absent()};
+    if (c.residual) {
+      attrs.SetInt(graph::attr::kFusedSum, 1);
+      inputs.push_back(Runtime(r));
+    }
+    graph::Graph g;
+    graph::NodeId id = graph::kNoNode;
+    const Status built = testing::BuildNode(NodeType::kFullyConnected, attrs, inputs,
+                                            c.int16_out ? DataType::INT16 : DataType::FLOAT32,
+                                            c.int16_out ? yq : graph::QuantParams(), &g, &id);
+    ASSERT_TRUE(built.ok()) << built.ToString();
+    RuntimeRun run;
+    std::vector<Tensor> runtime_inputs = {x};
+    if (c.residual) runtime_inputs.push_back(r);
+    const Status st = testing::RunRuntimeNode(g, id, runtime_inputs, &run);
+    ASSERT_TRUE(st.ok()) << st.ToString();
+    EXPECT_EQ(run.kernel_name.rfind("int16_fully_connected_", 0), 0u) << run.kernel_name;
+    reference::FusedActivation act;
+    act.type = c.act;
+    reference::QuantizedOutputSpec out;
+    if (c.int16_out) {
+      out.dtype = DataType::INT16;
+      out.quant = yq;
+    }
+    Tensor expected;
+    const Status rs = reference::Int16FullyConnected(
+        {&x, xq}, {&w, wq}, c.bias ? &b : nullptr, c.residual ? &r : nullptr, act, out, &expected);
+    ASSERT_TRUE(rs.ok()) << rs.ToString();
+    EXPECT_TRUE(BitExact(run.output, expected)) << graph::ShapeToString(c.x_shape);
+  }
+}
+
+TEST(Int16MatMulKernelTest, BitExactWithReference) {
+  std::mt19937 rng(1606);
+  struct Case {
+    std::vector<int64_t> a, b, bias;
+    bool ta, tb, per_column, int16_out;
+  };
+  const Case cases[] = {
+      {{6, 10}, {10, 35}, {35}, false, false, true, false},
+      {{2, 3, 5, 9}, {9, 4}, {1, 4}, false, false, false, true},
+      {{2, 12, 7}, {2, 5, 12}, {2, 1, 5}, true, true, true, false},  // both transposed
+      {{4, 17}, {3, 40, 17}, {}, false, true, true, true},           // a broadcast over b's batch
+      // 5.2M multiply-adds: two threads, each transposing a on its own.
+      {{2, 256, 64}, {2, 160, 256}, {160}, true, true, true, false},
+  };
+  for (const Case& c : cases) {
+    const Tensor a =
+        MakeTyped(DataType::INT16, c.a, RandomInts(&rng, testing::Count(c.a), -32768, 32767));
+    const Tensor b =
+        MakeTyped(DataType::INT16, c.b, RandomInts(&rng, testing::Count(c.b), -32767, 32767));
+    const std::vector<int64_t> bias_shape = c.bias.empty() ? std::vector<int64_t>{1} : c.bias;
+    const Tensor bias = MakeTyped(DataType::FLOAT32, bias_shape,
+                                  RandomFloats(&rng, testing::Count(bias_shape), -1.0f, 1.0f));
+    const size_t br = c.b.size();
+    const int64_t n = c.tb ? c.b[br - 2] : c.b[br - 1];
+    std::vector<float> ws;
+    for (int64_t j = 0; j < n; ++j) ws.push_back(3e-5f * static_cast<float>(1 + j % 5));
+    const int32_t column_axis = static_cast<int32_t>(br) - (c.tb ? 2 : 1);
+    const graph::QuantParams aq = PerTensorQ(0.01f, -99);
+    const graph::QuantParams bq = c.per_column ? PerAxisQ(ws, column_axis) : PerTensorQ(4e-5f);
+    const graph::QuantParams yq = PerTensorQ(0.5f, 3);
+    graph::AttrMap attrs;
+    attrs.SetInt(graph::attr::kTransposeA, c.ta ? 1 : 0);
+    attrs.SetInt(graph::attr::kTransposeB, c.tb ? 1 : 0);
+    attrs.SetInt(graph::attr::kFusedActivation, static_cast<int64_t>(ActivationType::kRelu));
+    graph::Graph g;
+    graph::NodeId id = graph::kNoNode;
+    const Status built = testing::BuildNode(
+        NodeType::kMatMul, attrs,
+        {Runtime(a, aq), Constant(b, bq), c.bias.empty() ? Absent() : Constant(bias)},
+        c.int16_out ? DataType::INT16 : DataType::FLOAT32, c.int16_out ? yq : graph::QuantParams(),
+        &g, &id);
+    ASSERT_TRUE(built.ok()) << built.ToString();
+    RuntimeRun run;
+    const Status st = testing::RunRuntimeNode(g, id, {a}, &run);
+    ASSERT_TRUE(st.ok()) << st.ToString();
+    EXPECT_EQ(run.kernel_name.rfind("int16_matmul_", 0), 0u) << run.kernel_name;
+    reference::MatMulParams p;
+    p.transpose_a = c.ta;
+    p.transpose_b = c.tb;
+    p.activation.type = ActivationType::kRelu;
+    reference::QuantizedOutputSpec out;
+    if (c.int16_out) {
+      out.dtype = DataType::INT16;
+      out.quant = yq;
+    }
+    Tensor expected;
+    const Status rs = reference::Int16MatMul({&a, aq}, {&b, bq}, c.bias.empty() ? nullptr : &bias,
+                                             p, out, &expected);
+    ASSERT_TRUE(rs.ok()) << rs.ToString();
+    EXPECT_TRUE(BitExact(run.output, expected))
+        << graph::ShapeToString(c.a) << " x " << graph::ShapeToString(c.b);
+  }
+}
+
+// --- Quantize / Dequantize -----------------------------------------------------------------------
+
+TEST(Int16QuantizeKernelTest, BitExactWithReference) {
+  std::mt19937 rng(1607);
+  const std::vector<int64_t> shape = {2, 5, 3, 7};
+  const Tensor xf = MakeTyped(DataType::FLOAT32, shape,
+                              RandomFloats(&rng, testing::Count(shape), -300.0f, 300.0f));
+  const Tensor x16 =
+      MakeTyped(DataType::INT16, shape, RandomInts(&rng, testing::Count(shape), -32768, 32767));
+  const Tensor x8 =
+      MakeTyped(DataType::INT8, shape, RandomInts(&rng, testing::Count(shape), -128, 127));
+  const graph::QuantParams t16 = PerTensorQ(0.0123f, -321);
+  const graph::QuantParams axis16 =
+      PerAxisQ({0.01f, 0.02f, 0.005f, 0.3f, 0.0071f}, 1, {0, -5, 32767, -32768, 9});
+  const graph::QuantParams axis8 = PerAxisQ({0.5f, 0.25f, 1.5f}, 2, {0, -7, 100});
+  const graph::QuantParams t8 = PerTensorQ(0.9f, 4);
+  struct Case {
+    std::string label;
+    NodeType type;
+    const Tensor* x;
+    graph::QuantParams xq;
+    DataType out;
+    graph::QuantParams yq;
+    const char* kernel;
+  };
+  const Case cases[] = {
+      {"f32 -> int16 per tensor",
+       NodeType::kQuantize,
+       &xf,
+       {},
+       DataType::INT16,
+       t16,
+       "loop_quantize"},
+      {"f32 -> int16 per axis",
+       NodeType::kQuantize,
+       &xf,
+       {},
+       DataType::INT16,
+       axis16,
+       "loop_quantize"},
+      {"f32 -> int8 per axis, differing zero points",
+       NodeType::kQuantize,
+       &xf,
+       {},
+       DataType::INT8,
+       axis8,
+       "loop_quantize"},
+      {"int16 per tensor -> f32",
+       NodeType::kDequantize,
+       &x16,
+       t16,
+       DataType::FLOAT32,
+       {},
+       "loop_dequantize"},
+      {"int16 per axis -> f32",
+       NodeType::kDequantize,
+       &x16,
+       axis16,
+       DataType::FLOAT32,
+       {},
+       "loop_dequantize"},
+      {"int8 per axis (differing zero points) -> f32",
+       NodeType::kDequantize,
+       &x8,
+       axis8,
+       DataType::FLOAT32,
+       {},
+       "loop_dequantize"},
+      {"int16 -> int8 requantize", NodeType::kQuantize, &x16, t16, DataType::INT8, t8,
+       "loop_requantize"},
+      {"int8 per axis -> int16 requantize", NodeType::kQuantize, &x8, axis8, DataType::INT16, t16,
+       "loop_requantize"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.label);
+    graph::Graph g;
+    graph::NodeId id = graph::kNoNode;
+    const Status built =
+        testing::BuildNode(c.type, {}, {Runtime(*c.x, c.xq)}, c.out, c.yq, &g, &id);
+    ASSERT_TRUE(built.ok()) << built.ToString();
+    RuntimeRun run;
+    const Status st = testing::RunRuntimeNode(g, id, {*c.x}, &run);
+    ASSERT_TRUE(st.ok()) << st.ToString();
+    EXPECT_EQ(run.kernel_name, c.kernel);
+    Tensor expected;
+    Status rs;
+    if (c.type == NodeType::kQuantize) {
+      reference::QuantizedOutputSpec out;
+      out.dtype = c.out;
+      out.quant = c.yq;
+      rs = reference::Quantize({c.x, c.xq}, out, &expected);
+    } else {
+      rs = reference::Dequantize({c.x, c.xq}, &expected);
+    }
+    ASSERT_TRUE(rs.ok()) << rs.ToString();
+    EXPECT_TRUE(BitExact(run.output, expected));
+  }
+}
+
+// --- Engine
+// ----------------------------------------------------------------------------------------
+
+// x (f32) -> Quantize INT16 -> Conv INT16 (INT16 out) -> Conv INT16 (f32 out, relu) -> y:
+// INT16 tensors flow between the kernels in their plain INT16 desc, the context inserts no
+// reorder, and the result is bit-identical with the reference chain.
+TEST(Int16EngineTest, QuantizeConvConvChainMatchesReference) {
+  std::mt19937 rng(1608);
+  auto g = std::make_shared<graph::Graph>();
+  graph::Tensor x;
+  x.name = "x";
+  x.shape = {1, 4, 10, 10};
+  const graph::TensorId x_id = g->AddTensor(x);
+  g->inputs = {x_id};
+  const graph::QuantParams q0 = PerTensorQ(0.001f, 0);
+  const graph::QuantParams q1 = PerTensorQ(0.002f, 10);
+  auto add_node = [&](NodeType type, const std::string& name, std::vector<graph::TensorId> in,
+                      const graph::AttrMap& attrs, DataType out_type, graph::QuantParams q) {
+    graph::Tensor t;
+    t.name = name + "_out";
+    t.dtype = out_type;
+    t.quant = std::move(q);
+    const graph::TensorId out = g->AddTensor(t);
+    graph::Node node;
+    node.type = type;
+    node.name = name;
+    node.inputs = std::move(in);
+    node.outputs = {out};
+    node.attrs = attrs;
+    g->AddNode(node);
+    return out;
+  };
+  graph::AttrMap conv;
+  conv.SetInts(graph::attr::kStrides, {1, 1});
+  conv.SetInts(graph::attr::kPads, {1, 1, 1, 1});
+  conv.SetInts(graph::attr::kDilations, {1, 1});
+  conv.SetInt(graph::attr::kGroup, 1);
+  const Tensor w1 = MakeTyped(DataType::INT16, {6, 4, 3, 3}, RandomInts(&rng, 216, -32767, 32767));
+  const Tensor w2 = MakeTyped(DataType::INT16, {3, 6, 3, 3}, RandomInts(&rng, 162, -32767, 32767));
+  const graph::QuantParams wq1 = PerTensorQ(1e-4f), wq2 = PerAxisQ({1e-4f, 2e-4f, 3e-4f}, 0);
+  const graph::TensorId w1_id =
+      g->AddConstant("w1", DataType::INT16, {6, 4, 3, 3}, w1.GetData(), w1.GetSizeInBytes());
+  const graph::TensorId w2_id =
+      g->AddConstant("w2", DataType::INT16, {3, 6, 3, 3}, w2.GetData(), w2.GetSizeInBytes());
+  g->tensors[static_cast<size_t>(w1_id)].quant = wq1;
+  g->tensors[static_cast<size_t>(w2_id)].quant = wq2;
+  const graph::TensorId q = add_node(NodeType::kQuantize, "quant", {x_id}, {}, DataType::INT16, q0);
+  const graph::TensorId c1 =
+      add_node(NodeType::kConv, "conv1", {q, w1_id}, conv, DataType::INT16, q1);
+  graph::AttrMap conv_relu = conv;
+  conv_relu.SetInt(graph::attr::kFusedActivation, static_cast<int64_t>(ActivationType::kRelu));
+  const graph::TensorId y =
+      add_node(NodeType::kConv, "conv2", {c1, w2_id}, conv_relu, DataType::FLOAT32, {});
+  g->outputs = {y};
+  Status st = graph::InferShapes(g.get());
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  std::unique_ptr<IEngine> engine;
+  st = CreateEngine(g, &engine);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  std::unique_ptr<IContext> context;
+  ASSERT_TRUE(engine->CreateIContext(&context).ok());
+  Tensor input =
+      MakeTyped(DataType::FLOAT32, {1, 4, 10, 10}, RandomFloats(&rng, 400, -30.0f, 30.0f));
+  input.SetName("x");
+  std::vector<Tensor> outputs;
+  st = context->Execute({input}, &outputs);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  ASSERT_EQ(outputs.size(), 1u);
+  std::vector<ReorderRecord> reorders;
+  ASSERT_TRUE(GetLastPlanReorders(*context, &reorders).ok());
+  for (const ReorderRecord& r : reorders) ADD_FAILURE() << "unexpected reorder " << r.ToString();
+
+  // Reference chain.
+  reference::QuantizedOutputSpec s0, s1;
+  s0.dtype = s1.dtype = DataType::INT16;
+  s0.quant = q0;
+  s1.quant = q1;
+  Tensor r0, r1, r2;
+  ASSERT_TRUE(reference::Quantize({&input, {}}, s0, &r0).ok());
+  reference::ConvParams p;
+  p.pad_top = p.pad_bottom = p.pad_left = p.pad_right = 1;
+  ASSERT_TRUE(reference::Int16Conv2D({&r0, q0}, {&w1, wq1}, nullptr, nullptr, p, s1, &r1).ok());
+  p.activation.type = ActivationType::kRelu;
+  ASSERT_TRUE(reference::Int16Conv2D({&r1, q1}, {&w2, wq2}, nullptr, nullptr, p,
+                                     reference::QuantizedOutputSpec(), &r2)
+                  .ok());
+  EXPECT_TRUE(BitExact(outputs[0], r2));
+}
+
+// Two contexts of one engine executing at the same time on two threads: each INT16
+// convolution (9.4M multiply-adds) asks for the shared helper thread; whichever does not
+// get it runs both halves itself. Every result must still be bit-identical.
+TEST(Int16EngineTest, ConcurrentContextsShareTheHelperThread) {
+  std::mt19937 rng(1610);
+  auto g = std::make_shared<graph::Graph>();
+  graph::Tensor x;
+  x.name = "x";
+  x.shape = {1, 32, 32, 32};
+  const graph::TensorId x_id = g->AddTensor(x);
+  g->inputs = {x_id};
+  const graph::QuantParams xq = PerTensorQ(0.01f, 0), wq = PerTensorQ(1e-4f);
+  const Tensor w =
+      MakeTyped(DataType::INT16, {32, 32, 3, 3}, RandomInts(&rng, 32 * 32 * 9, -32767, 32767));
+  const graph::TensorId w_id =
+      g->AddConstant("w", DataType::INT16, {32, 32, 3, 3}, w.GetData(), w.GetSizeInBytes());
+  g->tensors[static_cast<size_t>(w_id)].quant = wq;
+  graph::Tensor q;
+  q.name = "q";
+  q.dtype = DataType::INT16;
+  q.quant = xq;
+  const graph::TensorId q_id = g->AddTensor(q);
+  graph::Node quant;
+  quant.type = NodeType::kQuantize;
+  quant.name = "quant";
+  quant.inputs = {x_id};
+  quant.outputs = {q_id};
+  g->AddNode(quant);
+  graph::Tensor y;
+  y.name = "y";
+  const graph::TensorId y_id = g->AddTensor(y);
+  graph::Node conv;
+  conv.type = NodeType::kConv;
+  conv.name = "conv";
+  conv.inputs = {q_id, w_id};
+  conv.outputs = {y_id};
+  conv.attrs.SetInts(graph::attr::kStrides, {1, 1});
+  conv.attrs.SetInts(graph::attr::kPads, {1, 1, 1, 1});
+  conv.attrs.SetInts(graph::attr::kDilations, {1, 1});
+  conv.attrs.SetInt(graph::attr::kGroup, 1);
+  g->AddNode(conv);
+  g->outputs = {y_id};
+  ASSERT_TRUE(graph::InferShapes(g.get()).ok());
+  std::unique_ptr<IEngine> engine;
+  const Status st = CreateEngine(g, &engine);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+
+  std::vector<Tensor> inputs;
+  std::vector<Tensor> expected;
+  for (int t = 0; t < 2; ++t) {
+    Tensor in = MakeTyped(DataType::FLOAT32, {1, 32, 32, 32},
+                          RandomFloats(&rng, 32 * 32 * 32, -300.0f, 300.0f));
+    in.SetName("x");
+    reference::QuantizedOutputSpec spec;
+    spec.dtype = DataType::INT16;
+    spec.quant = xq;
+    Tensor xq16, out;
+    ASSERT_TRUE(reference::Quantize({&in, {}}, spec, &xq16).ok());
+    reference::ConvParams p;
+    p.pad_top = p.pad_bottom = p.pad_left = p.pad_right = 1;
+    ASSERT_TRUE(reference::Int16Conv2D({&xq16, xq}, {&w, wq}, nullptr, nullptr, p,
+                                       reference::QuantizedOutputSpec(), &out)
+                    .ok());
+    inputs.push_back(in);
+    expected.push_back(out);
+  }
+  std::vector<int> mismatches(2, 0), failures(2, 0);
+  auto worker = [&](int t) {
+    std::unique_ptr<IContext> context;
+    if (!engine->CreateIContext(&context).ok()) {
+      ++failures[static_cast<size_t>(t)];
+      return;
+    }
+    for (int r = 0; r < 8; ++r) {
+      std::vector<Tensor> outputs;
+      if (!context->Execute({inputs[static_cast<size_t>(t)]}, &outputs).ok() ||
+          outputs.size() != 1) {
+        ++failures[static_cast<size_t>(t)];
+        continue;
+      }
+      if (!BitExact(outputs[0], expected[static_cast<size_t>(t)])) {
+        ++mismatches[static_cast<size_t>(t)];
+      }
+    }
+  };
+  std::thread t0(worker, 0), t1(worker, 1);
+  t0.join();
+  t1.join();
+  EXPECT_EQ(failures, (std::vector<int>{0, 0}));
+  EXPECT_EQ(mismatches, (std::vector<int>{0, 0}));
+}
+
+}  // namespace
+}  // namespace qsdk::runtime
