@@ -23,11 +23,11 @@ namespace qsdk {
 /// in one status before it touches the network. It then adds one or more qsdk nodes per
 /// ONNX node to the network: node and tensor names are kept (a node without a name gets
 /// one made of its op type and position), constants are folded where the ONNX graph
-/// computes them from initializers (e.g. a DequantizeLinear of weights, Gemm's transposed
-/// B), and a dynamic dimension (`dim_param`, or an unknown or 0 extent) becomes -1.
-/// A QuantizeLinear -> DequantizeLinear pair on an activation becomes the identity and
-/// sets the tensor's range (ITensor::SetDynamicRange) to the range the pair represents,
-/// so an INT8 build uses the model's own quantization ranges.
+/// computes them from initializers (e.g. Gemm's transposed B), and a dynamic dimension
+/// (`dim_param`, or an unknown or 0 extent) becomes -1. QuantizeLinear /
+/// DequantizeLinear become IQuantizeNode / IDequantizeNode with exactly the model's
+/// parameters (a DequantizeLinear of weights: an integer constant read by an
+/// IDequantizeNode), which the builder folds into quantized kernels.
 ///
 /// Errors: every failure is a Status naming the file, node, tensor or attribute, the
 /// offending value and the rule: kDataLoss for a malformed or truncated file or data that

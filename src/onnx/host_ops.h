@@ -1,7 +1,7 @@
 // Computations on constants at import time (constant folding inside the importer): what
 // the ONNX graph computes from initializers is folded before it reaches the network, so
-// that e.g. a Gemm's transposed weight or a DequantizeLinear of weights is a plain FLOAT
-// constant that Conv / FullyConnected accept.
+// that e.g. a Gemm's transposed weight is a plain constant that Conv / FullyConnected
+// accept (a DequantizeLinear of weights stays explicit: ops_quantize.cc).
 #pragma once
 
 #include <cstdint>

@@ -89,20 +89,32 @@ Status ImportContext::ToTensor(const OnnxNode& node, const std::string& name, co
   if (value == nullptr) {
     return InvalidArgument(node.describe, ": input '", name, "' (", role, ") is not defined");
   }
-  if (value->tensor != nullptr) {
-    *tensor = value->tensor;
-    return Status::Ok();
-  }
   if (value->quantized != nullptr) {
     const QuantizedActivation& q = *value->quantized;
     return Unimplemented(node.describe, ": input '", name, "' (", role, ") is the ",
                          OnnxTypeName(q.type), " output of ", q.producer,
-                         "; qsdk networks hold FLOAT tensors, so a QuantizeLinear on an "
-                         "activation may only be read by a DequantizeLinear");
+                         "; qsdk ops compute on real values, so a quantized tensor may only be "
+                         "read by a DequantizeLinear (or Identity / Cast to its own type)");
+  }
+  if (value->tensor != nullptr) {
+    *tensor = value->tensor;
+    return Status::Ok();
   }
   auto cached = materialized_.find(name);
   if (cached != materialized_.end()) {
     *tensor = cached->second;
+    return Status::Ok();
+  }
+  if (value->dequantized != nullptr) {
+    // Quantized weights stay explicit: an integer Const read by a Dequantize node.
+    // The DequantizeLinear's own node name when it is still free (the first reader), and
+    // the value's name (reserved for it, and materialized once).
+    const DequantizedConstant& dq = *value->dequantized;
+    const std::string node_name = network_->FindNodeByName(dq.node_name) == nullptr
+                                      ? dq.node_name
+                                      : UniqueNodeName(dq.node_name);
+    QSDK_RETURN_IF_ERROR(AddDequantized(node, dq, node_name, name, tensor));
+    materialized_[name] = *tensor;
     return Status::Ok();
   }
   const HostTensor& c = *value->constant;
@@ -120,6 +132,52 @@ Status ImportContext::ToTensor(const OnnxNode& node, const std::string& name, co
   QSDK_RETURN_IF_ERROR(k->GetOutput(0)->SetTensorName(name));
   materialized_[name] = k->GetOutput(0);
   *tensor = k->GetOutput(0);
+  return Status::Ok();
+}
+
+namespace {
+
+DataType NetworkIntegerType(int32_t onnx_type) {
+  switch (onnx_type) {
+    case kOnnxInt8: return DataType::INT8;
+    case kOnnxUint8: return DataType::UINT8;
+    case kOnnxInt16: return DataType::INT16;
+    case kOnnxInt32: return DataType::INT32;
+    default: return DataType::INVALID;
+  }
+}
+
+}  // namespace
+
+Status ImportContext::AddDequantized(const OnnxNode& node, const DequantizedConstant& dq,
+                                     const std::string& node_name,
+                                     const std::string& tensor_name, ITensor** tensor) {
+  const HostTensor& q = *dq.data;
+  const DataType type = NetworkIntegerType(q.type());
+  if (type == DataType::INVALID) {
+    return InternalError(node.describe, ": dequantized constant '", dq.data_name, "' is ",
+                         OnnxTypeName(q.type()));
+  }
+  // HostTensor holds the integers in their native little-endian layout, as qsdk does.
+  IConstNode* k = network_->AddIConstNode(type, Dims(q.dims()),
+                                          q.count() ? q.bytes().data() : nullptr);
+  if (k == nullptr) {
+    return NetworkError(network_, StrCat(node.describe, ": constant '", dq.data_name, "'"));
+  }
+  QSDK_RETURN_IF_ERROR(Prefixed(k->SetNodeName(UniqueNodeName(dq.data_name)), node.describe));
+  // The integer value is materialized only here (integer constants never become network
+  // tensors otherwise), under its ONNX name the first time; another Dequantize of it gets
+  // its own copy (a tensor has one set of quantization parameters).
+  const std::string data_name = network_->FindTensorByName(dq.data_name) == nullptr
+                                    ? dq.data_name
+                                    : UniqueTensorName(dq.data_name);
+  QSDK_RETURN_IF_ERROR(Prefixed(k->GetOutput(0)->SetTensorName(data_name), node.describe));
+  IDequantizeNode* d =
+      network_->AddIDequantizeNode(k->GetOutput(0), dq.scales, dq.zero_points, dq.axis);
+  if (d == nullptr) return NetworkError(network_, node.describe);
+  QSDK_RETURN_IF_ERROR(Prefixed(d->SetNodeName(node_name), node.describe));
+  QSDK_RETURN_IF_ERROR(Prefixed(d->GetOutput(0)->SetTensorName(tensor_name), node.describe));
+  *tensor = d->GetOutput(0);
   return Status::Ok();
 }
 
@@ -149,6 +207,26 @@ Status ImportContext::SetConstantOutput(const OnnxNode& node, size_t i, HostTens
   if (!node.HasOutput(i)) return Status::Ok();
   Value v;
   v.constant = std::make_shared<const HostTensor>(std::move(value));
+  return Define(node.OutputName(i), std::move(v));
+}
+
+Status ImportContext::SetQuantizedOutput(const OnnxNode& node, size_t i, ITensor* tensor,
+                                         std::shared_ptr<const QuantizedActivation> quantization) {
+  if (!node.HasOutput(i)) return Status::Ok();
+  const std::string& name = node.OutputName(i);
+  QSDK_RETURN_IF_ERROR(Prefixed(tensor->SetTensorName(name), node.describe));
+  Value v;
+  v.tensor = tensor;
+  v.quantized = std::move(quantization);
+  return Define(name, std::move(v));
+}
+
+Status ImportContext::SetDequantizedOutput(const OnnxNode& node, size_t i, HostTensor value,
+                                           std::shared_ptr<const DequantizedConstant> dq) {
+  if (!node.HasOutput(i)) return Status::Ok();
+  Value v;
+  v.constant = std::make_shared<const HostTensor>(std::move(value));
+  v.dequantized = std::move(dq);
   return Define(node.OutputName(i), std::move(v));
 }
 
@@ -455,7 +533,7 @@ Status MarkGraphOutput(ImportContext* ctx, const ::onnx::ValueInfoProto& output)
   if (tensor->GetTensorName() == name && !tensor->IsNetworkInput() && !tensor->IsNetworkOutput()) {
     return Prefixed(network->MarkOutput(tensor), what);
   }
-  // The output is another value under a new name (Identity, Dropout, a Q/DQ pair), a
+  // The output is another value under a new name (Identity, Dropout, a Cast), a
   // network input or an output already: a copy (a Reshape that keeps every extent) gives
   // it a tensor of its own with the ONNX name.
   const std::vector<int64_t> keep(static_cast<size_t>(tensor->GetDimension().GetDimsNum()), 0);

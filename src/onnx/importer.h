@@ -22,23 +22,40 @@
 
 namespace qsdk::onnx {
 
-// The output of a QuantizeLinear applied to a network tensor: an INT8 / UINT8 tensor that
-// qsdk networks cannot hold. Only a DequantizeLinear may read it; the pair is the
-// identity on `source` with the range the quantization represents.
+// The quantization of a network tensor produced by a QuantizeLinear (an INT8 / UINT8 /
+// INT16 tensor of the network, output of an explicit Quantize node). A DequantizeLinear of
+// it must use exactly these parameters; no other op reads it (qsdk ops compute on real
+// values: a quantized tensor is read through its dequantization).
 struct QuantizedActivation {
-  ITensor* source = nullptr;
   std::vector<float> scales;         // one (per tensor) or one per index of `axis`
   std::vector<int64_t> zero_points;  // same count
   int64_t axis = -1;                 // -1: per tensor; otherwise normalized
-  int32_t type = kOnnxUint8;         // kOnnxInt8 or kOnnxUint8
+  int32_t type = kOnnxUint8;         // kOnnxInt8, kOnnxUint8 or kOnnxInt16
   std::string producer;              // "node 'q' (QuantizeLinear)"
 };
 
-// One value (tensor name) of the ONNX graph, as imported: exactly one member is set.
+// A DequantizeLinear of a constant (quantized weights, INT32 biases). The handlers that
+// compute on constants at import time see its FLOAT values (Value::constant); a network
+// tensor made from it (ImportContext::ToTensor) is an integer Const node read by an
+// explicit Dequantize node with these parameters, which the builder's Q/DQ folding turns
+// into quantized weights, or into FLOAT constants.
+struct DequantizedConstant {
+  std::shared_ptr<const HostTensor> data;  // INT8, UINT8, INT16 or INT32
+  std::vector<float> scales;               // one (per tensor) or one per index of `axis`
+  std::vector<int32_t> zero_points;        // same count
+  int64_t axis = -1;                       // -1: per tensor; otherwise normalized
+  std::string data_name;                   // the ONNX value holding the integers
+  std::string node_name;                   // the network name of the DequantizeLinear
+};
+
+// One value (tensor name) of the ONNX graph, as imported: a network tensor (`tensor`,
+// with `quantized` when it is a QuantizeLinear's integer output) or a constant known at
+// import time (`constant`, with `dequantized` when it is a DequantizeLinear of integers).
 struct Value {
-  ITensor* tensor = nullptr;                   // a network tensor
-  std::shared_ptr<const HostTensor> constant;  // known at import time
+  ITensor* tensor = nullptr;
   std::shared_ptr<const QuantizedActivation> quantized;
+  std::shared_ptr<const HostTensor> constant;
+  std::shared_ptr<const DequantizedConstant> dequantized;
 };
 
 // One ONNX node being imported.
@@ -89,8 +106,9 @@ class ImportContext {
   Status Input(const OnnxNode& node, size_t i, const char* role, const Value** value) const;
   // True when input `i` is present and a constant.
   bool IsConstantInput(const OnnxNode& node, size_t i) const;
-  // Input `i` as a network tensor: a constant (FLOAT only) becomes a Const node named
-  // after it (once); a quantized activation is an error naming the QuantizeLinear.
+  // Input `i` as a network tensor: a FLOAT constant becomes a Const node named after it,
+  // a dequantized constant an integer Const and a Dequantize node (each once); a
+  // quantized activation is an error naming the QuantizeLinear.
   Status TensorInput(const OnnxNode& node, size_t i, const char* role, ITensor** tensor);
   // Input `i` as a constant; kUnimplemented when it is computed at run time.
   Status ConstantInput(const OnnxNode& node, size_t i, const char* role,
@@ -98,13 +116,25 @@ class ImportContext {
   // The network tensor of `value` (materializing a FLOAT constant named `name`).
   Status ToTensor(const OnnxNode& node, const std::string& name, const char* role,
                   ITensor** tensor);
+  // Adds `dq` as an integer Const node and a Dequantize node for `node`; the Dequantize
+  // node is named `node_name` and its output `tensor_name` (both unused so far: see
+  // UniqueNodeName / UniqueTensorName).
+  Status AddDequantized(const OnnxNode& node, const DequantizedConstant& dq,
+                        const std::string& node_name, const std::string& tensor_name,
+                        ITensor** tensor);
 
   // --- Outputs of a node. ------------------------------------------------------------------
   // Output `i` is `tensor`, which is renamed to the ONNX output name.
   Status SetOutput(const OnnxNode& node, size_t i, ITensor* tensor);
+  // Output `i` is `tensor`, the integer output of a QuantizeLinear with `quantization`.
+  Status SetQuantizedOutput(const OnnxNode& node, size_t i, ITensor* tensor,
+                            std::shared_ptr<const QuantizedActivation> quantization);
   // Output `i` is a constant computed at import time.
   Status SetConstantOutput(const OnnxNode& node, size_t i, HostTensor value);
-  // Output `i` is the same value as `value` (Identity, Dropout, a Q/DQ pair).
+  // Output `i` is the DequantizeLinear of a constant: `dq`, whose FLOAT values are `value`.
+  Status SetDequantizedOutput(const OnnxNode& node, size_t i, HostTensor value,
+                              std::shared_ptr<const DequantizedConstant> dq);
+  // Output `i` is the same value as `value` (Identity, Dropout, a Cast to the same type).
   Status SetAliasOutput(const OnnxNode& node, size_t i, const Value& value);
   // Fails (kUnimplemented) when output slot `i` or any later one is present: optional
   // outputs qsdk does not compute (Dropout's mask, MaxPool's indices, ...).

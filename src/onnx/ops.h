@@ -5,7 +5,7 @@
 //   ops_activation.cc   Relu, Clip, Sigmoid, Tanh, LeakyRelu, HardSwish
 //   ops_elementwise.cc  Add, Sub, Mul
 //   ops_tensor.cc       Concat, Flatten, Reshape, Transpose, Softmax, BatchNormalization
-//   ops_misc.cc         Constant, Identity, Dropout
+//   ops_misc.cc         Constant, ConstantOfShape, Identity, Dropout, Cast
 //   ops_quantize.cc     QuantizeLinear, DequantizeLinear
 // A handler reads the node's inputs and attributes through the ImportContext, adds the
 // network nodes and defines every output; every failure names the node.
@@ -52,6 +52,8 @@ Status ImportBatchNormalization(ImportContext& ctx, const OnnxNode& node);
 Status ImportConstant(ImportContext& ctx, const OnnxNode& node);
 Status ImportIdentity(ImportContext& ctx, const OnnxNode& node);
 Status ImportDropout(ImportContext& ctx, const OnnxNode& node);
+Status ImportCast(ImportContext& ctx, const OnnxNode& node);
+Status ImportConstantOfShape(ImportContext& ctx, const OnnxNode& node);
 Status ImportQuantizeLinear(ImportContext& ctx, const OnnxNode& node);
 Status ImportDequantizeLinear(ImportContext& ctx, const OnnxNode& node);
 

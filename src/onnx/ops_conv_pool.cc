@@ -255,7 +255,19 @@ Status ImportConv(ImportContext& ctx, const OnnxNode& node) {
   }
 
   ITensor* filter = nullptr;
-  if (n == 1) {
+  const Value* w_value = ctx.Find(node.InputName(1));
+  if (n == 1 && w_value != nullptr && w_value->dequantized) {
+    // The explicit dequantization of 1-D weights, lifted like the FLOAT ones (the axes
+    // from 2 on move one place).
+    DequantizedConstant t = *w_value->dequantized;
+    std::vector<int64_t> dims = t.data->dims();
+    dims.insert(dims.begin() + 2, 1);
+    t.data = std::make_shared<const HostTensor>(t.data->Reshaped(dims));
+    if (t.axis >= 2) ++t.axis;
+    QSDK_RETURN_IF_ERROR(ctx.AddDequantized(node, t, ctx.UniqueNodeName(node.name + "/weight_2d"),
+                                            ctx.UniqueTensorName(node.name + "/weight_2d"),
+                                            &filter));
+  } else if (n == 1) {
     std::vector<int64_t> dims = weight->dims();
     dims.insert(dims.begin() + 2, 1);  // [M, C/g, k] -> [M, C/g, 1, k]
     QSDK_RETURN_IF_ERROR(ctx.AddConstant(node, "weight_2d", weight->Reshaped(dims), &filter));

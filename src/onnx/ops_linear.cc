@@ -14,6 +14,9 @@
 //   MatMul whose operands fit only once transposed.
 // MatMul: a MatMul node; operands of rank 1 (which numpy semantics would promote) are not
 // supported.
+// A DequantizeLinear of a constant B (or C) stays an explicit dequantization of the
+// integers (transposed for W when needed) wherever alpha (beta) is 1; otherwise its FLOAT
+// values are used like any constant's.
 #include "common/status_macros.h"
 #include "onnx/host_ops.h"
 #include "onnx/ops.h"
@@ -31,8 +34,7 @@ HostTensor Scaled(const HostTensor& t, float factor) {
 // Rank of a value (constant or tensor).
 int64_t RankOf(const Value& v) {
   if (v.constant) return static_cast<int64_t>(v.constant->dims().size());
-  if (v.tensor) return v.tensor->GetDimension().GetDimsNum();
-  return v.quantized->source->GetDimension().GetDimsNum();
+  return v.tensor->GetDimension().GetDimsNum();
 }
 
 // `t` multiplied by the scalar `factor` (an Elementwise node with a [1] constant).
@@ -114,13 +116,30 @@ Status ImportGemm(ImportContext& ctx, const OnnxNode& node) {
     }
     ITensor* weight = nullptr;
     if (trans_b && alpha == 1.0f) {
-      // W is B itself: keep the initializer (and its name).
+      // W is B itself: keep the initializer (and its name), or its explicit dequantization.
       QSDK_RETURN_IF_ERROR(ctx.TensorInput(node, 1, "B", &weight));
+    } else if (b->dequantized && alpha == 1.0f) {
+      // W = B^T keeps the explicit quantization: the integers transposed, and a per-axis
+      // axis swapped with them.
+      DequantizedConstant t = *b->dequantized;
+      t.data = std::make_shared<const HostTensor>(HostTranspose(*t.data, {1, 0}));
+      if (t.axis >= 0) t.axis = 1 - t.axis;
+      QSDK_RETURN_IF_ERROR(ctx.AddDequantized(node, t, ctx.UniqueNodeName(node.name + "/weight"),
+                                              ctx.UniqueTensorName(node.name + "/weight"),
+                                              &weight));
     } else {
       QSDK_RETURN_IF_ERROR(ctx.AddConstant(node, "weight", w, &weight));
     }
     ITensor* bias = nullptr;
-    if (c_is_bias) {
+    if (c_is_bias && c->dequantized && beta == 1.0f && c->constant->count() == features) {
+      // A dequantized bias ([N] or [1, N]) stays explicit, as [N]; a per-axis one is then
+      // quantized along axis 0 (its only axis with more than one scale).
+      DequantizedConstant t = *c->dequantized;
+      t.data = std::make_shared<const HostTensor>(t.data->Reshaped({features}));
+      t.axis = t.scales.size() == 1 ? -1 : 0;
+      QSDK_RETURN_IF_ERROR(ctx.AddDequantized(node, t, ctx.UniqueNodeName(node.name + "/bias"),
+                                              ctx.UniqueTensorName(node.name + "/bias"), &bias));
+    } else if (c_is_bias) {
       HostTensor full = HostBroadcastTo(c->constant->Reshaped({c->constant->count()}), {features});
       if (beta != 1.0f) full = Scaled(full, beta);
       QSDK_RETURN_IF_ERROR(ctx.AddConstant(node, "bias", full, &bias));

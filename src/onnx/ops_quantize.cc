@@ -1,19 +1,27 @@
-// QuantizeLinear and DequantizeLinear (per tensor and, from opset 13, per axis).
-//
-// qsdk networks have no Q/DQ nodes (the builder places its own from ranges), so:
-//   - DequantizeLinear of a constant (quantized weights, INT32 biases) is folded into the
-//     FLOAT constant it denotes: (q - zero_point) * scale;
-//   - QuantizeLinear of a constant is folded into the integer constant (usually read by
-//     a DequantizeLinear, which folds in turn);
-//   - QuantizeLinear -> DequantizeLinear on an activation x is the identity on x, and x
-//     gets the range the pair represents, [scale * (qmin - zero_point), scale * (qmax -
-//     zero_point)] (ITensor::SetDynamicRange), so an INT8 build uses the model's ranges.
-#include <algorithm>
-#include <climits>
+// QuantizeLinear and DequantizeLinear (per tensor and, from opset 13, per axis), imported as
+// explicit quantization: the network gets Quantize / Dequantize nodes with exactly the
+// model's parameters, which the builder folds into quantized kernels (Q/DQ folding) or runs
+// as kernels of their own.
+//   - QuantizeLinear of an activation: an IQuantizeNode (INT8, UINT8 or INT16 output, the
+//     zero point's type; UINT8 without one). Its output may be read only by a
+//     DequantizeLinear with the same parameters (and by Identity / Cast to its own type).
+//   - DequantizeLinear of such a tensor: an IDequantizeNode.
+//   - DequantizeLinear of a constant (quantized weights, INT32 biases): a dequantized
+//     constant (importer.h, DequantizedConstant): an integer Const read by a Dequantize
+//     node once a network node reads it, and its FLOAT values for the handlers that compute
+//     on constants at import time (shapes, a Gemm's transposed weight).
+//   - QuantizeLinear of a FLOAT constant (a fake-quantized weight): folded now into the
+//     integer constant, with qsdk's definition (docs/quantization.md):
+//     q = saturate(round_half_even(x * (1.0f / scale) + zero_point)), in float.
+// Parameters are checked here, naming the node: every scale finite and > 0, zero points of
+// the quantized type (so within its range) and as many as scales, the axis within the
+// input's rank with one scale per index.
 #include <cmath>
+#include <cstdint>
 
 #include "common/status_macros.h"
 #include "onnx/ops.h"
+#include "reference/quant_math.h"
 
 namespace qsdk::onnx {
 
@@ -26,9 +34,17 @@ struct QuantParams {
   int32_t type = kOnnxUint8;
 };
 
-bool SameParams(const QuantParams& a, const QuantizedActivation& b) {
-  return a.scales == b.scales && a.zero_points == b.zero_points && a.axis == b.axis &&
-         a.type == b.type;
+bool IsQuantizedType(int32_t type) {
+  return type == kOnnxInt8 || type == kOnnxUint8 || type == kOnnxInt16;
+}
+
+DataType NetworkType(int32_t onnx_type) {
+  switch (onnx_type) {
+    case kOnnxInt8: return DataType::INT8;
+    case kOnnxUint8: return DataType::UINT8;
+    case kOnnxInt16: return DataType::INT16;
+    default: return DataType::INT32;
+  }
 }
 
 void Limits(int32_t type, int64_t* lo, int64_t* hi) {
@@ -41,6 +57,10 @@ void Limits(int32_t type, int64_t* lo, int64_t* hi) {
       *lo = 0;
       *hi = 255;
       break;
+    case kOnnxInt16:
+      *lo = -32768;
+      *hi = 32767;
+      break;
     default:
       *lo = INT32_MIN;
       *hi = INT32_MAX;
@@ -48,9 +68,17 @@ void Limits(int32_t type, int64_t* lo, int64_t* hi) {
   }
 }
 
-// Reads scale (input 1), zero point (input 2, optional) and 'axis' for an input of
-// `rank` dims with `dims` (extents -1 when unknown). `default_type` is the integer type
-// when there is no zero point.
+std::string ParamsToString(const QuantParams& p) {
+  std::string s = "scale [";
+  for (size_t i = 0; i < p.scales.size(); ++i) s += StrCat(i ? "," : "", p.scales[i]);
+  s += "], zero point [";
+  for (size_t i = 0; i < p.zero_points.size(); ++i) s += StrCat(i ? "," : "", p.zero_points[i]);
+  return StrCat(s, "] (", OnnxTypeName(p.type), "), axis ", p.axis);
+}
+
+// Reads scale (input 1), zero point (input 2, optional) and 'axis' for an input of `dims`
+// (extents -1 when unknown). `default_type` is the integer type when there is no zero
+// point.
 Status ReadParams(ImportContext& ctx, const OnnxNode& node, const std::vector<int64_t>& dims,
                   int32_t default_type, QuantParams* p) {
   const int64_t rank = static_cast<int64_t>(dims.size());
@@ -69,9 +97,9 @@ Status ReadParams(ImportContext& ctx, const OnnxNode& node, const std::vector<in
   }
   p->scales = scale->ToFloats();
   for (size_t i = 0; i < p->scales.size(); ++i) {
-    if (!std::isfinite(p->scales[i]) || p->scales[i] < 0.0f) {
+    if (!std::isfinite(p->scales[i]) || !(p->scales[i] > 0.0f)) {
       return InvalidArgument(node.describe, ": scale[", i, "] = ", p->scales[i],
-                             "; a scale must be finite and >= 0");
+                             "; a scale must be finite and > 0");
     }
   }
   const bool per_axis = scale->dims().size() == 1 && scale->count() > 1;
@@ -88,22 +116,37 @@ Status ReadParams(ImportContext& ctx, const OnnxNode& node, const std::vector<in
     if (extent != -1 && extent != scale->count()) {
       return InvalidArgument(node.describe, ": ", scale->count(), " scales along axis ", p->axis,
                              " of an input of shape ", DimsToString(dims),
-                             "; per-axis quantization needs one per index");
+                             "; per-axis quantization needs one per index (", extent, ")");
     }
   }
   p->type = default_type;
   if (node.HasInput(2)) {
     std::shared_ptr<const HostTensor> zp;
     QSDK_RETURN_IF_ERROR(ctx.ConstantInput(node, 2, "zero_point", &zp));
-    if ((zp->type() != kOnnxInt8 && zp->type() != kOnnxUint8 && zp->type() != kOnnxInt32) ||
-        zp->count() != scale->count() || zp->dims().size() > 1) {
+    if (!IsQuantizedType(zp->type()) && zp->type() != kOnnxInt32) {
       return InvalidArgument(node.describe, ": input 2 '", node.InputName(2),
-                             "' (zero_point) is a ", OnnxTypeName(zp->type()), " tensor of shape ",
-                             DimsToString(zp->dims()), "; it must be INT8, UINT8 or INT32 with ",
-                             "the shape of the scale ", DimsToString(scale->dims()));
+                             "' (zero_point) is a ", OnnxTypeName(zp->type()),
+                             " tensor; it must be INT8, UINT8, INT16 or INT32");
+    }
+    if (zp->count() != scale->count() || zp->dims().size() > 1) {
+      return InvalidArgument(node.describe, ": input 2 '", node.InputName(2),
+                             "' (zero_point) has shape ", DimsToString(zp->dims()),
+                             " but the scale has shape ", DimsToString(scale->dims()),
+                             "; there must be one zero point per scale");
     }
     p->type = zp->type();
     p->zero_points = zp->ToInts();
+    // The zero point's own type bounds it; checked again here as the rule the kernels rely
+    // on (a zero point is a value of the quantized type).
+    int64_t lo = 0, hi = 0;
+    Limits(p->type, &lo, &hi);
+    for (size_t i = 0; i < p->zero_points.size(); ++i) {
+      if (p->zero_points[i] < lo || p->zero_points[i] > hi) {
+        return InvalidArgument(node.describe, ": zero_point[", i, "] = ", p->zero_points[i],
+                               " is outside the range [", lo, ", ", hi, "] of ",
+                               OnnxTypeName(p->type));
+      }
+    }
   } else {
     p->zero_points.assign(p->scales.size(), 0);
   }
@@ -118,6 +161,25 @@ size_t ParamIndex(const QuantParams& p, const std::vector<int64_t>& dims, int64_
   return static_cast<size_t>((i / inner) % dims[static_cast<size_t>(p.axis)]);
 }
 
+std::vector<int32_t> ZeroPoints32(const QuantParams& p) {
+  // ReadParams bounded every zero point by its (at most 32-bit) type.
+  return std::vector<int32_t>(p.zero_points.begin(), p.zero_points.end());
+}
+
+bool SameParams(const QuantParams& a, const QuantizedActivation& b) {
+  return a.scales == b.scales && a.zero_points == b.zero_points && a.axis == b.axis &&
+         a.type == b.type;
+}
+
+std::string ActivationParamsToString(const QuantizedActivation& q) {
+  QuantParams p;
+  p.scales = q.scales;
+  p.zero_points = q.zero_points;
+  p.axis = q.axis;
+  p.type = q.type;
+  return ParamsToString(p);
+}
+
 }  // namespace
 
 Status ImportQuantizeLinear(ImportContext& ctx, const OnnxNode& node) {
@@ -125,17 +187,17 @@ Status ImportQuantizeLinear(ImportContext& ctx, const OnnxNode& node) {
   const Value* x = nullptr;
   QSDK_RETURN_IF_ERROR(ctx.Input(node, 0, "x", &x));
   if (x->quantized) {
-    return Unimplemented(node.describe, ": input '", node.InputName(0), "' is already the ",
-                         "quantized output of ", x->quantized->producer,
-                         "; requantization is not supported");
+    return InvalidArgument(node.describe, ": input '", node.InputName(0), "' is the ",
+                           OnnxTypeName(x->quantized->type), " output of ", x->quantized->producer,
+                           "; QuantizeLinear reads FLOAT");
   }
   const std::vector<int64_t> dims =
       x->constant ? x->constant->dims() : x->tensor->GetDimension().GetDims();
   QuantParams p;
   QSDK_RETURN_IF_ERROR(ReadParams(ctx, node, dims, kOnnxUint8, &p));
-  if (p.type == kOnnxInt32) {
-    return InvalidArgument(node.describe, ": the zero point is INT32; QuantizeLinear produces ",
-                           "INT8 or UINT8");
+  if (!IsQuantizedType(p.type)) {
+    return InvalidArgument(node.describe, ": the zero point is ", OnnxTypeName(p.type),
+                           "; QuantizeLinear produces INT8, UINT8 or INT16");
   }
   if (x->constant) {
     const HostTensor& c = *x->constant;
@@ -143,107 +205,97 @@ Status ImportQuantizeLinear(ImportContext& ctx, const OnnxNode& node) {
       return InvalidArgument(node.describe, ": input '", node.InputName(0), "' is ",
                              OnnxTypeName(c.type()), "; QuantizeLinear reads FLOAT");
     }
-    int64_t lo = 0, hi = 0;
-    Limits(p.type, &lo, &hi);
+    const DataType type = NetworkType(p.type);
+    std::vector<float> inverse(p.scales.size());
+    for (size_t k = 0; k < p.scales.size(); ++k) inverse[k] = reference::InverseScale(p.scales[k]);
     std::vector<int64_t> q(static_cast<size_t>(c.count()));
     for (int64_t i = 0; i < c.count(); ++i) {
       const size_t k = ParamIndex(p, c.dims(), i);
-      // Round half to even (the default rounding mode), as ONNX specifies; then saturate.
-      double v = p.scales[k] == 0.0f
-                     ? 0.0
-                     : std::nearbyint(static_cast<double>(c.floats()[i]) / p.scales[k]);
-      v += static_cast<double>(p.zero_points[k]);
-      v = std::min(static_cast<double>(hi), std::max(static_cast<double>(lo), v));
-      q[static_cast<size_t>(i)] = static_cast<int64_t>(v);
+      q[static_cast<size_t>(i)] = reference::QuantizeValue(
+          c.floats()[i], inverse[k], static_cast<int32_t>(p.zero_points[k]), type);
     }
     return ctx.SetConstantOutput(node, 0, HostTensor::FromInts(p.type, c.dims(), q));
   }
-  for (size_t i = 0; i < p.scales.size(); ++i) {
-    if (!(p.scales[i] > 0.0f)) {
-      return InvalidArgument(node.describe, ": scale[", i, "] = 0 on an activation; the range ",
-                             "it represents would be empty");
-    }
+  if (x->tensor->GetDataType() != DataType::FLOAT32) {
+    return InvalidArgument(node.describe, ": input '", node.InputName(0), "' has type ",
+                           DataTypeName(x->tensor->GetDataType()), "; QuantizeLinear reads FLOAT");
   }
+  IQuantizeNode* quantize = ctx.network()->AddIQuantizeNode(x->tensor, NetworkType(p.type),
+                                                            p.scales, ZeroPoints32(p), p.axis);
+  ITensor* y = nullptr;
+  QSDK_RETURN_IF_ERROR(ctx.Added(node, quantize, "", &y));
   auto q = std::make_shared<QuantizedActivation>();
-  q->source = x->tensor;
   q->scales = p.scales;
   q->zero_points = p.zero_points;
   q->axis = p.axis;
   q->type = p.type;
   q->producer = node.describe;
-  Value v;
-  v.quantized = std::move(q);
-  return ctx.SetAliasOutput(node, 0, v);
+  return ctx.SetQuantizedOutput(node, 0, y, std::move(q));
 }
 
 Status ImportDequantizeLinear(ImportContext& ctx, const OnnxNode& node) {
   QSDK_RETURN_IF_ERROR(ctx.RejectOutputsFrom(node, 1, "extra output"));
   const Value* x = nullptr;
   QSDK_RETURN_IF_ERROR(ctx.Input(node, 0, "x", &x));
-  if (x->tensor) {
-    return InvalidArgument(node.describe, ": input '", node.InputName(0), "' is a FLOAT ",
-                           "tensor; DequantizeLinear reads INT8, UINT8 or INT32");
+  if (x->tensor && !x->quantized) {
+    return InvalidArgument(node.describe, ": input '", node.InputName(0), "' is a ",
+                           DataTypeName(x->tensor->GetDataType()),
+                           " tensor; DequantizeLinear reads INT8, UINT8, INT16 or INT32");
+  }
+  if (x->constant && (x->constant->is_float() || (!IsQuantizedType(x->constant->type()) &&
+                                                  x->constant->type() != kOnnxInt32))) {
+    return InvalidArgument(node.describe, ": input '", node.InputName(0), "' is ",
+                           OnnxTypeName(x->constant->type()),
+                           "; DequantizeLinear reads INT8, UINT8, INT16 or INT32");
   }
   const std::vector<int64_t> dims =
-      x->constant ? x->constant->dims() : x->quantized->source->GetDimension().GetDims();
+      x->constant ? x->constant->dims() : x->tensor->GetDimension().GetDims();
   const int32_t x_type = x->constant ? x->constant->type() : x->quantized->type;
   QuantParams p;
   QSDK_RETURN_IF_ERROR(ReadParams(ctx, node, dims, x_type, &p));
-  if (node.HasInput(2) && p.type != x_type) {
+  if (p.type != x_type) {
     return InvalidArgument(node.describe, ": x is ", OnnxTypeName(x_type), " but the zero point ",
                            "is ", OnnxTypeName(p.type), "; they must have the same type");
   }
-  if (x->constant) {
-    const HostTensor& c = *x->constant;
-    if (c.type() != kOnnxInt8 && c.type() != kOnnxUint8 && c.type() != kOnnxInt32) {
-      return InvalidArgument(node.describe, ": input '", node.InputName(0), "' is ",
-                             OnnxTypeName(c.type()), "; DequantizeLinear reads INT8, UINT8 or ",
-                             "INT32");
-    }
-    if (c.type() == kOnnxInt32) {
-      for (int64_t z : p.zero_points) {
-        if (z != 0) {
-          return InvalidArgument(node.describe, ": an INT32 input needs zero point 0, got ", z);
-        }
+  if (x_type == kOnnxInt32) {
+    for (size_t i = 0; i < p.zero_points.size(); ++i) {
+      if (p.zero_points[i] != 0) {
+        return InvalidArgument(node.describe, ": zero_point[", i, "] = ", p.zero_points[i],
+                               "; an INT32 input (a bias) needs zero point 0");
       }
     }
+  }
+  if (x->constant) {
+    const HostTensor& c = *x->constant;
     std::vector<float> y(static_cast<size_t>(c.count()));
     for (int64_t i = 0; i < c.count(); ++i) {
       const size_t k = ParamIndex(p, c.dims(), i);
-      y[static_cast<size_t>(i)] = static_cast<float>(c.IntAt(i) - p.zero_points[k]) * p.scales[k];
+      y[static_cast<size_t>(i)] = reference::DequantizeValue(
+          static_cast<int32_t>(c.IntAt(i)), p.scales[k], static_cast<int32_t>(p.zero_points[k]));
     }
-    return ctx.SetConstantOutput(node, 0, HostTensor::FromFloats(c.dims(), y));
+    auto dq = std::make_shared<DequantizedConstant>();
+    dq->data = x->constant;
+    dq->scales = p.scales;
+    dq->zero_points = ZeroPoints32(p);
+    dq->axis = p.axis;
+    dq->data_name = node.InputName(0);
+    dq->node_name = node.name;
+    return ctx.SetDequantizedOutput(node, 0, HostTensor::FromFloats(c.dims(), y), std::move(dq));
   }
-  // QuantizeLinear -> DequantizeLinear on an activation.
+  // The dequantization of a QuantizeLinear's output: the network tensor carries that
+  // node's parameters, and a tensor has one set of them.
   const QuantizedActivation& q = *x->quantized;
   if (!SameParams(p, q)) {
-    return Unimplemented(node.describe, ": its scale, zero point or axis differ from those of ",
-                         q.producer, "; only a DequantizeLinear that undoes its ",
-                         "QuantizeLinear exactly (a fake-quantization pair) is supported");
+    return Unimplemented(node.describe, ": its ", ParamsToString(p), " differ from the ",
+                         ActivationParamsToString(q), " of ", q.producer,
+                         "; a DequantizeLinear of a quantized activation must use its "
+                         "QuantizeLinear's parameters (requantization is not supported)");
   }
-  int64_t lo = 0, hi = 0;
-  Limits(q.type, &lo, &hi);
-  std::vector<float> min(q.scales.size()), max(q.scales.size());
-  for (size_t k = 0; k < q.scales.size(); ++k) {
-    min[k] = q.scales[k] * static_cast<float>(lo - q.zero_points[k]);
-    max[k] = q.scales[k] * static_cast<float>(hi - q.zero_points[k]);
-  }
-  ITensor* source = q.source;
-  std::vector<float> old_min, old_max;
-  int64_t old_axis = -1;
-  if (source->GetDynamicRange(&old_min, &old_max, &old_axis)) {
-    if (old_min != min || old_max != max || old_axis != q.axis) {
-      return Unimplemented(node.describe, ": tensor '", source->GetTensorName(), "' is already ",
-                           "quantized by another QuantizeLinear -> DequantizeLinear pair with ",
-                           "other parameters; one range per tensor is supported");
-    }
-  } else {
-    const Status s = source->SetDynamicRange(min, max, q.axis);
-    if (!s.ok()) return Status(s.code(), StrCat(node.describe, ": ", s.message()));
-  }
-  Value v;
-  v.tensor = source;
-  return ctx.SetAliasOutput(node, 0, v);
+  IDequantizeNode* dequantize =
+      ctx.network()->AddIDequantizeNode(x->tensor, p.scales, ZeroPoints32(p), p.axis);
+  ITensor* y = nullptr;
+  QSDK_RETURN_IF_ERROR(ctx.Added(node, dequantize, "", &y));
+  return ctx.SetOutput(node, 0, y);
 }
 
 }  // namespace qsdk::onnx

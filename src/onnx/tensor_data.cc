@@ -26,6 +26,8 @@ size_t OnnxTypeSize(int32_t onnx_type) {
       return 8;
     case kOnnxInt32:
       return 4;
+    case kOnnxInt16:
+      return 2;
     case kOnnxInt8:
     case kOnnxUint8:
     case kOnnxBool:
@@ -86,6 +88,11 @@ HostTensor HostTensor::FromInts(int32_t onnx_type, std::vector<int64_t> dims,
         std::memcpy(p, &v, 4);
         break;
       }
+      case kOnnxInt16: {
+        const auto v = static_cast<int16_t>(values[i]);
+        std::memcpy(p, &v, 2);
+        break;
+      }
       case kOnnxInt8: {
         const auto v = static_cast<int8_t>(values[i]);
         std::memcpy(p, &v, 1);
@@ -110,6 +117,11 @@ int64_t HostTensor::IntAt(int64_t i) const {
     case kOnnxInt32: {
       int32_t v;
       std::memcpy(&v, p, 4);
+      return v;
+    }
+    case kOnnxInt16: {
+      int16_t v;
+      std::memcpy(&v, p, 2);
       return v;
     }
     case kOnnxInt8:
@@ -199,7 +211,7 @@ Status DecodeTensor(const ::onnx::TensorProto& p, const std::string& what,
   const size_t elem = OnnxTypeSize(type);
   if (elem == 0) {
     return Unimplemented(what, " has element type ", OnnxTypeName(type),
-                         "; qsdk reads FLOAT, INT64, INT32, INT8, UINT8 and BOOL tensors");
+                         "; qsdk reads FLOAT, INT64, INT32, INT16, INT8, UINT8 and BOOL tensors");
   }
   if (p.has_segment()) {
     return Unimplemented(what, " is a segment of a larger tensor; segmented tensors are not ",
@@ -267,6 +279,7 @@ Status DecodeTensor(const ::onnx::TensorProto& p, const std::string& what,
       values.assign(p.int32_data().begin(), p.int32_data().end());
     }
     int64_t lo = std::numeric_limits<int32_t>::min(), hi = std::numeric_limits<int32_t>::max();
+    if (type == kOnnxInt16) lo = -32768, hi = 32767;
     if (type == kOnnxInt8) lo = -128, hi = 127;
     if (type == kOnnxUint8) lo = 0, hi = 255;
     if (type == kOnnxBool) lo = 0, hi = 1;

@@ -16,6 +16,7 @@ namespace qsdk::onnx {
 inline constexpr int32_t kOnnxFloat = ::onnx::TensorProto_DataType_FLOAT;
 inline constexpr int32_t kOnnxUint8 = ::onnx::TensorProto_DataType_UINT8;
 inline constexpr int32_t kOnnxInt8 = ::onnx::TensorProto_DataType_INT8;
+inline constexpr int32_t kOnnxInt16 = ::onnx::TensorProto_DataType_INT16;
 inline constexpr int32_t kOnnxInt32 = ::onnx::TensorProto_DataType_INT32;
 inline constexpr int32_t kOnnxInt64 = ::onnx::TensorProto_DataType_INT64;
 inline constexpr int32_t kOnnxBool = ::onnx::TensorProto_DataType_BOOL;
@@ -33,7 +34,7 @@ class HostTensor {
   HostTensor() = default;
   // A FLOAT tensor of `dims` with `values` (values.size() must equal the element count).
   static HostTensor FromFloats(std::vector<int64_t> dims, const std::vector<float>& values);
-  // An integer tensor of `onnx_type` (INT64, INT32, INT8, UINT8, BOOL) with `values`,
+  // An integer tensor of `onnx_type` (INT64, INT32, INT16, INT8, UINT8, BOOL) with `values`,
   // which the caller has checked to fit the type.
   static HostTensor FromInts(int32_t onnx_type, std::vector<int64_t> dims,
                              const std::vector<int64_t>& values);
@@ -77,9 +78,9 @@ std::string DimsToString(const std::vector<int64_t>& dims);
 bool CheckedElementCount(const std::vector<int64_t>& dims, int64_t* count);
 
 // Decodes `proto` into `out`. `what` names it in messages ("initializer 'w'", "attribute
-// 'value' of node 'c' (Constant)"). Checks the element type (FLOAT, INT64, INT32, INT8,
-// UINT8, BOOL), the dims, that the data is in raw_data or in the field of its type and
-// not both, that its size matches the shape, and each integer's range for its type.
+// 'value' of node 'c' (Constant)"). Checks the element type (FLOAT, INT64, INT32, INT16,
+// INT8, UINT8, BOOL), the dims, that the data is in raw_data or in the field of its type
+// and not both, that its size matches the shape, and each integer's range for its type.
 // External data is read from `model_dir` (see external_data.h); "" forbids it.
 Status DecodeTensor(const ::onnx::TensorProto& proto, const std::string& what,
                     const std::string& model_dir, HostTensor* out);

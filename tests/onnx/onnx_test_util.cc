@@ -93,6 +93,11 @@ std::string ModelBuilder::Serialize() const { return model_.SerializeAsString();
         raw.append(reinterpret_cast<const char*>(&x), 4);
         break;
       }
+      case ::onnx::TensorProto_DataType_INT16: {
+        const auto x = static_cast<int16_t>(v);
+        raw.append(reinterpret_cast<const char*>(&x), 2);
+        break;
+      }
       default:
         raw.push_back(static_cast<char>(static_cast<uint8_t>(v)));
         break;

@@ -1,7 +1,7 @@
 // How ONNX nodes map onto qsdk nodes: names, dynamic batch, Gemm's forms, Softmax before
 // and after opset 13, Clip's two forms, the Gelu / HardSwish patterns, constant folding
-// (DequantizeLinear of weights, Transpose / Reshape of constants), Identity outputs and
-// 1-D convolutions. Results are checked against plain loops written here.
+// (Transpose / Reshape of constants; DequantizeLinear of weights stays explicit), Identity
+// outputs and 1-D convolutions. Results are checked against plain loops written here.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -434,7 +434,7 @@ TEST(OnnxOpsTest, HardSwishWrittenOutIsOneActivation) {
 
 // --- Constants -----------------------------------------------------------------------------
 
-TEST(OnnxOpsTest, DequantizedWeightsAreFoldedIntoFloatConstants) {
+TEST(OnnxOpsTest, DequantizedWeightsBecomeExplicitDequantizeNodes) {
   // Conv 1x1 with weights DQ(int8 per output channel) and bias DQ(int32); on x = 1 each
   // output channel is the sum of its dequantized weights plus its bias.
   ModelBuilder m(13);
@@ -455,9 +455,18 @@ TEST(OnnxOpsTest, DequantizedWeightsAreFoldedIntoFloatConstants) {
   const float c0 = 0.5f * (10 - 20 + 30) + 0.01f * 100;
   const float c1 = 0.25f * ((127 - 1) + (-128 - 1) + (5 - 1)) + 0.1f * -40;
   ExpectClose(y, {c0, c0, c0, c0, c1, c1, c1, c1}, 1e-6);
-  // No Q/DQ node reaches the network; the weights are plain FLOAT constants.
-  EXPECT_EQ(CountNodes(*network, NodeType::kDequantize), 0);
-  EXPECT_EQ(network->FindTensorByName("w")->GetDataType(), DataType::FLOAT32);
+  // The weights and the bias are the explicit dequantization of their integers (the
+  // builder folds or materializes them).
+  ASSERT_NE(network, nullptr);
+  EXPECT_EQ(CountNodes(*network, NodeType::kDequantize), 2);
+  const ITensor* w = network->FindTensorByName("w");
+  ASSERT_NE(w, nullptr);
+  EXPECT_EQ(w->GetDataType(), DataType::FLOAT32);
+  ASSERT_NE(w->GetProducer(), nullptr);
+  EXPECT_EQ(w->GetProducer()->GetNodeType(), NodeType::kDequantize);
+  EXPECT_EQ(w->GetProducer()->GetNodeName(), "dq_w");
+  EXPECT_EQ(network->FindTensorByName("wq")->GetDataType(), DataType::INT8);
+  EXPECT_EQ(network->FindTensorByName("bq")->GetDataType(), DataType::INT32);
 }
 
 TEST(OnnxOpsTest, ComputationsOnConstantsAreFolded) {

@@ -8,7 +8,12 @@
 // - nodes with a precision request (SetPrecision / SetOutputType): the request asks for
 //   the node to run in that precision, which folding in FP32 would silently ignore;
 // - nodes whose output is a graph output, so that every network output is computed by the
-//   engine (a constant output would have to be special-cased by every runtime path).
+//   engine (a constant output would have to be special-cased by every runtime path);
+// - Dequantize nodes: a Dequantize of a constant is a network's quantized weight or bias
+//   (explicit quantization), whose exact integers and parameters the Q/DQ folding pass
+//   (qdq_folding.cc) reads; it makes the FLOAT32 constant itself where it cannot fold.
+//   (A Quantize of a FLOAT32 constant does fold: into the integer constant with the same
+//   parameters, which is what a Dequantize then reads.)
 // Folding proceeds in topological order, so chains of constant nodes fold completely.
 // The Const nodes that fed a folded node stay in the graph; RemoveDeadNodes drops them
 // once nothing reads them.
@@ -42,6 +47,7 @@ bool HasPrecisionRequest(const Node& node) {
 
 bool IsFoldable(const Graph& graph, const Node& node) {
   if (node.type == NodeType::kConst || node.inputs.empty()) return false;
+  if (node.type == NodeType::kDequantize) return false;
   if (HasPrecisionRequest(node)) return false;
   for (TensorId out : node.outputs) {
     if (graph.IsGraphOutput(out)) return false;

@@ -4,6 +4,9 @@
 // (documented per pass), and never remove graph inputs or outputs.
 #pragma once
 
+#include <string>
+#include <vector>
+
 #include "graph/graph.h"
 #include "qsdk/status.h"
 
@@ -29,5 +32,26 @@ Status FuseActivations(graph::Graph* graph);
 
 // Removes nodes none of whose outputs reach a graph output, and unused tensors.
 Status RemoveDeadNodes(graph::Graph* graph);
+
+// Node attribute FoldQdq sets to 1 on each node it turned into a quantized kernel with
+// the parameters of the network's explicit Quantize / Dequantize nodes (the build report
+// says so).
+inline constexpr const char* kExplicitQuantizationAttr = "explicit_quantization";
+
+// What FoldQdq did, one line per node, for the build report ("node 'conv1' (Conv): ...").
+struct QdqFoldingNotes {
+  std::vector<std::string> folded;        // nodes now quantized kernels, and removed nodes
+  std::vector<std::string> kept;          // Quantize / Dequantize nodes left as kernels, why
+  std::vector<std::string> materialized;  // Dequantize of constants made FLOAT32 constants
+};
+
+// Folds explicit quantization (INetwork Quantize / Dequantize nodes, ONNX QDQ models) into
+// quantized kernels with exactly the network's parameters (docs/quantization.md,
+// "Explicit quantization"): Conv / FullyConnected / MatMul reading Dequantize(x_q) and
+// Dequantize(integer weights) (+ bias), Elementwise, Pool, Concat, Reshape, Flatten; a
+// Quantize after such a node becomes its output. What cannot fold stays (Quantize /
+// Dequantize kernels); a remaining Dequantize of a constant becomes a FLOAT32 constant.
+// Run after FuseResiduals / FuseActivations. `notes` may be null.
+Status FoldQdq(graph::Graph* graph, QdqFoldingNotes* notes);
 
 }  // namespace qsdk::builder
