@@ -71,7 +71,9 @@ class BuildCommand final : public Command {
                      "Build configuration JSON (docs/precision_config.md)");
     app_->add_option("-p,--precision", precision_,
                      "Precision mode, overriding the configuration's precision_mode "
-                     "(force_float32, qint8_mixed_float32)");
+                     "(force_float32, force_float16, force_bfloat16, qint8_mixed_float32, "
+                     "qint8_mixed_float16, qint8_mixed_bfloat16, qint16_mixed_float32, "
+                     "qint16_mixed_float16)");
     auto* calib = app_->add_option("--calib", calib_specs_,
                                    "Calibration data: [INPUT=]DATA, DATA a directory of .npy "
                                    "batches, one .npy batch or "
@@ -148,7 +150,8 @@ class BuildCommand final : public Command {
     std::string mode;
     s = CalibrationOptionsFromConfig(*config, &options, &mode);
     if (!s.ok()) return ReportFailure("build", s);
-    const bool int8_mode = mode.rfind("qint8", 0) == 0;
+    // The qint8_* and qint16_* modes quantize from calibrated ranges.
+    const bool int8_mode = mode.rfind("qint", 0) == 0;
 
     // 2. Import.
     auto start = std::chrono::steady_clock::now();
@@ -168,7 +171,7 @@ class BuildCommand final : public Command {
       if (!int8_mode) {
         ReportWarning("build", "precision mode " + mode +
                                    ": calibrated ranges are used only by nodes that request "
-                                   "INT8 (custom_nodes, per-node requests)");
+                                   "QINT8 / QINT16 (custom_nodes, per-node requests)");
       }
       int64_t batches = sources[0]->BatchCount();
       if (options.max_samples > 0) batches = std::min(batches, options.max_samples);

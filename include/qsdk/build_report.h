@@ -47,6 +47,10 @@ struct BuildReport {
   std::string precision_policy;          ///< "strict" or "prefer".
   std::vector<NodeReport> nodes;         ///< In execution order.
   std::vector<ReorderReport> reorders;   ///< Reorders of a batch-1 run.
+  /// @brief Build-level notes, one line each: which explicit Quantize / Dequantize nodes
+  ///        were folded into quantized kernels, which were kept as kernels and why, and
+  ///        which Dequantize-of-constant weights became FLOAT32 constants.
+  std::vector<std::string> notes;
   /// @brief The report as a JSON document (the same as stored in the engine file).
   std::string ToJson() const;
   /// @brief Parses a document made by ToJson; every field is checked.

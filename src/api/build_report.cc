@@ -86,7 +86,8 @@ std::string BuildReport::ToJson() const {
   return json{{"precision_mode", precision_mode},
               {"precision_policy", precision_policy},
               {"nodes", nodes_json},
-              {"reorders", reorders_json}}
+              {"reorders", reorders_json},
+              {"notes", notes}}
       .dump(2);
 }
 
@@ -106,6 +107,15 @@ Status BuildReport::FromJson(const std::string& text, BuildReport* report) {
   QSDK_RETURN_IF_ERROR(Get(doc, "", "reorders", &reorders));
   if (!nodes.is_array() || !reorders.is_array()) {
     return DataLoss("build report: /nodes and /reorders must be arrays");
+  }
+  // /notes: absent in reports of format-1 engines (before explicit quantization).
+  if (doc.is_object() && doc.contains("notes")) {
+    const json& notes = doc.at("notes");
+    if (!notes.is_array()) return DataLoss("build report: /notes must be an array");
+    for (size_t i = 0; i < notes.size(); ++i) {
+      if (!notes[i].is_string()) return DataLoss("build report: /notes/", i, " must be a string");
+      r.notes.push_back(notes[i].get<std::string>());
+    }
   }
   for (size_t i = 0; i < nodes.size(); ++i) {
     const std::string path = StrCat("/nodes/", i);

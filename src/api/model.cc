@@ -69,6 +69,14 @@ Status ModelImpl::SerializeToFile(const std::string& path) const {
 
 Status ModelImpl::CreateIEngine(std::unique_ptr<IEngine>* engine) const {
   if (engine == nullptr) return InvalidArgument("CreateIEngine: the output pointer is null");
+  if (metadata_.required_isa == "avx512_core_bf16") {
+    std::string reason;
+    if (!runtime::CpuRunsBf16(&reason)) {
+      return Status(StatusCode::kFailedPrecondition,
+                    StrCat("CreateIEngine: model '", metadata_.model_name,
+                           "' has BFLOAT16 kernels, but ", reason));
+    }
+  }
   try {
     return runtime::CreateEngine(graph_, engine);
   } catch (const std::bad_alloc&) {

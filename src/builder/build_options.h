@@ -19,11 +19,17 @@
 
 namespace qsdk::builder {
 
-// The global precision modes this version builds. The other names of
-// KnownPrecisionModes() are reserved and rejected by the parser (kUnimplemented).
+// The global precision modes (docs/precision_config.md). "qintN_mixed_X": the nodes with
+// an INTN kernel compute INTN (from calibrated or user ranges), the others in X.
 enum class PrecisionMode {
-  kForceFloat32,       // "force_float32": every node computes in FP32.
-  kQint8MixedFloat32,  // "qint8_mixed_float32": nodes with an INT8 kernel run INT8, the rest FP32.
+  kForceFloat32,         // "force_float32": every node computes in FP32.
+  kForceFloat16,         // "force_float16": FP16 storage, FP32 compute (no FP16 kernels).
+  kForceBFloat16,        // "force_bfloat16": BF16 where a BF16 kernel exists, else FP32.
+  kQint8MixedFloat32,    // "qint8_mixed_float32"
+  kQint8MixedFloat16,    // "qint8_mixed_float16"
+  kQint8MixedBFloat16,   // "qint8_mixed_bfloat16"
+  kQint16MixedFloat32,   // "qint16_mixed_float32": Conv / FullyConnected / MatMul INT16.
+  kQint16MixedFloat16,   // "qint16_mixed_float16"
 };
 
 // What the builder does with a precision request no kernel can honour.
@@ -56,13 +62,17 @@ struct CustomNodeRule {
   DataType precision = DataType::INVALID;  // For every data input; INVALID = not given.
   DataType output_type = DataType::INVALID;  // INVALID = not given.
   bool exclude = false;                    // True: keep the node FLOAT32.
+  // "dynamic_quantization": true / false for a FullyConnected / MatMul (absent = the
+  // global setting): INT8 weights, activation parameters computed per batch at run time.
+  int8_t dynamic_quantization = -1;  // -1 = not given, 0 = false, 1 = true
 
   bool Matches(const std::string& node_name, NodeType node_type) const {
     return name.empty() ? node_type == op_type : node_name == name;
   }
   bool operator==(const CustomNodeRule& o) const {
     return name == o.name && op_type == o.op_type && precision == o.precision &&
-           output_type == o.output_type && exclude == o.exclude;
+           output_type == o.output_type && exclude == o.exclude &&
+           dynamic_quantization == o.dynamic_quantization;
   }
 };
 
@@ -87,6 +97,9 @@ struct BuildOptions {
   WeightGranularity weight_granularity = WeightGranularity::kPerChannel;
   // Network outputs and the nodes producing them stay FLOAT32.
   bool keep_output_float = true;
+  // In the qint8 modes, FullyConnected / MatMul nodes with constant weights are quantized
+  // dynamically (activation parameters per batch at run time, no range needed).
+  bool dynamic_quantization = false;
   std::vector<CustomNodeRule> custom_nodes;
   // Keyed by tensor name; std::map so that ToJson and iteration are deterministic.
   std::map<std::string, CustomRange> custom_ranges;

@@ -3,6 +3,7 @@
 
 #include "api/model_impl.h"
 #include "builder/build_options.h"
+#include "builder/float_lowering.h"
 #include "builder/passes/pass.h"
 #include "builder/precision_assignment.h"
 #include "builder/quantize_graph.h"
@@ -11,6 +12,7 @@
 #include "graph/network_impl.h"
 #include "graph/shape_inference.h"
 #include "qsdk/builder.h"
+#include "runtime/engine.h"
 
 namespace qsdk {
 namespace builder {
@@ -79,6 +81,43 @@ Status ApplyCustomNodeRules(graph::Graph* g, const BuildOptions& options) {
   return Status::Ok();
 }
 
+// The mode's parts: INT8 / INT16 for the quantizable nodes, the float type of the others.
+void ApplyMode(PrecisionMode mode, QuantizationSettings* s) {
+  s->int8_mode = mode == PrecisionMode::kQint8MixedFloat32 ||
+                 mode == PrecisionMode::kQint8MixedFloat16 ||
+                 mode == PrecisionMode::kQint8MixedBFloat16;
+  s->int16_mode = mode == PrecisionMode::kQint16MixedFloat32 ||
+                  mode == PrecisionMode::kQint16MixedFloat16;
+  switch (mode) {
+    case PrecisionMode::kForceFloat16:
+    case PrecisionMode::kQint8MixedFloat16:
+    case PrecisionMode::kQint16MixedFloat16: s->float_type = DataType::FLOAT16; break;
+    case PrecisionMode::kForceBFloat16:
+    case PrecisionMode::kQint8MixedBFloat16: s->float_type = DataType::BFLOAT16; break;
+    default: s->float_type = DataType::FLOAT32; break;
+  }
+}
+
+// Dynamic quantization per node: the global setting in the qint8 modes, then the
+// custom_nodes rules in order (later wins).
+std::vector<bool> DynamicNodes(const graph::Graph& g, const BuildOptions& options,
+                               bool int8_mode) {
+  std::vector<bool> dynamic(g.nodes.size(), false);
+  for (size_t n = 0; n < g.nodes.size(); ++n) {
+    const graph::Node& node = g.nodes[n];
+    bool on = options.dynamic_quantization && int8_mode &&
+              (node.type == NodeType::kFullyConnected || node.type == NodeType::kMatMul);
+    for (const CustomNodeRule& rule : options.custom_nodes) {
+      if (rule.Matches(node.name, node.type) && rule.dynamic_quantization >= 0) {
+        on = rule.dynamic_quantization == 1;
+      }
+      if (rule.Matches(node.name, node.type) && rule.exclude) on = false;
+    }
+    dynamic[n] = on;
+  }
+  return dynamic;
+}
+
 class BuilderImpl final : public IBuilder {
  public:
   Status BuildModel(const std::string& name, const INetwork& network,
@@ -124,10 +163,16 @@ class BuilderImpl final : public IBuilder {
     if (options.residual_fusion) QSDK_RETURN_IF_ERROR(FuseResiduals(g.get()));
     if (options.activation_fusion) QSDK_RETURN_IF_ERROR(FuseActivations(g.get()));
     if (options.dead_node_removal) QSDK_RETURN_IF_ERROR(RemoveDeadNodes(g.get()));
+    // Explicit quantization: the network's own Quantize / Dequantize nodes, folded into
+    // quantized kernels with exactly their parameters (a no-op without such nodes).
+    QdqFoldingNotes qdq_notes;
+    QSDK_RETURN_IF_ERROR(FoldQdq(g.get(), &qdq_notes));
 
     // Precision: one decision per node, then the INT8 lowering.
     QuantizationSettings settings;
-    settings.int8_mode = options.precision_mode == PrecisionMode::kQint8MixedFloat32;
+    ApplyMode(options.precision_mode, &settings);
+    settings.bf16_supported = runtime::CpuRunsBf16(&settings.bf16_unsupported_reason);
+    settings.dynamic = DynamicNodes(*g, options, settings.int8_mode);
     settings.strict = options.precision_policy == PrecisionPolicy::kStrict;
     settings.scheme = options.activation_scheme;
     settings.per_channel_weights = options.weight_granularity == WeightGranularity::kPerChannel;
@@ -135,29 +180,34 @@ class BuilderImpl final : public IBuilder {
     std::vector<NodeDecision> decisions;
     QSDK_RETURN_IF_ERROR(AssignPrecisions(*g, settings, &decisions));
     std::map<std::string, NodeDecision> decision_by_name;
-    bool any_int8 = false;
+    bool uses_bf16 = false;
     for (size_t n = 0; n < decisions.size(); ++n) {
       decision_by_name[g->nodes[n].name] = decisions[n];
-      any_int8 = any_int8 || decisions[n].int8;
+      uses_bf16 = uses_bf16 || decisions[n].compute == ComputePrecision::kBFloat16;
     }
-    if (any_int8) {
-      QSDK_RETURN_IF_ERROR(QuantizeGraph(g.get(), decisions, settings));
-      // The lowering leaves the FLOAT32 weights and unneeded Dequantize nodes unused.
-      QSDK_RETURN_IF_ERROR(RemoveDeadNodes(g.get()));
-    }
+    QSDK_RETURN_IF_ERROR(QuantizeGraph(g.get(), decisions, settings));
+    QSDK_RETURN_IF_ERROR(LowerFloatTypes(g.get(), decisions));
+    // The lowerings leave the FLOAT32 weights and unneeded Dequantize nodes unused.
+    QSDK_RETURN_IF_ERROR(RemoveDeadNodes(g.get()));
     // The passes keep the graph valid; re-checking is cheap and guards the engine file.
     QSDK_RETURN_IF_ERROR(g->Validate());
     QSDK_RETURN_IF_ERROR(graph::InferShapes(g.get()));
 
     BuildReport report;
     QSDK_RETURN_IF_ERROR(MakeBuildReport(g, decision_by_name, options, &report));
+    for (const std::string& line : qdq_notes.folded) report.notes.push_back("Q/DQ folded: " + line);
+    for (const std::string& line : qdq_notes.kept) report.notes.push_back("Q/DQ kept: " + line);
+    for (const std::string& line : qdq_notes.materialized) {
+      report.notes.push_back("Q/DQ weights made FLOAT32: " + line);
+    }
 
     engine_file::EngineMetadata metadata;
     metadata.model_name = name;
     metadata.build_config_json = config.ToJson();
     metadata.build_report_json = report.ToJson();
-    // oneDNN dispatches to the best ISA at run time; every kernel has an x86-64 path.
-    metadata.required_isa = "x86_64";
+    // oneDNN dispatches to the best ISA at run time; every kernel has an x86-64 path
+    // except BF16, which needs AVX512_BF16 (checked again when the engine is loaded).
+    metadata.required_isa = uses_bf16 ? "avx512_core_bf16" : "x86_64";
     *model = std::make_unique<api::ModelImpl>(std::move(g), std::move(metadata), std::move(report));
     return Status::Ok();
   }

@@ -36,7 +36,13 @@ struct EnumName {
 // The JSON spelling of each enum value; parsing and printing both use these tables.
 constexpr EnumName<PrecisionMode> kPrecisionModes[] = {
     {"force_float32", PrecisionMode::kForceFloat32},
-    {"qint8_mixed_float32", PrecisionMode::kQint8MixedFloat32}};
+    {"force_float16", PrecisionMode::kForceFloat16},
+    {"force_bfloat16", PrecisionMode::kForceBFloat16},
+    {"qint8_mixed_float32", PrecisionMode::kQint8MixedFloat32},
+    {"qint8_mixed_float16", PrecisionMode::kQint8MixedFloat16},
+    {"qint8_mixed_bfloat16", PrecisionMode::kQint8MixedBFloat16},
+    {"qint16_mixed_float32", PrecisionMode::kQint16MixedFloat32},
+    {"qint16_mixed_float16", PrecisionMode::kQint16MixedFloat16}};
 constexpr EnumName<PrecisionPolicy> kPrecisionPolicies[] = {
     {"strict", PrecisionPolicy::kStrict}, {"prefer", PrecisionPolicy::kPrefer}};
 constexpr EnumName<ActivationScheme> kActivationSchemes[] = {
@@ -205,7 +211,8 @@ Status ReadDataType(const json& value, const std::string& path, DataType* out) {
 
 Status ReadCustomNodeRule(const json& entry, const std::string& path, CustomNodeRule* rule) {
   QSDK_RETURN_IF_ERROR(
-      CheckKeys(entry, path, {"name", "op_type", "precision", "output_type", "exclude"}));
+      CheckKeys(entry, path, {"name", "op_type", "precision", "output_type", "exclude",
+                              "dynamic_quantization"}));
   const bool has_name = entry.contains("name");
   const bool has_op_type = entry.contains("op_type");
   if (has_name == has_op_type) {
@@ -232,6 +239,11 @@ Status ReadCustomNodeRule(const json& entry, const std::string& path, CustomNode
         ReadDataType(entry.at("output_type"), Child(path, "output_type"), &rule->output_type));
   }
   QSDK_RETURN_IF_ERROR(ReadBool(entry, path, "exclude", &rule->exclude));
+  if (entry.contains("dynamic_quantization")) {
+    bool dynamic = false;
+    QSDK_RETURN_IF_ERROR(ReadBool(entry, path, "dynamic_quantization", &dynamic));
+    rule->dynamic_quantization = dynamic ? 1 : 0;
+  }
   if (rule->exclude &&
       (rule->precision != DataType::INVALID || rule->output_type != DataType::INVALID)) {
     return Invalid(Child(path, "exclude"),
@@ -239,10 +251,10 @@ Status ReadCustomNodeRule(const json& entry, const std::string& path, CustomNode
                    "'precision' or 'output_type'");
   }
   if (!rule->exclude && rule->precision == DataType::INVALID &&
-      rule->output_type == DataType::INVALID) {
+      rule->output_type == DataType::INVALID && rule->dynamic_quantization < 0) {
     // Such a rule would change nothing; it is almost certainly a mistake.
-    return Invalid(path, "the rule sets nothing; give 'precision', 'output_type' or "
-                         "'exclude': true");
+    return Invalid(path, "the rule sets nothing; give 'precision', 'output_type', "
+                         "'dynamic_quantization' or 'exclude': true");
   }
   return Status::Ok();
 }
@@ -339,8 +351,8 @@ Status ApplyPrecisionConfig(const json& pc, BuildOptions* options) {
   const std::string path = "/precision_config";
   QSDK_RETURN_IF_ERROR(CheckKeys(pc, path,
                                  {"precision_mode", "precision_policy", "activation_scheme",
-                                  "weight_granularity", "keep_output_float", "custom_nodes",
-                                  "custom_ranges"}));
+                                  "weight_granularity", "keep_output_float",
+                                  "dynamic_quantization", "custom_nodes", "custom_ranges"}));
   if (pc.contains("precision_mode")) {
     QSDK_RETURN_IF_ERROR(ReadPrecisionMode(pc.at("precision_mode"),
                                            Child(path, "precision_mode"),
@@ -353,6 +365,8 @@ Status ApplyPrecisionConfig(const json& pc, BuildOptions* options) {
   QSDK_RETURN_IF_ERROR(ReadEnum(pc, path, "weight_granularity", kWeightGranularities,
                                 &options->weight_granularity));
   QSDK_RETURN_IF_ERROR(ReadBool(pc, path, "keep_output_float", &options->keep_output_float));
+  QSDK_RETURN_IF_ERROR(
+      ReadBool(pc, path, "dynamic_quantization", &options->dynamic_quantization));
   // The two collections are values: a document that gives one replaces it whole (so that
   // a later layer can also clear it with [] / {}); they are not merged with earlier layers.
   if (pc.contains("custom_nodes")) {
@@ -462,6 +476,7 @@ json RuleToJson(const CustomNodeRule& rule) {
     entry["output_type"] = DataTypeName(rule.output_type);
   }
   if (rule.exclude) entry["exclude"] = true;
+  if (rule.dynamic_quantization >= 0) entry["dynamic_quantization"] = rule.dynamic_quantization == 1;
   return entry;
 }
 
@@ -588,6 +603,7 @@ std::string BuilderConfigImpl::ToJson() const {
         {"activation_scheme", ActivationSchemeName(options_.activation_scheme)},
         {"weight_granularity", WeightGranularityName(options_.weight_granularity)},
         {"keep_output_float", options_.keep_output_float},
+        {"dynamic_quantization", options_.dynamic_quantization},
         {"custom_nodes", std::move(rules)},
         {"custom_ranges", std::move(ranges)}}},
       {"calibration",

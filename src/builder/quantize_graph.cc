@@ -18,7 +18,21 @@ using graph::QuantParams;
 using graph::TensorId;
 using graph::TensorRange;
 
-DataType StorageOf(DataType q) { return q == DataType::QINT8 ? DataType::INT8 : DataType::UINT8; }
+DataType StorageOf(DataType q) {
+  switch (q) {
+    case DataType::QINT8: return DataType::INT8;
+    case DataType::QINT16: return DataType::INT16;
+    default: return DataType::UINT8;
+  }
+}
+
+const char* SuffixOf(DataType q) {
+  switch (q) {
+    case DataType::QINT8: return "s8";
+    case DataType::QINT16: return "s16";
+    default: return "u8";
+  }
+}
 
 bool IsHeavy(NodeType t) {
   return t == NodeType::kConv || t == NodeType::kFullyConnected || t == NodeType::kMatMul;
@@ -38,6 +52,13 @@ Status ParamsFor(const TensorRange& range, DataType type, const std::string& wha
                  QuantParams* params) {
   float lo = 0, hi = 0;
   Envelope(range, &lo, &hi);
+  if (type == DataType::QINT16) {
+    reference::ActivationQuant choice;
+    Status s = reference::ChooseInt16ActivationParams(lo, hi, &choice);
+    if (!s.ok()) return InvalidArgument(what, ": ", s.message());
+    *params = choice.params;
+    return Status::Ok();
+  }
   reference::QuantScheme scheme = reference::QuantScheme::kSymmetric;
   if (type == DataType::QUINT8) {
     scheme = reference::QuantScheme::kAsymmetric;  // u8 with a negative min needs a zero point
@@ -87,8 +108,13 @@ class Lowering {
     const size_t original_nodes = g_.nodes.size();
     consumers_ = g_.Consumers();
     for (NodeId n : order) {
-      if (static_cast<size_t>(n) >= original_nodes || !decisions_[n].int8) continue;
-      QSDK_RETURN_IF_ERROR(Lower(n));
+      if (static_cast<size_t>(n) >= original_nodes) continue;
+      switch (decisions_[n].compute) {
+        case ComputePrecision::kInt8: QSDK_RETURN_IF_ERROR(Lower(n)); break;
+        case ComputePrecision::kInt16: QSDK_RETURN_IF_ERROR(LowerInt16(n)); break;
+        case ComputePrecision::kDynamicInt8: QSDK_RETURN_IF_ERROR(LowerDynamic(n)); break;
+        default: break;
+      }
     }
     return Status::Ok();
   }
@@ -161,8 +187,7 @@ class Lowering {
         bytes[static_cast<size_t>(i)] = static_cast<uint8_t>(q);  // two's complement for INT8
       }
       const std::vector<int64_t> shape = c.shape;
-      const std::string name =
-          UniqueConstName(base + (type == DataType::QINT8 ? "/s8" : "/u8"));
+      const std::string name = UniqueConstName(base + "/" + SuffixOf(type));
       const TensorId q =
           g_.AddConstant(name, StorageOf(type), shape, bytes.data(), bytes.size());
       g_.tensors[q].quant = chosen;
@@ -174,8 +199,8 @@ class Lowering {
     // trip in memory), else quantize the FLOAT32 tensor.
     TensorId source = t;
     if (!by_type.empty()) source = by_type.begin()->second;
-    const TensorId q = NewTensor(base, type == DataType::QINT8 ? "s8" : "u8", StorageOf(type),
-                                 g_.tensors[t].shape, chosen);
+    const TensorId q = NewTensor(base, SuffixOf(type), StorageOf(type), g_.tensors[t].shape,
+                                 chosen);
     AddUnary(NodeType::kQuantize, base + "/quantize", source, q);
     if (it == by_type.end()) by_type[type] = q;
     *out = q;
@@ -193,6 +218,43 @@ class Lowering {
                                        wt.shape, q.data(), q.size());
     g_.tensors[id].quant = *wparams;
     g_.nodes[n].inputs[slot] = id;
+    return Status::Ok();
+  }
+
+  // The output-channel axis of the weights of heavy node n (per-channel granularity), or
+  // -1: Conv filters [OC, ...] and FC weights [OC, K] axis 0; a MatMul's constant b
+  // [K, N] per output column (the axis holding N: rank-1, or rank-2 when transposed).
+  int32_t WeightsAxis(NodeId n) const {
+    if (!settings_.per_channel_weights) return -1;
+    if (g_.nodes[n].type != NodeType::kMatMul) return 0;
+    const auto rank = static_cast<int32_t>(g_.tensors[g_.nodes[n].inputs[1]].shape.size());
+    return g_.nodes[n].attrs.GetInt(graph::attr::kTransposeB) != 0 ? rank - 2 : rank - 1;
+  }
+
+  // INT16: x quantized to QINT16 (symmetric), weights INT16 symmetric, bias and residual
+  // stay FLOAT32, output FLOAT32.
+  Status LowerInt16(NodeId n) {
+    TensorId q = graph::kNoTensor;
+    QSDK_RETURN_IF_ERROR(Quantized(g_.nodes[n].inputs[0], DataType::QINT16, nullptr, &q));
+    g_.nodes[n].inputs[0] = q;
+    const TensorId w = g_.nodes[n].inputs[1];
+    const graph::Tensor& wt = g_.tensors[w];
+    std::vector<int16_t> qw;
+    QuantParams wparams;
+    QSDK_RETURN_IF_ERROR(reference::QuantizeWeightsInt16(wt.data->As<float>(), wt.shape,
+                                                         WeightsAxis(n), &qw, &wparams));
+    const TensorId id = g_.AddConstant(UniqueConstName(wt.name + "/int16"), DataType::INT16,
+                                       wt.shape, qw.data(), qw.size() * sizeof(int16_t));
+    g_.tensors[id].quant = wparams;
+    g_.nodes[n].inputs[1] = id;
+    return Status::Ok();
+  }
+
+  // Dynamic INT8: weights INT8 now; the activation is quantized per batch by the kernel.
+  Status LowerDynamic(NodeId n) {
+    QuantParams wparams;
+    QSDK_RETURN_IF_ERROR(QuantizeWeightsOf(n, 1, WeightsAxis(n), &wparams));
+    g_.nodes[n].attrs.SetInt(graph::attr::kDynamicQuantization, 1);
     return Status::Ok();
   }
 
@@ -258,18 +320,7 @@ class Lowering {
     if (IsHeavy(type)) {
       const float input_scale = g_.tensors[g_.nodes[n].inputs[0]].quant.scales[0];
       QuantParams wparams;
-      // Conv filters [OC, ...] and FC weights [OC, K] per output channel (axis 0); a
-      // MatMul's constant b [K, N] per output column
-      // (the axis holding N: rank-1, or rank-2 when b is transposed).
-      int32_t axis = -1;
-      if (settings_.per_channel_weights) {
-        axis = 0;
-        if (type == NodeType::kMatMul) {
-          const auto rank = static_cast<int32_t>(g_.tensors[g_.nodes[n].inputs[1]].shape.size());
-          axis = g_.nodes[n].attrs.GetInt(graph::attr::kTransposeB) != 0 ? rank - 2 : rank - 1;
-        }
-      }
-      QSDK_RETURN_IF_ERROR(QuantizeWeightsOf(n, 1, axis, &wparams));
+      QSDK_RETURN_IF_ERROR(QuantizeWeightsOf(n, 1, WeightsAxis(n), &wparams));
       if (g_.nodes[n].inputs.size() > 2) {
         QSDK_RETURN_IF_ERROR(QuantizeBiasOf(n, 2, input_scale, wparams));
       }

@@ -81,13 +81,20 @@ Status MakeBuildReport(std::shared_ptr<const graph::Graph> graph,
     nr.type = node.type;
     auto it = decisions.find(node.name);
     if (it != decisions.end()) {
-      nr.precision = it->second.int8 ? "INT8" : "FLOAT32";
+      nr.precision = ComputePrecisionName(it->second.compute);
       nr.reason = it->second.reason;
       nr.fell_back = it->second.fell_back;
     } else {
       nr.inserted = true;
       nr.precision = node.type == NodeType::kQuantize ? "INT8" : "FLOAT32";
-      nr.reason = "inserted at a precision boundary";
+      if (node.type == NodeType::kCast) {
+        nr.precision = DataTypeName(g.tensors[node.outputs[0]].dtype);
+        nr.reason = StrCat("inserted: ", DataTypeName(g.tensors[node.inputs[0]].dtype), " -> ",
+                           DataTypeName(g.tensors[node.outputs[0]].dtype),
+                           " at a precision boundary");
+      } else {
+        nr.reason = "inserted at a precision boundary";
+      }
     }
     for (size_t i = 0; i < node.inputs.size(); ++i) {
       if (node.inputs[i] == graph::kNoTensor) continue;

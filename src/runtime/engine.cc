@@ -158,4 +158,27 @@ Status GetContextStats(const IContext& context, ContextStats* stats) {
   return Status::Ok();
 }
 
+// Whether oneDNN runs BF16 natively here: the effective ISA (the CPU, capped by
+// DNNL_MAX_CPU_ISA) must include AVX512_BF16. Without it oneDNN either emulates bf16 on
+// AVX512_CORE (several times slower than FP32) or has no kernel at all (AVX2).
+bool CpuRunsBf16(std::string* reason) {
+  const auto isa = static_cast<unsigned>(dnnl::get_effective_cpu_isa());
+  const auto need = static_cast<unsigned>(dnnl::cpu_isa::avx512_core_bf16);
+  if ((isa & need) == need) return true;
+  const char* name = "older than AVX2";
+  if ((isa & static_cast<unsigned>(dnnl::cpu_isa::avx512_core_vnni)) ==
+      static_cast<unsigned>(dnnl::cpu_isa::avx512_core_vnni)) {
+    name = "AVX512_CORE_VNNI";
+  } else if ((isa & static_cast<unsigned>(dnnl::cpu_isa::avx512_core)) ==
+             static_cast<unsigned>(dnnl::cpu_isa::avx512_core)) {
+    name = "AVX512_CORE";
+  } else if ((isa & static_cast<unsigned>(dnnl::cpu_isa::avx2)) ==
+             static_cast<unsigned>(dnnl::cpu_isa::avx2)) {
+    name = "AVX2";
+  }
+  *reason = StrCat("the instruction set AVX512_BF16 is missing (oneDNN's effective ISA is ",
+                   name, "; check the CPU or DNNL_MAX_CPU_ISA)");
+  return false;
+}
+
 }  // namespace qsdk::runtime

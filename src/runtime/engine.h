@@ -70,4 +70,9 @@ Status GetContextStats(const IContext& context, ContextStats* stats);
 // "abcd" (NCHW), "acdb" (NHWC), "aBcd16b" (nChw16c); "opaque" for non-blocked formats.
 std::string LayoutName(const dnnl::memory::desc& md);
 
+// Whether oneDNN runs BF16 kernels natively on this machine: the effective ISA (the CPU,
+// capped by DNNL_MAX_CPU_ISA) includes AVX512_BF16. When not, `reason` names the missing
+// instruction set and the effective one.
+bool CpuRunsBf16(std::string* reason);
+
 }  // namespace qsdk::runtime

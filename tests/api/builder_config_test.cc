@@ -48,6 +48,7 @@ TEST(BuilderConfigTest, DefaultsAreComplete) {
       "activation_scheme": "symmetric",
       "weight_granularity": "per_channel",
       "keep_output_float": true,
+      "dynamic_quantization": false,
       "custom_nodes": [],
       "custom_ranges": {}
     },
@@ -413,21 +414,32 @@ TEST(BuilderConfigTest, Qint8MixedFloat32IsSupported) {
             "qint8_mixed_float32");
 }
 
-TEST(BuilderConfigTest, ReservedModesAreNotYetSupported) {
-  auto config = CreateIBuilderConfig();
-  Status s = config->ParseFromString(
-      R"({"precision_config": {"precision_mode": "qint8_mixed_float16"}})");
-  EXPECT_EQ(s.code(), StatusCode::kUnimplemented);
-  EXPECT_NE(s.message().find("not yet supported"), std::string::npos) << s.message();
+TEST(BuilderConfigTest, EveryPrecisionModeParsesAndRoundTrips) {
+  EXPECT_EQ(builder::KnownPrecisionModes(), builder::SupportedPrecisionModes());
+  EXPECT_EQ(builder::KnownPrecisionModes().size(), 8u);
   for (const std::string& mode : builder::KnownPrecisionModes()) {
-    const bool supported = mode == "force_float32" || mode == "qint8_mixed_float32";
-    if (supported) continue;
-    ExpectRejected(R"({"precision_config": {"precision_mode": ")" + mode + R"("}})",
-                   "/precision_config/precision_mode",
-                   "not yet supported by this qsdk version; supported: force_float32, "
-                   "qint8_mixed_float32",
-                   StatusCode::kUnimplemented);
+    auto config = CreateIBuilderConfig();
+    Status s = config->ParseFromString(R"({"precision_config": {"precision_mode": ")" + mode +
+                                       R"("}})");
+    ASSERT_TRUE(s.ok()) << mode << ": " << s.message();
+    EXPECT_EQ(json::parse(config->ToJson())["precision_config"]["precision_mode"], mode);
   }
+  ExpectRejected(R"({"precision_config": {"precision_mode": "qint4_mixed_float32"}})",
+                 "/precision_config/precision_mode", "is not a precision mode",
+                 StatusCode::kInvalidArgument);
+}
+
+TEST(BuilderConfigTest, DynamicQuantizationGlobalAndPerRule) {
+  auto config = CreateIBuilderConfig();
+  Status s = config->ParseFromString(R"({"precision_config": {"dynamic_quantization": true,
+      "custom_nodes": [{"op_type": "MatMul", "dynamic_quantization": false}]}})");
+  ASSERT_TRUE(s.ok()) << s.message();
+  const json j = json::parse(config->ToJson());
+  EXPECT_EQ(j["precision_config"]["dynamic_quantization"], true);
+  EXPECT_EQ(j["precision_config"]["custom_nodes"][0]["dynamic_quantization"], false);
+  ExpectRejected(R"({"precision_config": {"dynamic_quantization": 1}})",
+                 "/precision_config/dynamic_quantization", "expected true or false",
+                 StatusCode::kInvalidArgument);
 }
 
 TEST(BuilderConfigTest, ParseNameHelpers) {

@@ -314,7 +314,7 @@ TEST_F(CliTest, InspectPrintsVersionsTensorsAndNodes) {
   }
   const json j = RunJson(tmp(), {"inspect", fp32_engine_, "--json", "--show-config"});
   EXPECT_EQ(j["valid"], true);
-  EXPECT_EQ(j["format_version"], 1);
+  EXPECT_EQ(j["format_version"], 2);
   EXPECT_EQ(j["written_by"], GetVersionString());
   EXPECT_EQ(j["library_version"], GetVersionString());
   EXPECT_EQ(j["name"], "tiny_cnn");
@@ -549,7 +549,7 @@ TEST_F(CliTest, BuildFp32MatchesTheReference) {
   // The human summary.
   const CliResult h = RunCli(tmp(), {"build", kOnnx, "-o", engine});
   EXPECT_EQ(h.code, 0) << h.err;
-  for (const char* text : {"force_float32", "engine size", "build time", "0 INT8"}) {
+  for (const char* text : {"force_float32", "engine size", "build time", "FLOAT32"}) {
     EXPECT_NE(h.out.find(text), std::string::npos) << text << "\n" << h.out;
   }
 }
@@ -651,8 +651,8 @@ TEST_F(CliTest, BuildFailuresExitWith1) {
   WriteBytes(config, {'{', '"', 'x', '"', ':', '1', '}'});
   ExpectError(tmp(), {"build", kOnnx, "-o", out, "--config", config}, 1, "/x");
   ExpectError(tmp(), {"build", kOnnx, "-o", out, "--config", tmp() + "/nope.json"}, 1, "nope.json");
-  ExpectError(tmp(), {"build", kOnnx, "-o", out, "--precision", "force_bfloat16"}, 1,
-              "force_bfloat16");
+  ExpectError(tmp(), {"build", kOnnx, "-o", out, "--precision", "qint16_mixed_float32"}, 1,
+              "--calib");
   ExpectError(tmp(), {"build", kOnnx, "-o", out, "--precision", "qint8_mixed_float32"}, 1,
               "--calib");
   ExpectError(tmp(),
