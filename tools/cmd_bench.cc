@@ -193,7 +193,8 @@ class BenchCommand final : public Command {
                    {"count", stats.count}}},
                  {"wall_seconds", wall},
                  {"throughput_images_per_second", images_per_second},
-                 {"throughput_batches_per_second", wall > 0 ? runs / wall : 0.0}});
+                 {"throughput_batches_per_second", wall > 0 ? runs / wall : 0.0},
+                 {"activation_memory_bytes", contexts[0]->GetActivationMemoryBytes()}});
       return kExitOk;
     }
     std::printf(
@@ -207,6 +208,9 @@ class BenchCommand final : public Command {
                                 std::to_string(cores) + " hardware threads)"},
                 {"runs", std::to_string(iterations_) + " timed + " + std::to_string(warmup_) +
                              " warm-up per thread"},
+                {"activation memory",
+                 std::to_string(contexts[0]->GetActivationMemoryBytes() / 1024) +
+                     " kB per context"},
             },
             "")
             .c_str());

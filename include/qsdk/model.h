@@ -92,6 +92,10 @@ class IContext {
   /// already of the right type and shape is written in place (so a loop that reuses the
   /// vector allocates nothing), any other is replaced by a newly allocated one.
   virtual Status Execute(const std::vector<Tensor>& inputs, std::vector<Tensor>* outputs) = 0;
+  /// @brief Bytes of activation memory this context holds: its one arena, sized by the
+  ///        lifetimes of the tensors (and kernel scratch) of the largest input shape it
+  ///        has run; 0 before the first Execute. Weights are the engine's, not counted.
+  virtual size_t GetActivationMemoryBytes() const = 0;
 };
 
 }  // namespace qsdk

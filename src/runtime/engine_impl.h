@@ -113,6 +113,7 @@ class Context final : public IContext {
   explicit Context(const Engine& engine);
 
   Status Execute(const std::vector<Tensor>& inputs, std::vector<Tensor>* outputs) override;
+  size_t GetActivationMemoryBytes() const override { return arena_.size(); }
 
   const std::vector<ReorderRecord>& last_reorders() const;
   ContextStats stats() const;

@@ -9,7 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "graph/network_impl.h"
 #include "qsdk/qsdk.h"
+#include "reference/reference.h"
 #include "runtime/engine.h"
 #include "small_net.h"
 
@@ -219,6 +221,103 @@ TEST(Float16Test, EngineFileIsAboutHalf) {
   // 1.5 MB of FP32 weights against a few kB of metadata: 0.5 plus a little.
   EXPECT_LT(ratio, 0.55) << b16.size() << " vs " << b32.size();
   EXPECT_GT(ratio, 0.45);
+}
+
+// The context's activation memory: 0 before the first run; BF16 and INT8 tensors take
+// 2 and 1 bytes per element against FP32's 4, so their arenas are smaller.
+TEST(ActivationMemoryTest, ReducedPrecisionsNeedLessArena) {
+  SmallNet s = MakeNet();
+  auto arena = [&](const std::string& config) -> size_t {
+    std::unique_ptr<IModel> model;
+    EXPECT_TRUE(Build(*s.net, config, &model).ok());
+    std::unique_ptr<IEngine> engine;
+    EXPECT_TRUE(model->CreateIEngine(&engine).ok());
+    std::unique_ptr<IContext> context;
+    EXPECT_TRUE(engine->CreateIContext(&context).ok());
+    EXPECT_EQ(context->GetActivationMemoryBytes(), 0u);
+    Tensor in = Tensor::Allocate(DataType::FLOAT32, Dims{16, 4, 10, 10}, "x");
+    std::vector<Tensor> out;
+    EXPECT_TRUE(context->Execute({in}, &out).ok());
+    return context->GetActivationMemoryBytes();
+  };
+  const size_t fp32 = arena("{}");
+  const size_t int8 = arena(ModeConfig("qint8_mixed_float32"));
+  EXPECT_GT(fp32, 0u);
+  // The FP32 input and output and the boundary Quantize / Dequantize stay 4 bytes wide.
+  EXPECT_LT(int8, fp32 * 3 / 4) << int8 << " vs " << fp32;
+  if (Bf16Runs()) {
+    const size_t bf16 = arena(ModeConfig("force_bfloat16"));
+    EXPECT_LT(bf16, fp32 * 3 / 4) << bf16 << " vs " << fp32;
+  }
+}
+
+// A network quantized by its own Quantize / Dequantize nodes (as quantization-aware
+// training leaves it) builds without calibration: the conv folds into an INT8 kernel with
+// exactly the given parameters, and the result is the Q/DQ network's meaning.
+TEST(ExplicitQuantizationApiTest, QdqNetworkFoldsAndMatchesItsReference) {
+  std::mt19937 rng(21);
+  auto net = CreateINetwork();
+  ITensor* x = net->AddInput(DataType::FLOAT32, Dims{-1, 3, 8, 8});
+  ASSERT_TRUE(x->SetTensorName("x").ok());
+  IQuantizeNode* qx = net->AddIQuantizeNode(x, DataType::UINT8, {0.02f}, {128});
+  ASSERT_NE(qx, nullptr) << net->GetLastError().ToString();
+  IDequantizeNode* dqx = net->AddIDequantizeNode(qx->GetOutput(0), {0.02f}, {128});
+  ASSERT_NE(dqx, nullptr) << net->GetLastError().ToString();
+  // INT8 weights [4, 3, 3, 3], per output channel.
+  std::uniform_int_distribution<int> code(-127, 127);
+  std::vector<int8_t> w(4 * 3 * 3 * 3);
+  for (int8_t& v : w) v = static_cast<int8_t>(code(rng));
+  IConstNode* wc = net->AddIConstNode(DataType::INT8, Dims{4, 3, 3, 3}, w.data());
+  IDequantizeNode* dqw = net->AddIDequantizeNode(wc->GetOutput(0),
+                                                 {0.004f, 0.003f, 0.005f, 0.002f}, {0, 0, 0, 0}, 0);
+  ASSERT_NE(dqw, nullptr) << net->GetLastError().ToString();
+  IConvNode* conv = net->AddIConvNode(dqx->GetOutput(0), dqw->GetOutput(0),
+                                      RandomConst(net.get(), &rng, Dims{4}, 0.1f));
+  ASSERT_NE(conv, nullptr) << net->GetLastError().ToString();
+  ASSERT_TRUE(conv->SetPad(1, 1, 1, 1).ok());
+  ASSERT_TRUE(conv->SetNodeName("conv").ok());
+  IQuantizeNode* qy = net->AddIQuantizeNode(conv->GetOutput(0), DataType::INT8, {0.01f}, {0});
+  ASSERT_NE(qy, nullptr);
+  IDequantizeNode* dqy = net->AddIDequantizeNode(qy->GetOutput(0), {0.01f}, {0});
+  ASSERT_NE(dqy, nullptr);
+  ASSERT_TRUE(net->MarkOutput(dqy->GetOutput(0)).ok());
+
+  std::unique_ptr<IModel> model;
+  const Status st = Build(*net, "{}", &model);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  const BuildReport& report = model->GetBuildReport();
+  const NodeReport* c = Find(report, "conv");
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->precision, "INT8_EXPLICIT") << c->reason;
+  EXPECT_EQ(c->kernel, "onednn_conv_int8");
+  ASSERT_EQ(c->outputs.size(), 1u);
+  EXPECT_EQ(c->outputs[0].quantization, "scale=0.01 zero_point=0");
+  bool folded_note = false;
+  for (const std::string& note : report.notes) {
+    folded_note = folded_note || note.find("Q/DQ folded") != std::string::npos;
+  }
+  EXPECT_TRUE(folded_note);
+
+  Tensor in = Tensor::Allocate(DataType::FLOAT32, Dims{2, 3, 8, 8}, "x");
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  for (int64_t i = 0; i < in.GetElementCount(); ++i) in.Data<float>()[i] = dist(rng);
+  std::unique_ptr<IEngine> engine;
+  ASSERT_TRUE(model->CreateIEngine(&engine).ok());
+  std::unique_ptr<IContext> context;
+  ASSERT_TRUE(engine->CreateIContext(&context).ok());
+  std::vector<Tensor> got, want;
+  const Status run = context->Execute({in}, &got);
+  ASSERT_TRUE(run.ok()) << run.ToString();
+  // The specification: the network as written (Q/DQ nodes and a float conv).
+  const auto& impl = static_cast<const graph::NetworkImpl&>(*net);
+  ASSERT_TRUE(reference::RunGraph(impl.graph(), {in}, &want).ok());
+  ASSERT_EQ(got[0].GetElementCount(), want[0].GetElementCount());
+  // The folded kernel sums integers exactly; the reference sums dequantized floats in
+  // double. Both then quantize to steps of 0.01: an element may land one step apart where
+  // the exact value is within float rounding of a tie, never more.
+  for (int64_t i = 0; i < got[0].GetElementCount(); ++i) {
+    EXPECT_NEAR(got[0].Data<float>()[i], want[0].Data<float>()[i], 0.01f + 1e-6f) << i;
+  }
 }
 
 TEST(ExplicitQuantizationApiTest, BadParametersAreRefusedWithTheValue) {
