@@ -1,5 +1,6 @@
 // qsdk bench ENGINE: latency percentiles and throughput of an engine on random inputs,
 // optionally from several threads (one execution context per thread).
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
@@ -74,6 +75,33 @@ Status MakeInputs(const std::vector<TensorDesc>& descs, int64_t batch, std::vect
   return Status::Ok();
 }
 
+// Sums the time of each step over profiled runs, in execution order.
+class StepProfiler final : public IProfiler {
+ public:
+  struct Step {
+    std::string node;
+    std::string kernel;
+    double total_ms = 0;
+  };
+  void ReportNodeTime(const std::string& node, const std::string& kernel,
+                      double milliseconds) override {
+    if (position_ == steps_.size()) steps_.push_back({node, kernel, 0.0});
+    steps_[position_++].total_ms += milliseconds;
+  }
+  // Called after each run: the next report is the first step again.
+  void EndRun() {
+    position_ = 0;
+    ++runs_;
+  }
+  const std::vector<Step>& steps() const { return steps_; }
+  int runs() const { return runs_; }
+
+ private:
+  std::vector<Step> steps_;
+  size_t position_ = 0;
+  int runs_ = 0;
+};
+
 std::string Ms(double ms) {
   char text[32];
   std::snprintf(text, sizeof(text), "%.3f", ms);
@@ -103,6 +131,9 @@ class BenchCommand final : public Command {
         ->default_val(10)
         ->check(CLI::Range(0, 100000000));
     app_->add_flag("--json", json_, "Print the result as JSON on stdout");
+    app_->add_flag("--profile", profile_,
+                   "After the timed runs, run --iterations more with a per-node profile and "
+                   "print each node's mean time, kernel and share, slowest first");
   }
 
   CLI::App* app() const override { return app_; }
@@ -166,6 +197,26 @@ class BenchCommand final : public Command {
       if (!e.ok()) return ReportFailure("bench", e);
     }
 
+    // The profile: separate runs on context 0 (a profiled step waits for the previous
+    // one, so the timed figures above stay unperturbed).
+    StepProfiler profiler;
+    if (profile_) {
+      std::vector<Tensor> outputs;
+      contexts[0]->SetProfiler(&profiler);
+      for (int i = 0; i < iterations_; ++i) {
+        s = contexts[0]->Execute(inputs, &outputs);
+        if (!s.ok()) return ReportFailure("bench", s);
+        profiler.EndRun();
+      }
+      contexts[0]->SetProfiler(nullptr);
+    }
+    std::vector<StepProfiler::Step> ranked = profiler.steps();
+    double profiled_total = 0;
+    for (const auto& step : ranked) profiled_total += step.total_ms;
+    std::stable_sort(ranked.begin(), ranked.end(),
+                     [](const auto& a, const auto& b) { return a.total_ms > b.total_ms; });
+    const double profile_runs = std::max(1, profiler.runs());
+
     std::vector<double> all;
     for (const auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
     const LatencyStats stats = ComputeLatencyStats(all);
@@ -175,8 +226,16 @@ class BenchCommand final : public Command {
     const std::string omp_text = omp != nullptr ? omp : "";
     const unsigned cores = std::thread::hardware_concurrency();
 
+    nlohmann::json profile_json = nlohmann::json::array();
+    for (const auto& step : ranked) {
+      profile_json.push_back(
+          {{"node", step.node},
+           {"kernel", step.kernel},
+           {"mean_ms", step.total_ms / profile_runs},
+           {"percent", profiled_total > 0 ? 100.0 * step.total_ms / profiled_total : 0.0}});
+    }
     if (json_) {
-      PrintJson({{"engine", engine_path_},
+      nlohmann::json result = {{"engine", engine_path_},
                  {"batch", batch},
                  {"threads", threads_},
                  {"iterations", iterations_},
@@ -194,7 +253,9 @@ class BenchCommand final : public Command {
                  {"wall_seconds", wall},
                  {"throughput_images_per_second", images_per_second},
                  {"throughput_batches_per_second", wall > 0 ? runs / wall : 0.0},
-                 {"activation_memory_bytes", contexts[0]->GetActivationMemoryBytes()}});
+                 {"activation_memory_bytes", contexts[0]->GetActivationMemoryBytes()}};
+      if (profile_) result["profile"] = profile_json;
+      PrintJson(result);
       return kExitOk;
     }
     std::printf(
@@ -223,6 +284,20 @@ class BenchCommand final : public Command {
     std::snprintf(line, sizeof(line), "\nthroughput: %.1f images/s (%.1f batches/s over %.3f s)\n",
                   images_per_second, wall > 0 ? runs / wall : 0.0, wall);
     std::printf("%s", line);
+    if (profile_) {
+      std::printf("\nprofile (%d runs, mean per run: %.3f ms; slowest first):\n",
+                  profiler.runs(), profiled_total / profile_runs);
+      TextTable steps({"#", "node", "kernel", "ms", "%"});
+      int rank = 0;
+      for (const auto& step : ranked) {
+        char percent[16];
+        std::snprintf(percent, sizeof(percent), "%.1f",
+                      profiled_total > 0 ? 100.0 * step.total_ms / profiled_total : 0.0);
+        steps.AddRow({std::to_string(++rank), step.node, step.kernel,
+                      Ms(step.total_ms / profile_runs), percent});
+      }
+      steps.Print(stdout);
+    }
     return kExitOk;
   }
 
@@ -234,6 +309,7 @@ class BenchCommand final : public Command {
   int iterations_ = 100;
   int warmup_ = 10;
   bool json_ = false;
+  bool profile_ = false;
 };
 
 }  // namespace

@@ -81,6 +81,20 @@ class IEngine {
 /// Not thread-safe: use one context from one thread at a time (contexts of the same
 /// engine may run concurrently). Memory held by the context grows to the largest input
 /// shape run so far.
+/// @brief Receives the time of every step of a profiled run (TensorRT's IProfiler).
+///
+/// Implemented by the caller and set with IContext::SetProfiler. Called from the thread
+/// that runs IContext::Execute, once per step, in execution order.
+class IProfiler {
+ public:
+  virtual ~IProfiler() = default;
+  /// @brief One step of the run: @p node is the node's name (a reorder inserted by the
+  ///        runtime is "reorder '<tensor>' for '<node>'"), @p kernel the kernel's name as in
+  ///        the build report ("reorder" for layout changes), @p milliseconds its wall time.
+  virtual void ReportNodeTime(const std::string& node, const std::string& kernel,
+                              double milliseconds) = 0;
+};
+
 class IContext {
  public:
   virtual ~IContext() = default;
@@ -96,6 +110,10 @@ class IContext {
   ///        lifetimes of the tensors (and kernel scratch) of the largest input shape it
   ///        has run; 0 before the first Execute. Weights are the engine's, not counted.
   virtual size_t GetActivationMemoryBytes() const = 0;
+  /// @brief Profiles every following Execute with @p profiler (not owned; it must outlive
+  ///        its use), or stops with nullptr. A profiled run waits for each step to finish
+  ///        before timing the next, so it is slightly slower than an unprofiled one.
+  virtual void SetProfiler(IProfiler* profiler) = 0;
 };
 
 }  // namespace qsdk

@@ -1,6 +1,7 @@
 // Context: per-input-shape plans (instances, layouts, reorders, arena offsets), built on
 // first sight of a shape and cached; Execute validates at the edge, then runs blindly.
 #include <algorithm>
+#include <chrono>
 #include <exception>
 #include <limits>
 #include <new>
@@ -142,7 +143,7 @@ class PlanBuilder {
   }
 
   // A reorder (or a plain copy) from slot `src` into slot `dst`.
-  void AddReorderStep(int src, int dst) {
+  void AddReorderStep(int src, int dst, std::string label) {
     dnnl::primitive_attr attr;
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
     const dnnl::engine& engine = engine_.dnnl_engine();
@@ -150,6 +151,8 @@ class PlanBuilder {
                                      attr);
     PlanStep step;
     step.reorder = dnnl::reorder(pd);
+    step.label = std::move(label);
+    step.kernel = "reorder";
     step.input_slots = {src};
     step.output_slots = {dst};
     if (plan_->slots[dst].padded &&
@@ -171,7 +174,7 @@ class PlanBuilder {
       }
     }
     const int dst = AddSlot(required, AddBuffer(BufferKind::kArena, required.get_size()));
-    AddReorderStep(src, dst);
+    AddReorderStep(src, dst, StrCat("reorder '", tensor, "' for '", consumer, "'"));
     if (!exclusive) reorder_cache_[src].emplace_back(required, dst);
     plan_->reorders.push_back(
         {tensor, consumer, LayoutName(plan_->slots[src].desc), LayoutName(required)});
@@ -223,7 +226,8 @@ class PlanBuilder {
     // in a buffer of its own.
     const int copy = AddBuffer(BufferKind::kArena,
                                std::max(desc.get_size(), plan_->slots[in_slot].desc.get_size()));
-    AddReorderStep(in_slot, AddSlot(plan_->slots[in_slot].desc, copy));
+    AddReorderStep(in_slot, AddSlot(plan_->slots[in_slot].desc, copy),
+                   StrCat("copy of the residual for in-place update (step ", position, ")"));
     *out = AddSlot(desc, copy);
     return Status::Ok();
   }
@@ -269,6 +273,8 @@ class PlanBuilder {
 
     PlanStep step;
     step.instance = instance.get();
+    step.label = node.name;
+    step.kernel = kernel->name();
     const bool in_place = instance->output_alias() == OutputAlias::kInPlace;
     for (size_t j = 0; j < runtime_inputs.size(); ++j) {
       const graph::TensorId t = runtime_inputs[j];
@@ -343,7 +349,7 @@ class PlanBuilder {
       }
     }
     const int dst = AddSlot(plain, AddBuffer(BufferKind::kOutput, bytes, index));
-    AddReorderStep(src, dst);
+    AddReorderStep(src, dst, StrCat("reorder '", tensor.name, "' for the output"));
     if (plan_->slots[src].desc != plain) {
       plan_->reorders.push_back(
           {tensor.name, "", LayoutName(plan_->slots[src].desc), LayoutName(plain)});
@@ -625,7 +631,9 @@ Status Context::Run(Plan* plan, std::vector<Tensor>* outputs) {
     bind(plan->output_buffers[k], (*outputs)[k].GetData());
   }
 
+  std::chrono::steady_clock::time_point begin;
   for (const PlanStep& step : plan->steps) {
+    if (profiler_ != nullptr) begin = std::chrono::steady_clock::now();
     for (int s : step.zero_pad_slots) {
       // Re-setting the same handle makes oneDNN zero the padded area (docs of
       // dnnl_memory_set_data_handle_v2).
@@ -642,6 +650,13 @@ Status Context::Run(Plan* plan, std::vector<Tensor>* outputs) {
       dnnl::error::wrap_c_api(
           dnnl_primitive_execute(step.reorder.get(), stream_.get(), count, args),
           "could not execute a reorder");
+    }
+    if (profiler_ != nullptr) {
+      stream_.wait();
+      profiler_->ReportNodeTime(
+          step.label, step.kernel,
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - begin)
+              .count());
     }
   }
   stream_.wait();

@@ -85,6 +85,9 @@ struct PlanStep {
   std::vector<dnnl::memory> inputs;
   std::vector<dnnl::memory> outputs;
   dnnl::memory scratchpad;
+  // For profiles: the node (or "reorder '<tensor>' for '<node>'") and the kernel name.
+  std::string label;
+  std::string kernel;
   // Slots this step writes whose layout has a padded area: oneDNN primitives assume the
   // padding of their inputs is zero and preserve it in their outputs, but the arena
   // reuses bytes, so the padding is re-zeroed right before the step writes the slot.
@@ -114,6 +117,7 @@ class Context final : public IContext {
 
   Status Execute(const std::vector<Tensor>& inputs, std::vector<Tensor>* outputs) override;
   size_t GetActivationMemoryBytes() const override { return arena_.size(); }
+  void SetProfiler(IProfiler* profiler) override { profiler_ = profiler; }
 
   const std::vector<ReorderRecord>& last_reorders() const;
   ContextStats stats() const;
@@ -133,6 +137,7 @@ class Context final : public IContext {
   dnnl::stream stream_;
   std::vector<std::unique_ptr<Plan>> plans_;
   AlignedBuffer arena_;
+  IProfiler* profiler_ = nullptr;
   // ordered_inputs_[i]: the caller's tensor for graph input i (set by ValidateInputs).
   std::vector<const Tensor*> ordered_inputs_;
   Plan* last_plan_ = nullptr;

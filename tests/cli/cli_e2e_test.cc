@@ -16,6 +16,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -430,6 +431,33 @@ TEST_F(CliTest, BenchReportsPercentilesAndThroughput) {
   for (const char* text : {"p50", "p90", "p99", "mean", "images/s", "OMP_NUM_THREADS"}) {
     EXPECT_NE(r.out.find(text), std::string::npos) << text << "\n" << r.out;
   }
+}
+
+// --profile: every node of the engine appears once with its kernel; the shares add up to
+// 100 %; the activation memory is reported.
+TEST_F(CliTest, BenchProfileListsEveryNode) {
+  const json j = RunJson(tmp(), {"bench", fp32_engine_, "-n", "4", "-w", "1", "--profile",
+                                 "--json"});
+  EXPECT_GT(j["activation_memory_bytes"].get<int64_t>(), 0);
+  ASSERT_TRUE(j["profile"].is_array());
+  const json inspect = RunJson(tmp(), {"inspect", fp32_engine_, "--json"});
+  std::set<std::string> profiled;
+  double percent = 0, previous = 1e30;
+  for (const json& step : j["profile"]) {
+    profiled.insert(step["node"].get<std::string>());
+    EXPECT_FALSE(step["kernel"].get<std::string>().empty());
+    EXPECT_GE(step["mean_ms"].get<double>(), 0.0);
+    EXPECT_LE(step["mean_ms"].get<double>(), previous);  // slowest first
+    previous = step["mean_ms"].get<double>();
+    percent += step["percent"].get<double>();
+  }
+  EXPECT_NEAR(percent, 100.0, 1e-6);
+  for (const json& node : inspect["build_report"]["nodes"]) {
+    EXPECT_EQ(profiled.count(node["name"].get<std::string>()), 1u) << node["name"];
+  }
+  const CliResult r = RunCli(tmp(), {"bench", fp32_engine_, "-n", "2", "-w", "0", "--profile"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("slowest first"), std::string::npos) << r.out;
 }
 
 TEST_F(CliTest, EvalCountsTopOneExactly) {

@@ -44,10 +44,21 @@ using testing::RuntimeRun;
 
 // --- GEMM core --------------------------------------------------------------------------------
 
+// Every path this CPU (and DNNL_MAX_CPU_ISA) allows.
 std::vector<Int16GemmIsa> AvailableIsas() {
   std::vector<Int16GemmIsa> isas = {Int16GemmIsa::kScalar};
-  if (BestInt16GemmIsa() == Int16GemmIsa::kAvx512) isas.push_back(Int16GemmIsa::kAvx512);
+  const Int16GemmIsa best = BestInt16GemmIsa();
+  if (IsAvx512(best)) isas.push_back(Int16GemmIsa::kAvx512);
+  if (best == Int16GemmIsa::kAvx512Vnni) isas.push_back(Int16GemmIsa::kAvx512Vnni);
   return isas;
+}
+
+// A (m x k, row stride lda) in the core's split form, by the path under test.
+std::vector<int16_t> Split(Int16GemmIsa isa, const std::vector<int16_t>& a, int64_t lda, int64_t m,
+                           int64_t k) {
+  std::vector<int16_t> split(static_cast<size_t>(m * Int16SplitRowSize(k)), 777);
+  SplitInt16Rows(isa, a.data(), m, k, lda, 1, split.data());
+  return split;
 }
 
 // C = A * B with A [m, k] (row stride lda >= k), B [k, n], naive int64.
@@ -70,7 +81,8 @@ std::vector<int64_t> CoreProduct(Int16GemmIsa isa, const std::vector<int16_t>& a
   // ldc = n + 3 and a sentinel: the core writes exactly the m x n block.
   const int64_t ldc = n + 3;
   std::vector<int64_t> c(static_cast<size_t>(m * ldc), 777);
-  Int16Gemm(isa, m, n, k, a.data(), lda, packed.data(), c.data(), ldc);
+  const std::vector<int16_t> split = Split(isa, a, lda, m, k);
+  Int16Gemm(isa, m, n, k, split.data(), Int16SplitRowSize(k), packed.data(), c.data(), ldc);
   std::vector<int64_t> out;
   for (int64_t i = 0; i < m; ++i) {
     for (int64_t j = 0; j < ldc; ++j) {
@@ -145,11 +157,13 @@ TEST(Int16GemmTest, ThroughputOnConvShape) {
   std::vector<int64_t> c(static_cast<size_t>(m * n));
   const std::vector<int64_t> expected = NaiveProduct(a, k, b, m, n, k);
   for (Int16GemmIsa isa : AvailableIsas()) {
-    const int reps = isa == Int16GemmIsa::kAvx512 ? 10 : 1;
-    Int16Gemm(isa, m, n, k, a.data(), k, packed.data(), c.data(), n);  // warm up
+    const int reps = IsAvx512(isa) ? 10 : 1;
+    const std::vector<int16_t> split = Split(isa, a, k, m, k);
+    const int64_t lda = Int16SplitRowSize(k);
+    Int16Gemm(isa, m, n, k, split.data(), lda, packed.data(), c.data(), n);  // warm up
     EXPECT_EQ(c, expected) << Int16GemmIsaName(isa);
     const auto t0 = std::chrono::steady_clock::now();
-    for (int r = 0; r < reps; ++r) Int16Gemm(isa, m, n, k, a.data(), k, packed.data(), c.data(), n);
+    for (int r = 0; r < reps; ++r) Int16Gemm(isa, m, n, k, split.data(), lda, packed.data(), c.data(), n);
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / reps;
     const double gops = 2.0 * static_cast<double>(m * n * k) / seconds * 1e-9;

@@ -6,12 +6,11 @@
 //   f32 <-> bf16   one oneDNN reorder when oneDNN runs it with a jit implementation (any
 //                  AVX-512 machine, where the bf16 kernels run; f32 -> bf16 only with
 //                  native bf16 instructions, see NativeBf16).
-//   otherwise      a conversion loop of this file (onednn_util.h's FloatToHalfBits /
-//                  HalfBitsToFloat / FloatToBf16Bits; f16 <-> bf16 through f32, exact on
-//                  the way in). oneDNN 2.6's non-jit ("simple") reorders, which it uses for
-//                  every f16 conversion and for bf16 below AVX-512, are not IEEE
-//                  conversions: they drop the sign of zero (-0 -> +0); and it has no
-//                  direct bf16 <-> f16 reorder.
+//   otherwise      a conversion loop (cast_convert.h: AVX-512 where the CPU has it, else
+//                  scalar; f16 <-> bf16 through f32, exact on the way in). oneDNN 2.6's
+//                  non-jit ("simple") reorders, which it uses for every f16 conversion and
+//                  for bf16 below AVX-512, are not IEEE conversions: they drop the sign of
+//                  zero (-0 -> +0); and it has no direct bf16 <-> f16 reorder.
 //                  A layout keeps its element order whatever the element size, so the loop
 //                  converts the buffer element by element (padding included) when the
 //                  layout is dense; any other layout is taken plain.
@@ -23,6 +22,7 @@
 #include <utility>
 #include <vector>
 
+#include "runtime/kernels/cast_convert.h"
 #include "runtime/kernels/kernels.h"
 #include "runtime/kernels/onednn_util.h"
 
@@ -44,40 +44,23 @@ bool IsDense(const memory::desc& md) {
   return md.get_size() == count * memory::data_type_size(md.data_type());
 }
 
-// Converts `count` elements of type `from` at `src` to type `to` at `dst` (f32, f16 or
-// bf16), exactly as the file comment says.
-void ConvertLoop(memory::data_type from, memory::data_type to, const void* src, void* dst,
-                 size_t count) {
-  const auto* in16 = static_cast<const uint16_t*>(src);
-  const auto* in32 = static_cast<const float*>(src);
-  auto* out16 = static_cast<uint16_t*>(dst);
-  auto* out32 = static_cast<float*>(dst);
-  for (size_t k = 0; k < count; ++k) {
-    float wide = 0.0f;
-    if (from == memory::data_type::f32) {
-      wide = in32[k];
-    } else if (from == memory::data_type::f16) {
-      wide = HalfBitsToFloat(in16[k]);
-    } else {
-      const uint32_t bits = static_cast<uint32_t>(in16[k]) << 16;  // bf16: exact
-      std::memcpy(&wide, &bits, sizeof(wide));
-    }
-    if (to == memory::data_type::f32) {
-      out32[k] = wide;
-    } else if (to == memory::data_type::f16) {
-      out16[k] = FloatToHalfBits(wide);
-    } else {
-      out16[k] = FloatToBf16Bits(wide);
-    }
+internal::CastType CastTypeOf(memory::data_type type) {
+  switch (type) {
+    case memory::data_type::f16: return internal::CastType::kF16;
+    case memory::data_type::bf16: return internal::CastType::kBf16;
+    default: return internal::CastType::kF32;  // Instantiate admits float types only
   }
 }
 
-// The instance of a conversion by the loop: one pass over the dense buffer.
+// The instance of a conversion by the loop: one pass over the dense buffer, with the best
+// implementation for this CPU (chosen once per process).
 class LoopCastInstance : public KernelInstance {
  public:
   LoopCastInstance(memory::desc src, memory::desc dst)
-      : from_(src.data_type()), to_(dst.data_type()) {
-    count_ = src.get_size() / memory::data_type_size(from_);
+      : from_(CastTypeOf(src.data_type())),
+        to_(CastTypeOf(dst.data_type())),
+        isa_(internal::BestCastIsa()) {
+    count_ = src.get_size() / memory::data_type_size(src.data_type());
     input_descs_ = {std::move(src)};
     output_descs_ = {std::move(dst)};
   }
@@ -87,12 +70,14 @@ class LoopCastInstance : public KernelInstance {
                const dnnl::memory& /*scratchpad*/) const override {
     // The loop runs on this thread: the producer's primitives must have finished.
     stream.wait();
-    ConvertLoop(from_, to_, inputs[0].get_data_handle(), outputs[0].get_data_handle(), count_);
+    internal::ConvertFloatBuffer(isa_, from_, to_, inputs[0].get_data_handle(),
+                                 outputs[0].get_data_handle(), count_);
   }
 
  private:
-  memory::data_type from_;
-  memory::data_type to_;
+  internal::CastType from_;
+  internal::CastType to_;
+  internal::CastIsa isa_;
   size_t count_ = 0;
 };
 
@@ -196,4 +181,94 @@ Status CreateCastKernel(const graph::Graph& graph, graph::NodeId id, const dnnl:
   });
 }
 
+namespace internal {
+namespace {
+
+// The scalar loop of one direction (the element conversions of onednn_util.h); a
+// template per direction so that the per-element calls inline into a tight loop.
+template <CastType kFrom, CastType kTo>
+void ScalarLoop(const void* src, void* dst, size_t count) {
+  const auto* in16 = static_cast<const uint16_t*>(src);
+  const auto* in32 = static_cast<const float*>(src);
+  auto* out16 = static_cast<uint16_t*>(dst);
+  auto* out32 = static_cast<float*>(dst);
+  for (size_t k = 0; k < count; ++k) {
+    float wide = 0.0f;
+    if constexpr (kFrom == CastType::kF32) {
+      wide = in32[k];
+    } else if constexpr (kFrom == CastType::kF16) {
+      wide = HalfBitsToFloat(in16[k]);
+    } else {
+      const uint32_t bits = static_cast<uint32_t>(in16[k]) << 16;  // bf16: exact
+      std::memcpy(&wide, &bits, sizeof(wide));
+    }
+    if constexpr (kTo == CastType::kF32) {
+      out32[k] = wide;
+    } else if constexpr (kTo == CastType::kF16) {
+      out16[k] = FloatToHalfBits(wide);
+    } else {
+      out16[k] = FloatToBf16Bits(wide);
+    }
+  }
+}
+
+void ConvertScalar(CastType from, CastType to, const void* src, void* dst, size_t count) {
+  using T = CastType;
+  switch (from) {
+    case T::kF32:
+      if (to == T::kF16) return ScalarLoop<T::kF32, T::kF16>(src, dst, count);
+      return ScalarLoop<T::kF32, T::kBf16>(src, dst, count);
+    case T::kF16:
+      if (to == T::kF32) return ScalarLoop<T::kF16, T::kF32>(src, dst, count);
+      return ScalarLoop<T::kF16, T::kBf16>(src, dst, count);
+    case T::kBf16:
+      if (to == T::kF32) return ScalarLoop<T::kBf16, T::kF32>(src, dst, count);
+      return ScalarLoop<T::kBf16, T::kF16>(src, dst, count);
+  }
+}
+
+}  // namespace
+
+CastIsa BestCastIsa() {
+  static const CastIsa isa = [] {
+    __builtin_cpu_init();
+    const bool avx512 = __builtin_cpu_supports("avx512f") &&
+                        __builtin_cpu_supports("avx512bw") &&
+                        __builtin_cpu_supports("avx512vl");
+    const bool bf16 = avx512 && __builtin_cpu_supports("avx512bf16");
+    // dnnl_cpu_isa_t values are bit sets in which every later ISA includes the bits of
+    // the earlier ones; DNNL_MAX_CPU_ISA lowers the effective one.
+    const auto effective = static_cast<unsigned>(dnnl::get_effective_cpu_isa());
+    const auto allows = [effective](dnnl::cpu_isa isa) {
+      const auto bits = static_cast<unsigned>(isa);
+      return (effective & bits) == bits;
+    };
+    if (bf16 && allows(dnnl::cpu_isa::avx512_core_bf16)) return CastIsa::kAvx512Bf16;
+    if (avx512 && allows(dnnl::cpu_isa::avx512_core)) return CastIsa::kAvx512;
+    return CastIsa::kScalar;
+  }();
+  return isa;
+}
+
+const char* CastIsaName(CastIsa isa) {
+  switch (isa) {
+    case CastIsa::kAvx512: return "avx512";
+    case CastIsa::kAvx512Bf16: return "avx512_bf16";
+    default: return "scalar";
+  }
+}
+
+void ConvertFloatBuffer(CastIsa isa, CastType from, CastType to, const void* src, void* dst,
+                        size_t count) {
+  if (count == 0) return;
+  if (from == to) {
+    std::memcpy(dst, src, count * (from == CastType::kF32 ? sizeof(float) : sizeof(uint16_t)));
+  } else if (isa == CastIsa::kScalar) {
+    ConvertScalar(from, to, src, dst, count);
+  } else {
+    ConvertFloatBufferAvx512(from, to, src, dst, count, isa == CastIsa::kAvx512Bf16);
+  }
+}
+
+}  // namespace internal
 }  // namespace qsdk::runtime

@@ -3,18 +3,24 @@
 // optional FLOAT32 bias [OC], optional FLOAT32 residual (fused_sum), fused activation,
 // output FLOAT32 or INT16, all plain row-major.
 //
-// Prepared once (Kernel): the weights as [OC, K] int16 rows (K = C/group * KH * KW; this
-// is the graph's filter layout as is) and their per-channel sums wsum[oc] for the
-// zero-point correction. Per image, group and chunk of output pixels (Execute): an im2col
-// of the chunk written straight into the GEMM core's packed-B layout, padding taps filled
-// with x_q = z_x (so they contribute (z_x - z_x) * w = 0 after the correction), then
-// C[oc][pixel] = W_g * B exactly in int64 (int16_gemm.h) and the float epilogue
-// (int16_kernel_util.h), which writes the NCHW output directly.
-//
-// Threads: the work items (image, group, chunk of output pixels) are split in two halves,
-// run on the calling thread and on the process-wide helper thread of int16_gemm.h when it
-// is idle and the convolution is large enough (OpenMP is not linked; Execute allocates
-// nothing).
+// The GEMM (int16_gemm.h) is C[oc][column] = sum_k W[oc][k] * B[k][column] over the columns
+// (image, output pixel) of the whole batch, with the reduction index k ordered as
+// (channel pair, ky, kx, channel in the pair): every pair of k rows the core multiplies
+// together is two neighbouring input channels at one filter tap. So:
+//  - prepared once (Kernel): the weights in that order (an odd channel count per group gets a
+//    phantom channel of zero weights), split for the core, and the zero-point corrections
+//    z_x * wsum[oc] (wsum[oc] = sum of the channel's weights);
+//  - per Execute, phase 1: each pair of input channels of each image is interleaved into one
+//    plane of 32-bit words (x[2c], x[2c+1]) inside a border of (z_x, z_x) words as wide as
+//    the padding, so that no tap ever needs a bounds check (padding taps read x_q = z_x and
+//    contribute (z_x - z_x) * w = 0 after the correction; the phantom channel reads z_x and
+//    has weight 0);
+//  - phase 2, per work item (group, chunk of columns, slice of output channels): the im2col
+//    of the chunk is a gather of words straight into the core's packed-B layout (word of pair
+//    p, column j = plane[column offset j + tap offset p]), then the exact int64 GEMM and the
+//    float epilogue (int16_kernel_util.h), which writes the NCHW output.
+// Both phases split their work into parts run in parallel (int16_gemm.h) when the
+// convolution is large enough; Execute allocates nothing.
 #include <algorithm>
 #include <cstring>
 #include <memory>
@@ -37,6 +43,8 @@ struct Geometry {
   int64_t kh = 0, kw = 0, k = 0;  // k = cg * kh * kw
   int64_t sh = 1, sw = 1, dh = 1, dw = 1;
   int64_t pt = 0, pb = 0, pl = 0, pr = 0;
+  int64_t cpg = 0;    // channel pairs per group: (cg + 1) / 2
+  int64_t pairs = 0;  // pairs of reduction rows of the GEMM: cpg * kh * kw
 };
 
 // What every instance of the kernel shares (immutable after creation).
@@ -44,9 +52,9 @@ struct ConvData {
   std::string what;
   Geometry g;
   Int16Config config;
-  std::vector<int16_t> weights;  // [OC][K]
-  std::vector<int64_t> wsum;     // [OC]
-  std::vector<float> bias;       // [OC] or empty
+  std::vector<int16_t> weights;    // [OC][Int16SplitRowSize(2 * pairs)], split, pair order
+  std::vector<int64_t> correction;  // [OC] z_x * wsum, empty when z_x = 0
+  std::vector<float> bias;          // [OC] or empty
   Int16GemmIsa isa = Int16GemmIsa::kScalar;
 };
 
@@ -54,30 +62,97 @@ constexpr size_t kAlign = 64;
 
 size_t AlignUp(size_t v) { return (v + kAlign - 1) / kAlign * kAlign; }
 
+int64_t RoundUp(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
+
+// Scalar forms of internal::InterleavePlanesAvx512 / GatherPackedAvx512 (int16_gemm.h).
+void InterleavePlanes(const int16_t* plane0, const int16_t* plane1, int64_t h, int64_t w,
+                      int64_t pt, int64_t pb, int64_t pl, int64_t pr, int16_t z, int32_t* dst) {
+  const int64_t wp = pl + w + pr;
+  const auto zu = static_cast<uint32_t>(static_cast<uint16_t>(z));
+  const auto border = static_cast<int32_t>(zu | (zu << 16));
+  std::fill(dst, dst + (pt + h + pb) * wp, border);
+  for (int64_t iy = 0; iy < h; ++iy) {
+    int32_t* row = dst + (pt + iy) * wp + pl;
+    for (int64_t ix = 0; ix < w; ++ix) {
+      const auto lo = static_cast<uint32_t>(static_cast<uint16_t>(plane0[iy * w + ix]));
+      const uint32_t hi =
+          plane1 != nullptr ? static_cast<uint32_t>(static_cast<uint16_t>(plane1[iy * w + ix])) : zu;
+      row[ix] = static_cast<int32_t>(lo | (hi << 16));
+    }
+  }
+}
+
+void GatherPacked(const int32_t* src, const int64_t* col_offsets, int64_t cols,
+                  const int64_t* pair_offsets, int64_t pairs, int32_t* packed) {
+  for (int64_t q = 0; q * kInt16PanelWidth < cols; ++q) {
+    const int64_t* offsets = col_offsets + q * kInt16PanelWidth;
+    int32_t* dst = packed + q * pairs * kInt16PanelWidth;
+    for (int64_t p = 0; p < pairs; ++p) {
+      const int32_t* tap = src + pair_offsets[p];
+      for (int64_t l = 0; l < kInt16PanelWidth; ++l) dst[p * kInt16PanelWidth + l] = tap[offsets[l]];
+    }
+  }
+}
+
 class Int16ConvInstance : public KernelInstance {
  public:
   Int16ConvInstance(std::shared_ptr<const ConvData> data, int64_t n, int64_t h, int64_t w,
                     int64_t oh, int64_t ow)
       : data_(std::move(data)), n_(n), h_(h), w_(w), oh_(oh), ow_(ow) {
     const Geometry& g = data_->g;
-    const int64_t pixels = oh_ * ow_;
-    // Columns per chunk: a multiple of the panel width whose packed B stays within about
-    // 256 KB (L2), at least one panel, at most the whole (rounded-up) image.
-    const int64_t by_cache =
-        (128 * 1024 / std::max<int64_t>(g.k, 1)) / kInt16PanelWidth * kInt16PanelWidth;
-    const int64_t whole = (pixels + kInt16PanelWidth - 1) / kInt16PanelWidth * kInt16PanelWidth;
-    chunk_ = std::max<int64_t>(kInt16PanelWidth, std::min(by_cache, whole));
-    b_bytes_ = AlignUp(static_cast<size_t>(Int16PackedSize(g.k, chunk_)) * sizeof(int16_t));
+    pixels_ = oh_ * ow_;
+    total_cols_ = n_ * pixels_;
+    hp_ = h_ + g.pt + g.pb;
+    wp_ = w_ + g.pl + g.pr;
+    plane_words_ = hp_ * wp_;
+    image_words_ = g.group * g.cpg * plane_words_;
+    // Word offset of each column's top-left tap in the interleaved planes (the padded
+    // columns of the last panel read word 0: valid memory, results never used).
+    col_offsets_.assign(static_cast<size_t>(RoundUp(total_cols_, kInt16PanelWidth)), 0);
+    for (int64_t col = 0; col < total_cols_; ++col) {
+      const int64_t img = col / pixels_, p = col % pixels_;
+      col_offsets_[static_cast<size_t>(col)] =
+          img * image_words_ + (p / ow_) * g.sh * wp_ + (p % ow_) * g.sw;
+    }
+    // Offset of each pair's tap, per group.
+    pair_offsets_.resize(static_cast<size_t>(g.group * g.pairs));
+    for (int64_t grp = 0; grp < g.group; ++grp) {
+      for (int64_t cp = 0; cp < g.cpg; ++cp) {
+        for (int64_t ky = 0; ky < g.kh; ++ky) {
+          for (int64_t kx = 0; kx < g.kw; ++kx) {
+            const int64_t p = (cp * g.kh + ky) * g.kw + kx;
+            pair_offsets_[static_cast<size_t>(grp * g.pairs + p)] =
+                (grp * g.cpg + cp) * plane_words_ + ky * g.dh * wp_ + kx * g.dw;
+          }
+        }
+      }
+    }
+    // Parts: all the threads when the convolution is big enough to repay the hand-over.
+    parts_ = PrepareParallelParts(n_ * g.oc * pixels_ * g.k);
+    // Columns per chunk: a multiple of the panel width with packed B and C within about
+    // 128 KB each (L2), at most the whole (rounded-up) batch, and no more than an even share
+    // of it per part.
+    const int64_t by_b = 32768 / std::max<int64_t>(g.pairs, 1);
+    const int64_t by_c = 16384 / std::max<int64_t>(g.ocg, 1);
+    int64_t chunk = std::min(by_b, by_c) / kInt16PanelWidth * kInt16PanelWidth;
+    chunk = std::min(chunk, RoundUp(total_cols_, kInt16PanelWidth));
+    if (parts_ > 1) chunk = std::min(chunk, RoundUp((total_cols_ + parts_ - 1) / parts_, kInt16PanelWidth));
+    chunk_ = std::max<int64_t>(kInt16PanelWidth, chunk);
+    chunks_ = (total_cols_ + chunk_ - 1) / chunk_;
+    // Too few (group, chunk) items for the parts: split the output channels as well, in
+    // slices of whole blocks of 4 rows.
+    slice_rows_ = g.ocg;
+    if (parts_ > 1 && g.group * chunks_ < parts_ && g.ocg > 4) {
+      const int64_t slices = std::min<int64_t>(parts_, (g.ocg + 3) / 4);
+      slice_rows_ = RoundUp((g.ocg + slices - 1) / slices, 4);
+    }
+    slices_ = (g.ocg + slice_rows_ - 1) / slice_rows_;
+    items_ = g.group * chunks_ * slices_;
+    planes_bytes_ = AlignUp(static_cast<size_t>(n_ * image_words_) * sizeof(int32_t));
+    b_bytes_ = AlignUp(static_cast<size_t>(g.pairs * chunk_) * sizeof(int32_t));
     c_bytes_ = AlignUp(static_cast<size_t>(g.ocg * chunk_) * sizeof(int64_t));
-    rows_bytes_ = AlignUp(static_cast<size_t>(2 * chunk_) * sizeof(int16_t));
-    part_bytes_ = b_bytes_ + c_bytes_ + rows_bytes_;
-    chunks_ = (pixels + chunk_ - 1) / chunk_;
-    items_ = n_ * g.group * chunks_;
-    // Two threads when there are two work items and enough arithmetic to repay the
-    // hand-over (about 4M multiply-adds, a few hundred microseconds).
-    parallel_ = items_ >= 2 && n_ * g.oc * pixels * g.k >= (int64_t{1} << 22);
-    scratchpad_bytes_ = kAlign + 2 * part_bytes_;
-    if (parallel_) PrepareTwoThreads();
+    part_bytes_ = b_bytes_ + c_bytes_;
+    scratchpad_bytes_ = kAlign + planes_bytes_ + static_cast<size_t>(parts_) * part_bytes_;
     std::vector<int64_t> x_shape = {n_, g.c, h_, w_};
     std::vector<int64_t> y_shape = {n_, g.oc, oh_, ow_};
     input_descs_.push_back(Int16PlainDesc(x_shape));
@@ -88,6 +163,7 @@ class Int16ConvInstance : public KernelInstance {
 
   void Execute(dnnl::stream& /*stream*/, const std::vector<memory>& inputs,
                const std::vector<memory>& outputs, const memory& scratchpad) const override {
+    if (total_cols_ == 0) return;
     Run run;
     run.self = this;
     run.x = static_cast<const int16_t*>(inputs[0].get_data_handle());
@@ -95,147 +171,134 @@ class Int16ConvInstance : public KernelInstance {
         data_->config.residual ? static_cast<const float*>(inputs[1].get_data_handle()) : nullptr;
     run.y = static_cast<char*>(outputs[0].get_data_handle());
     const auto base = reinterpret_cast<uintptr_t>(scratchpad.get_data_handle());
-    run.scratch = (base + kAlign - 1) / kAlign * kAlign;
-    RunOnTwoThreads(&Int16ConvInstance::Task, &run, parallel_);
+    const uintptr_t aligned = (base + kAlign - 1) / kAlign * kAlign;
+    run.planes = reinterpret_cast<int32_t*>(aligned);
+    run.scratch = aligned + planes_bytes_;
+    const Geometry& g = data_->g;
+    const int64_t planes = n_ * g.group * g.cpg;
+    RunParallelParts(&Int16ConvInstance::InterleaveTask, &run,
+                     static_cast<int>(std::min<int64_t>(parts_, planes)));
+    RunParallelParts(&Int16ConvInstance::ItemsTask, &run,
+                     static_cast<int>(std::min<int64_t>(parts_, items_)));
   }
 
  private:
-  // The buffers of one Execute, shared by its two parts.
+  // The buffers of one Execute, shared by its parts.
   struct Run {
     const Int16ConvInstance* self = nullptr;
     const int16_t* x = nullptr;
     const float* residual = nullptr;
     char* y = nullptr;
-    uintptr_t scratch = 0;  // aligned; part p uses [p * part_bytes_, (p + 1) * part_bytes_)
+    int32_t* planes = nullptr;  // [N][group][cpg][hp][wp] words
+    uintptr_t scratch = 0;      // aligned; part p uses [p * part_bytes_, (p + 1) * part_bytes_)
   };
 
-  static void Task(void* context, int part) {
-    const Run& run = *static_cast<const Run*>(context);
-    run.self->RunPart(run, part);
+  // Splits [0, count) into `parts` near-equal ranges; returns range `part`.
+  static void Range(int64_t count, int part, int parts, int64_t* begin, int64_t* end) {
+    *begin = count * part / parts;
+    *end = count * (part + 1) / parts;
   }
 
-  // Part 0 runs the first half of the work items (image, group, chunk of output pixels),
-  // part 1 the rest, each with its own scratch.
-  void RunPart(const Run& run, int part) const {
+  static int Parts(int64_t parts, int64_t units) { return static_cast<int>(std::min(parts, units)); }
+
+  static void InterleaveTask(void* context, int part) {
+    const Run& run = *static_cast<const Run*>(context);
+    const Int16ConvInstance& self = *run.self;
+    const Geometry& g = self.data_->g;
+    const int64_t planes = self.n_ * g.group * g.cpg;
+    int64_t begin = 0, end = 0;
+    Range(planes, part, Parts(self.parts_, planes), &begin, &end);
+    const auto z = static_cast<int16_t>(self.data_->config.x_zero_point);
+    const int64_t hw = self.h_ * self.w_;
+    for (int64_t u = begin; u < end; ++u) {
+      // u = (image, group, channel pair): channels grp * cg + 2 * cp (+ 1).
+      const int64_t img = u / (g.group * g.cpg);
+      const int64_t grp = (u / g.cpg) % g.group;
+      const int64_t cp = u % g.cpg;
+      const int64_t c0 = grp * g.cg + 2 * cp;
+      const int16_t* plane0 = run.x + (img * g.c + c0) * hw;
+      const int16_t* plane1 = 2 * cp + 1 < g.cg ? plane0 + hw : nullptr;
+      int32_t* dst = run.planes + u * self.plane_words_;
+      if (IsAvx512(self.data_->isa)) {
+        internal::InterleavePlanesAvx512(plane0, plane1, self.h_, self.w_, g.pt, g.pb, g.pl, g.pr,
+                                         z, dst);
+      } else {
+        InterleavePlanes(plane0, plane1, self.h_, self.w_, g.pt, g.pb, g.pl, g.pr, z, dst);
+      }
+    }
+  }
+
+  static void ItemsTask(void* context, int part) {
+    const Run& run = *static_cast<const Run*>(context);
+    run.self->RunItems(run, part);
+  }
+
+  // The work items of part `part` (a contiguous share of (group, chunk, slice)), each with
+  // the part's own packed B and C.
+  void RunItems(const Run& run, int part) const {
     const Geometry& g = data_->g;
     const Int16Config& config = data_->config;
+    const Int16GemmIsa isa = data_->isa;
     const size_t out_size = config.int16_output ? sizeof(int16_t) : sizeof(float);
     const uintptr_t base = run.scratch + static_cast<size_t>(part) * part_bytes_;
-    auto* packed = reinterpret_cast<int16_t*>(base);
+    auto* packed = reinterpret_cast<int32_t*>(base);
     auto* c = reinterpret_cast<int64_t*>(base + b_bytes_);
-    auto* rows = reinterpret_cast<int16_t*>(base + b_bytes_ + c_bytes_);
-    const int64_t pixels = oh_ * ow_;
     const bool per_channel = config.multipliers.size() > 1;
-    const int64_t half = (items_ + 1) / 2;
-    const int64_t begin = part == 0 ? 0 : half;
-    const int64_t end = part == 0 ? half : items_;
+    const int64_t row_size = Int16SplitRowSize(2 * g.pairs);
+    int64_t begin = 0, end = 0;
+    Range(items_, part, Parts(parts_, items_), &begin, &end);
     for (int64_t item = begin; item < end; ++item) {
-      const int64_t n = item / (g.group * chunks_);
-      const int64_t grp = (item / chunks_) % g.group;
-      const int64_t p0 = (item % chunks_) * chunk_;
-      const int64_t cols = std::min(chunk_, pixels - p0);
-      const int16_t* x_group = run.x + (n * g.c + grp * g.cg) * h_ * w_;
-      const int16_t* w_group = data_->weights.data() + grp * g.ocg * g.k;
-      PackChunk(x_group, p0, cols, rows, packed);
-      Int16Gemm(data_->isa, g.ocg, cols, g.k, w_group, g.k, packed, c, chunk_);
-      for (int64_t ol = 0; ol < g.ocg; ++ol) {
-        const int64_t o = grp * g.ocg + ol;
-        const int64_t y_offset = (n * g.oc + o) * pixels + p0;
-        EpilogueRow row;
-        row.acc = c + ol * chunk_;
-        row.wsum = &data_->wsum[static_cast<size_t>(o)];
-        row.multiplier = &config.multipliers[per_channel ? static_cast<size_t>(o) : 0];
-        row.bias = data_->bias.empty() ? nullptr : &data_->bias[static_cast<size_t>(o)];
-        row.residual = run.residual != nullptr ? run.residual + y_offset : nullptr;
-        row.out = run.y + y_offset * static_cast<int64_t>(out_size);
-        RunInt16Epilogue(config, row, cols);
-      }
-    }
-  }
-
-  // One im2col row: the input values tap (ic, ky, kx) of the plane `plane` meets at output
-  // pixels [p0, p0 + cols), z_x where the tap falls in the padding.
-  void FillRow(const int16_t* plane, int64_t ky, int64_t kx, int64_t p0, int64_t cols, int16_t z,
-               int16_t* row) const {
-    const Geometry& g = data_->g;
-    const int64_t offset = kx * g.dw - g.pl;  // ix = ox * sw + offset
-    int64_t oy = p0 / ow_, ox = p0 % ow_;
-    int64_t j = 0;
-    while (j < cols) {
-      // One run along an output row.
-      const int64_t run = std::min(ow_ - ox, cols - j);
-      const int64_t iy = oy * g.sh - g.pt + ky * g.dh;
-      int16_t* dst = row + j;
-      if (iy < 0 || iy >= h_) {
-        std::fill(dst, dst + run, z);
+      const int64_t grp = item / (chunks_ * slices_);
+      const int64_t chunk = (item / slices_) % chunks_;
+      const int64_t slice = item % slices_;
+      const int64_t c0 = chunk * chunk_;
+      const int64_t cols = std::min(chunk_, total_cols_ - c0);
+      const int64_t r0 = slice * slice_rows_;
+      const int64_t rows = std::min(slice_rows_, g.ocg - r0);
+      const int64_t* pair_offsets = pair_offsets_.data() + grp * g.pairs;
+      if (IsAvx512(isa)) {
+        internal::GatherPackedAvx512(run.planes, col_offsets_.data() + c0, cols, pair_offsets,
+                                     g.pairs, packed);
       } else {
-        const int16_t* src = plane + iy * w_;
-        // Element t of the run reads ix = base + t * sw; [t_lo, t_hi) are inside the row.
-        const int64_t base = ox * g.sw + offset;
-        int64_t t_lo = base >= 0 ? 0 : (-base + g.sw - 1) / g.sw;
-        int64_t t_hi = base > w_ - 1 ? 0 : (w_ - 1 - base) / g.sw + 1;
-        t_lo = std::min(t_lo, run);
-        t_hi = std::max(std::min(t_hi, run), t_lo);
-        std::fill(dst, dst + t_lo, z);
-        if (g.sw == 1) {
-          std::memcpy(dst + t_lo, src + base + t_lo,
-                      static_cast<size_t>(t_hi - t_lo) * sizeof(int16_t));
-        } else {
-          for (int64_t t = t_lo; t < t_hi; ++t) dst[t] = src[base + t * g.sw];
-        }
-        std::fill(dst + t_hi, dst + run, z);
+        GatherPacked(run.planes, col_offsets_.data() + c0, cols, pair_offsets, g.pairs, packed);
       }
-      j += run;
-      ox = 0;
-      ++oy;
-    }
-  }
-
-  // im2col of output pixels [p0, p0 + cols) of one image and group, in the GEMM core's
-  // packed-B layout for K = g.k rows: two rows at a time into `rows` (2 x chunk_), then
-  // interleaved into the panels. Columns past `cols` in the last panel and the missing row
-  // of an odd K are zero (the core reads them; they never reach the output).
-  void PackChunk(const int16_t* x_group, int64_t p0, int64_t cols, int16_t* rows,
-                 int16_t* packed) const {
-    const Geometry& g = data_->g;
-    const auto z = static_cast<int16_t>(data_->config.x_zero_point);
-    const int64_t pairs = (g.k + 1) / 2;
-    const int64_t panel_stride = pairs * 2 * kInt16PanelWidth;
-    const int64_t taps = g.kh * g.kw;
-    int16_t* r0 = rows;
-    int16_t* r1 = rows + chunk_;
-    for (int64_t p = 0; p < pairs; ++p) {
-      for (int h = 0; h < 2; ++h) {
-        const int64_t kk = 2 * p + h;
-        int16_t* row = h == 0 ? r0 : r1;
-        if (kk >= g.k) {
-          std::fill(row, row + cols, static_cast<int16_t>(0));
-          continue;
+      const int64_t o0 = grp * g.ocg + r0;
+      Int16Gemm(isa, rows, cols, 2 * g.pairs, data_->weights.data() + o0 * row_size, row_size,
+                reinterpret_cast<const int16_t*>(packed), c, chunk_);
+      // Epilogue: per image met by the chunk, per output channel, one contiguous row.
+      for (int64_t col = c0; col < c0 + cols;) {
+        const int64_t img = col / pixels_, p = col % pixels_;
+        const int64_t len = std::min(pixels_ - p, c0 + cols - col);
+        for (int64_t ol = 0; ol < rows; ++ol) {
+          const int64_t o = o0 + ol;
+          const int64_t y_offset = (img * g.oc + o) * pixels_ + p;
+          EpilogueRow row;
+          row.acc = c + ol * chunk_ + (col - c0);
+          row.correction =
+              data_->correction.empty() ? nullptr : &data_->correction[static_cast<size_t>(o)];
+          row.multiplier = &config.multipliers[per_channel ? static_cast<size_t>(o) : 0];
+          row.bias = data_->bias.empty() ? nullptr : &data_->bias[static_cast<size_t>(o)];
+          row.residual = run.residual != nullptr ? run.residual + y_offset : nullptr;
+          row.out = run.y + y_offset * static_cast<int64_t>(out_size);
+          RunInt16Epilogue(isa, config, row, len);
         }
-        const int64_t ic = kk / taps;
-        FillRow(x_group + ic * h_ * w_, (kk / g.kw) % g.kh, kk % g.kw, p0, cols, z, row);
-      }
-      for (int64_t q = 0; q * kInt16PanelWidth < cols; ++q) {
-        int16_t* dst = packed + q * panel_stride + p * 2 * kInt16PanelWidth;
-        const int16_t* a0 = r0 + q * kInt16PanelWidth;
-        const int16_t* a1 = r1 + q * kInt16PanelWidth;
-        const int64_t lanes = std::min<int64_t>(kInt16PanelWidth, cols - q * kInt16PanelWidth);
-        for (int64_t l = 0; l < lanes; ++l) {
-          dst[2 * l] = a0[l];
-          dst[2 * l + 1] = a1[l];
-        }
-        for (int64_t l = lanes; l < kInt16PanelWidth; ++l) dst[2 * l] = dst[2 * l + 1] = 0;
+        col += len;
       }
     }
   }
 
   std::shared_ptr<const ConvData> data_;
   int64_t n_, h_, w_, oh_, ow_;
+  int64_t pixels_ = 0, total_cols_ = 0;
+  int64_t hp_ = 0, wp_ = 0, plane_words_ = 0, image_words_ = 0;
+  std::vector<int64_t> col_offsets_;   // per column (rounded up to a panel)
+  std::vector<int64_t> pair_offsets_;  // [group][pairs]
+  int parts_ = 1;
   int64_t chunk_ = kInt16PanelWidth;
-  size_t b_bytes_ = 0, c_bytes_ = 0, rows_bytes_ = 0, part_bytes_ = 0;
-  int64_t chunks_ = 1;
+  int64_t chunks_ = 0;
+  int64_t slice_rows_ = 0, slices_ = 1;
   int64_t items_ = 0;
-  bool parallel_ = false;
+  size_t planes_bytes_ = 0, b_bytes_ = 0, c_bytes_ = 0, part_bytes_ = 0;
 };
 
 class Int16ConvKernel : public Kernel {
@@ -368,14 +431,31 @@ Status CreateInt16ConvKernel(const graph::Graph& graph, graph::NodeId id,
     }
     const std::vector<int64_t> bias_shape = {g.oc};
     QSDK_RETURN_IF_ERROR(ReadFloatBias(graph, id, &bias_shape, &data->bias));
-    // The filter [OC, C/g, KH, KW] is already [OC][K] row-major.
+    g.cpg = (g.cg + 1) / 2;
+    g.pairs = g.cpg * g.kh * g.kw;
+    // The filter [OC, C/g, KH, KW] in the GEMM's reduction order (channel pair, ky, kx,
+    // channel in the pair), the phantom channel of an odd C/g as zero weights; then split.
     const int16_t* wv = w.data->As<int16_t>();
-    data->weights.assign(wv, wv + g.oc * g.k);
-    data->wsum.assign(static_cast<size_t>(g.oc), 0);
+    const int64_t kp = 2 * g.pairs;
+    std::vector<int16_t> ordered(static_cast<size_t>(g.oc * kp), 0);
+    std::vector<int64_t> wsum(static_cast<size_t>(g.oc), 0);
     for (int64_t o = 0; o < g.oc; ++o) {
-      int64_t s = 0;
-      for (int64_t kk = 0; kk < g.k; ++kk) s += wv[o * g.k + kk];
-      data->wsum[static_cast<size_t>(o)] = s;
+      for (int64_t ic = 0; ic < g.cg; ++ic) {
+        for (int64_t ky = 0; ky < g.kh; ++ky) {
+          for (int64_t kx = 0; kx < g.kw; ++kx) {
+            const int16_t v = wv[((o * g.cg + ic) * g.kh + ky) * g.kw + kx];
+            const int64_t p = ((ic / 2) * g.kh + ky) * g.kw + kx;
+            ordered[static_cast<size_t>(o * kp + 2 * p + ic % 2)] = v;
+            wsum[static_cast<size_t>(o)] += v;
+          }
+        }
+      }
+    }
+    data->weights.assign(static_cast<size_t>(g.oc * Int16SplitRowSize(kp)), 0);
+    SplitInt16Rows(Int16GemmIsa::kScalar, ordered.data(), g.oc, kp, kp, 1, data->weights.data());
+    const int64_t z = data->config.x_zero_point;
+    if (z != 0) {
+      for (int64_t s : wsum) data->correction.push_back(z * s);
     }
     data->isa = BestInt16GemmIsa();
     *kernel = std::make_unique<Int16ConvKernel>(std::move(data));

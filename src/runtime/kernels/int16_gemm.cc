@@ -1,8 +1,11 @@
-// The portable parts of the INT16 GEMM core (int16_gemm.h): descriptors, packing, the ISA
-// choice and the scalar path. Compiled for the baseline ISA; the AVX-512 path lives in
-// int16_gemm_avx512.cc.
+// The portable parts of the INT16 GEMM core (int16_gemm.h): descriptors, packing, splitting,
+// the ISA choice, the scalar path and parallel execution. Compiled for the baseline ISA; the
+// AVX-512 paths live in int16_gemm_avx512.cc.
 #include "runtime/kernels/int16_gemm.h"
 
+#include <dlfcn.h>
+
+#include <atomic>
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
@@ -30,18 +33,26 @@ bool IsInt16PlainDesc(const memory::desc& md) {
 Int16GemmIsa BestInt16GemmIsa() {
   static const Int16GemmIsa isa = [] {
     __builtin_cpu_init();
-    const bool cpu = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
-    // avx512_core = 0x27 in dnnl_cpu_isa_t (a bit set: every later ISA includes its bits);
-    // honouring DNNL_MAX_CPU_ISA lets tests run the scalar path on this machine too.
+    const bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                        __builtin_cpu_supports("avx512dq");
+    const bool vnni = avx512 && __builtin_cpu_supports("avx512vnni");
+    // dnnl_cpu_isa_t is a bit set (every later ISA includes the bits of the earlier ones):
+    // avx512_core = 0x27, avx512_core_vnni = 0x67.
     const auto effective = static_cast<uint32_t>(dnnl::get_effective_cpu_isa());
-    const bool allowed = (effective & 0x27u) == 0x27u;
-    return cpu && allowed ? Int16GemmIsa::kAvx512 : Int16GemmIsa::kScalar;
+    if (vnni && (effective & 0x67u) == 0x67u) return Int16GemmIsa::kAvx512Vnni;
+    if (avx512 && (effective & 0x27u) == 0x27u) return Int16GemmIsa::kAvx512;
+    return Int16GemmIsa::kScalar;
   }();
   return isa;
 }
 
 const char* Int16GemmIsaName(Int16GemmIsa isa) {
-  return isa == Int16GemmIsa::kAvx512 ? "avx512" : "scalar";
+  switch (isa) {
+    case Int16GemmIsa::kAvx512Vnni: return "avx512_vnni";
+    case Int16GemmIsa::kAvx512: return "avx512";
+    case Int16GemmIsa::kScalar: break;
+  }
+  return "scalar";
 }
 
 int64_t Int16PackedSize(int64_t k, int64_t n) {
@@ -59,25 +70,124 @@ void PackInt16B(const int16_t* b, int64_t k, int64_t n, int64_t stride_k, int64_
   }
 }
 
+void SplitInt16Rows(Int16GemmIsa isa, const int16_t* a, int64_t m, int64_t k, int64_t row_stride,
+                    int64_t col_stride, int16_t* out) {
+  if (IsAvx512(isa) && col_stride == 1) {
+    internal::SplitInt16RowsAvx512(a, m, k, row_stride, out);
+    return;
+  }
+  const int64_t size = Int16SplitRowSize(k);
+  for (int64_t i = 0; i < m; ++i) {
+    const int16_t* row = a + i * row_stride;
+    int16_t* dst = out + i * size;
+    for (int64_t p = 0; 2 * p < k; ++p) {
+      for (int64_t e = 0; e < 2; ++e) {
+        const int64_t kk = 2 * p + e;
+        const int32_t v = kk < k ? row[kk * col_stride] : 0;
+        dst[4 * p + e] = static_cast<int16_t>(v >> 8);       // [-128, 127]
+        dst[4 * p + 2 + e] = static_cast<int16_t>(v & 255);  // [0, 255]
+      }
+    }
+  }
+}
+
 namespace {
 
-// The helper thread of RunOnTwoThreads.
+void Int16GemmScalar(int64_t m, int64_t n, int64_t k, const int16_t* a_split, int64_t lda,
+                     const int16_t* b_packed, int64_t* c, int64_t ldc) {
+  const int64_t pairs = (k + 1) / 2;
+  const int64_t panel_size = pairs * 2 * kInt16PanelWidth;
+  for (int64_t j0 = 0; j0 < n; j0 += kInt16PanelWidth) {
+    const int16_t* panel = b_packed + (j0 / kInt16PanelWidth) * panel_size;
+    const int64_t cols = n - j0 < kInt16PanelWidth ? n - j0 : kInt16PanelWidth;
+    for (int64_t i = 0; i < m; ++i) {
+      int64_t sums[kInt16PanelWidth] = {};
+      const int16_t* row = a_split + i * lda;
+      for (int64_t p = 0; p < pairs; ++p) {
+        // a = 256 * hi + lo, exactly.
+        const int64_t a0 = int64_t{row[4 * p]} * 256 + row[4 * p + 2];
+        const int64_t a1 = int64_t{row[4 * p + 1]} * 256 + row[4 * p + 3];
+        const int16_t* bp = panel + p * 2 * kInt16PanelWidth;
+        for (int64_t j = 0; j < cols; ++j) sums[j] += a0 * bp[2 * j] + a1 * bp[2 * j + 1];
+      }
+      for (int64_t j = 0; j < cols; ++j) c[i * ldc + j0 + j] = sums[j];
+    }
+  }
+}
+
+// --- The OpenMP runtime oneDNN runs on ----------------------------------------------------
+//
+// qsdk is not compiled with OpenMP itself; it reaches the runtime through the libgomp ABI
+// (GOMP_parallel, the entry point `#pragma omp parallel` compiles to) in the copy of
+// libgomp.so.1 that oneDNN already loaded. RTLD_NOLOAD: never load one ourselves.
+struct OmpRuntime {
+  void (*parallel)(void (*fn)(void*), void* data, unsigned num_threads, unsigned flags) = nullptr;
+  int (*max_threads)() = nullptr;
+  int (*thread_num)() = nullptr;
+  int (*num_threads)() = nullptr;
+};
+
+template <typename Fn>
+bool Resolve(void* lib, const char* name, Fn* fn) {
+  void* symbol = dlsym(lib, name);
+  // POSIX guarantees that a data pointer from dlsym converts to a function pointer.
+  std::memcpy(fn, &symbol, sizeof(symbol));
+  return symbol != nullptr;
+}
+
+const OmpRuntime* GetOmp() {
+  static const OmpRuntime* const omp = []() -> const OmpRuntime* {
+    const dnnl_version_t* version = dnnl_version();
+    if (version == nullptr || version->cpu_runtime != DNNL_RUNTIME_OMP) return nullptr;
+    void* lib = dlopen("libgomp.so.1", RTLD_LAZY | RTLD_NOLOAD);
+    if (lib == nullptr) return nullptr;
+    static OmpRuntime runtime;
+    if (!Resolve(lib, "GOMP_parallel", &runtime.parallel) ||
+        !Resolve(lib, "omp_get_max_threads", &runtime.max_threads) ||
+        !Resolve(lib, "omp_get_thread_num", &runtime.thread_num) ||
+        !Resolve(lib, "omp_get_num_threads", &runtime.num_threads)) {
+      return nullptr;
+    }
+    return &runtime;
+  }();
+  return omp;
+}
+
+std::atomic<internal::ParallelMode> g_mode{internal::ParallelMode::kAuto};
+
+// The parts of one RunParallelParts call.
+struct PartsJob {
+  void (*task)(void*, int) = nullptr;
+  void* context = nullptr;
+  int parts = 0;
+};
+
+// Body of the OpenMP parallel region: thread t of T runs parts t, t + T, ... (the team may
+// be smaller than asked, e.g. inside another parallel region).
+void OmpBody(void* data) {
+  const auto* job = static_cast<const PartsJob*>(data);
+  const OmpRuntime* omp = GetOmp();
+  const int t = omp->thread_num();
+  const int team = omp->num_threads() > 0 ? omp->num_threads() : 1;
+  for (int part = t; part < job->parts; part += team) job->task(job->context, part);
+}
+
+// The helper thread of the fallback: runs the odd parts of one job at a time.
 class Helper {
  public:
   Helper() : thread_([this] { Loop(); }) {}
 
-  // Runs the two parts, the second on this helper, if no one else is using it.
-  bool TryRun(void (*task)(void*, int), void* context) {
+  // Runs the even parts here and the odd ones on the helper, if no one else is using it.
+  bool TryRun(const PartsJob& job) {
     std::unique_lock<std::mutex> claim(claim_, std::try_to_lock);
     if (!claim.owns_lock()) return false;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      task_ = task;
-      context_ = context;
+      job_ = &job;
       done_ = false;
     }
     wake_.notify_one();
-    task(context, 0);
+    for (int part = 0; part < job.parts; part += 2) job.task(job.context, part);
     std::unique_lock<std::mutex> lock(mu_);
     finished_.wait(lock, [this] { return done_; });
     return true;
@@ -87,24 +197,22 @@ class Helper {
   void Loop() {
     std::unique_lock<std::mutex> lock(mu_);
     for (;;) {
-      wake_.wait(lock, [this] { return task_ != nullptr; });
-      void (*task)(void*, int) = task_;
-      void* context = context_;
-      task_ = nullptr;
+      wake_.wait(lock, [this] { return job_ != nullptr; });
+      const PartsJob* job = job_;
+      job_ = nullptr;
       lock.unlock();
-      task(context, 1);
+      for (int part = 1; part < job->parts; part += 2) job->task(job->context, part);
       lock.lock();
       done_ = true;
       finished_.notify_one();
     }
   }
 
-  std::mutex claim_;  // held by the caller whose task the helper runs
+  std::mutex claim_;  // held by the caller whose job the helper runs
   std::mutex mu_;
   std::condition_variable wake_;
   std::condition_variable finished_;
-  void (*task_)(void*, int) = nullptr;
-  void* context_ = nullptr;
+  const PartsJob* job_ = nullptr;
   bool done_ = true;
   std::thread thread_;
 };
@@ -126,39 +234,45 @@ Helper* GetHelper() {
   return helper;
 }
 
-void Int16GemmScalar(int64_t m, int64_t n, int64_t k, const int16_t* a, int64_t lda,
-                     const int16_t* b_packed, int64_t* c, int64_t ldc) {
-  const int64_t pairs = (k + 1) / 2;
-  const int64_t panel_size = pairs * 2 * kInt16PanelWidth;
-  for (int64_t j0 = 0; j0 < n; j0 += kInt16PanelWidth) {
-    const int16_t* panel = b_packed + (j0 / kInt16PanelWidth) * panel_size;
-    const int64_t cols = n - j0 < kInt16PanelWidth ? n - j0 : kInt16PanelWidth;
-    for (int64_t i = 0; i < m; ++i) {
-      int64_t sums[kInt16PanelWidth] = {};
-      const int16_t* row = a + i * lda;
-      for (int64_t kk = 0; kk < k; ++kk) {
-        const int64_t av = row[kk];
-        const int16_t* bp = panel + (kk / 2) * 2 * kInt16PanelWidth + (kk % 2);
-        for (int64_t j = 0; j < cols; ++j) sums[j] += av * bp[2 * j];
-      }
-      for (int64_t j = 0; j < cols; ++j) c[i * ldc + j0 + j] = sums[j];
-    }
-  }
-}
-
 }  // namespace
 
-void PrepareTwoThreads() { GetHelper(); }
+namespace internal {
+void SetParallelModeForTesting(ParallelMode mode) { g_mode.store(mode); }
+}  // namespace internal
 
-void RunOnTwoThreads(void (*task)(void* context, int part), void* context, bool parallel) {
-  Helper* helper = parallel ? GetHelper() : nullptr;
-  if (helper != nullptr && helper->TryRun(task, context)) return;
-  task(context, 0);
-  task(context, 1);
+int PrepareParallelParts(int64_t work) {
+  const internal::ParallelMode mode = g_mode.load();
+  if (mode == internal::ParallelMode::kSerial) return 1;
+  const OmpRuntime* omp = GetOmp();
+  if (omp != nullptr && mode == internal::ParallelMode::kAuto) {
+    if (work < (int64_t{1} << 19)) return 1;
+    const int threads = omp->max_threads();
+    return threads > 1 ? threads : 1;
+  }
+  if (work < (int64_t{1} << 22)) return 1;
+  return GetHelper() != nullptr ? 2 : 1;
 }
 
-void Int16Gemm(Int16GemmIsa isa, int64_t m, int64_t n, int64_t k, const int16_t* a, int64_t lda,
-               const int16_t* b_packed, int64_t* c, int64_t ldc) {
+void RunParallelParts(void (*task)(void* context, int part), void* context, int parts) {
+  PartsJob job;
+  job.task = task;
+  job.context = context;
+  job.parts = parts;
+  const internal::ParallelMode mode = g_mode.load();
+  if (parts > 1 && mode != internal::ParallelMode::kSerial) {
+    const OmpRuntime* omp = GetOmp();
+    if (omp != nullptr && mode == internal::ParallelMode::kAuto) {
+      omp->parallel(&OmpBody, &job, static_cast<unsigned>(parts), 0);
+      return;
+    }
+    Helper* helper = GetHelper();
+    if (helper != nullptr && helper->TryRun(job)) return;
+  }
+  for (int part = 0; part < parts; ++part) task(context, part);
+}
+
+void Int16Gemm(Int16GemmIsa isa, int64_t m, int64_t n, int64_t k, const int16_t* a_split,
+               int64_t lda, const int16_t* b_packed, int64_t* c, int64_t ldc) {
   if (m <= 0 || n <= 0) return;
   if (k <= 0) {
     for (int64_t i = 0; i < m; ++i) {
@@ -166,10 +280,11 @@ void Int16Gemm(Int16GemmIsa isa, int64_t m, int64_t n, int64_t k, const int16_t*
     }
     return;
   }
-  if (isa == Int16GemmIsa::kAvx512) {
-    internal::Int16GemmAvx512(m, n, k, a, lda, b_packed, c, ldc);
+  if (IsAvx512(isa)) {
+    internal::Int16GemmAvx512(isa == Int16GemmIsa::kAvx512Vnni, m, n, k, a_split, lda, b_packed,
+                              c, ldc);
   } else {
-    Int16GemmScalar(m, n, k, a, lda, b_packed, c, ldc);
+    Int16GemmScalar(m, n, k, a_split, lda, b_packed, c, ldc);
   }
 }
 

@@ -1,18 +1,31 @@
-// The AVX-512BW path of the INT16 GEMM core (int16_gemm.h). This file is compiled with
-// -mavx512f -mavx512bw -mavx512dq (src/runtime/kernels/CMakeLists.txt) and is only called
-// when BestInt16GemmIsa() found those extensions.
+// The AVX-512 code paths of the INT16 kernels (int16_gemm.h, namespace internal): the GEMM
+// core, A splitting, the float epilogue, the Quantize / Dequantize conversions and the
+// convolution's operand preparation. This file is compiled with -mavx512f -mavx512bw
+// -mavx512dq -ffp-contract=off (src/runtime/kernels/CMakeLists.txt); the VNNI GEMM
+// functions add avx512vnni by attribute. Everything here is called only after the run-time
+// CPU check of BestInt16GemmIsa().
 //
-// Exact accumulation. vpmaddwd multiplies 16-bit pairs and adds each pair into an int32
-// lane: v = a0*b0 + a1*b1 is exact since |v| <= 2 * 32768 * 32767 < 2^31 (B never holds
-// -32768). Summing such v in int32 could overflow after two terms, and widening every v to
-// int64 costs shuffles, so each lane keeps two int32 accumulators over a segment of at most
-// kSegmentPairs pairs:
-//   all = sum v  (mod 2^32, wrapping)      hi = sum (v >> 16)  (arithmetic shift)
-// With lo_i = v_i - (v_i >> 16) * 65536 in [0, 65535], the exact sum is
-//   S = 65536 * hi + L,   L = sum lo_i in [0, L_max],   L = (all - (hi << 16)) mod 2^32.
-// For a segment of P <= 32768 pairs, |hi| <= 32768 * P <= 2^30 fits int32 and
-// L_max = 65535 * P < 2^32, so L is recovered exactly from the wrapped difference. At the
-// end of each segment S is added to int64 sums; any K is exact.
+// Because of those flags this file must not instantiate inline library code shared with
+// other files (std::vector, std::min, ...): the linker keeps one copy of such a function,
+// possibly this file's AVX-512 one, and a CPU without AVX-512 would then run it. It uses
+// intrinsics, plain pointers, functions with internal linkage and out-of-line functions
+// only.
+//
+// Exact GEMM accumulation. A is split (int16_gemm.h): a = 256 * hi + lo with hi in
+// [-128, 127] and lo in [0, 255]. vpmaddwd / vpdpwssd form, per int32 lane, the pair sums
+// hi0*b0 + hi1*b1 (|.| <= 2 * 128 * 32768 = 2^23) and lo0*b0 + lo1*b1
+// (|.| <= 2 * 255 * 32768 = 16711680) exactly. Over a segment of at most 128 pairs the int32
+// sums stay below 128 * 16711680 = 2139095040 < 2^31 (hi: <= 2^30), so they never wrap; at
+// the end of each segment S = 256 * hi + lo is formed in int64 and added to the int64 sums.
+// Any K is exact, and -32768 may appear in A and B alike.
+//
+// Float epilogue and conversions: each float operation of the scalar definition
+// (reference/quant_math.h, int16_kernel_util.h) is one vector instruction with the same
+// operands in the same order (no FMA: -ffp-contract=off, and none is written), int64 -> float
+// and float -> int32 conversions round to nearest even under the default MXCSR as the scalar
+// conversions and std::nearbyint do, and vmaxps / vminps are given their operands so that
+// NaN and signed zeros come out as the scalar std::max / std::min expressions give them.
+//
 // GCC 12 reports -Wmaybe-uninitialized inside avx512fintrin.h for intrinsics built on
 // _mm512_undefined_epi32 (GCC bug 105593, a false positive); it would break -Werror.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
@@ -21,114 +34,397 @@
 
 #include <cstring>
 
+#include "qsdk/node_type.h"
+#include "reference/ops.h"
 #include "runtime/kernels/int16_gemm.h"
 
 namespace qsdk::runtime::internal {
 namespace {
 
-constexpr int64_t kSegmentPairs = 32768;
 constexpr int64_t kPanel = kInt16PanelWidth;  // 32 columns = 2 vectors of 16 int32 lanes
+constexpr int64_t kSegmentPairs = 128;        // see the top of this file
 
-inline __m512i BroadcastPair(const int16_t* p) {
+inline int64_t MinI(int64_t a, int64_t b) { return a < b ? a : b; }
+
+inline __m512i Broadcast32(const int16_t* p) {
   int32_t v;
   std::memcpy(&v, p, sizeof(v));
   return _mm512_set1_epi32(v);
 }
 
-// Adds S = 65536 * hi + (all - (hi << 16)) mod 2^32 (16 lanes) to sums[0..15].
-inline void FlushSegment(__m512i all, __m512i hi, int64_t* sums) {
-  const __m512i lo = _mm512_sub_epi32(all, _mm512_slli_epi32(hi, 16));
-  const __m512i hi_a = _mm512_cvtepi32_epi64(_mm512_castsi512_si256(hi));
-  const __m512i hi_b = _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(hi, 1));
-  const __m512i lo_a = _mm512_cvtepu32_epi64(_mm512_castsi512_si256(lo));
-  const __m512i lo_b = _mm512_cvtepu32_epi64(_mm512_extracti64x4_epi64(lo, 1));
-  const __m512i s_a = _mm512_add_epi64(_mm512_slli_epi64(hi_a, 16), lo_a);
-  const __m512i s_b = _mm512_add_epi64(_mm512_slli_epi64(hi_b, 16), lo_b);
-  _mm512_storeu_si512(sums, _mm512_add_epi64(_mm512_loadu_si512(sums), s_a));
-  _mm512_storeu_si512(sums + 8, _mm512_add_epi64(_mm512_loadu_si512(sums + 8), s_b));
+// The first `n` (0..8) bits.
+inline __mmask8 Mask8(int64_t n) {
+  return n >= 8 ? static_cast<__mmask8>(0xFF)
+                : static_cast<__mmask8>(n <= 0 ? 0 : (1u << static_cast<unsigned>(n)) - 1u);
+}
+inline __mmask16 Mask16(int64_t n) {
+  return n >= 16 ? static_cast<__mmask16>(0xFFFF)
+                 : static_cast<__mmask16>(n <= 0 ? 0 : (1u << static_cast<unsigned>(n)) - 1u);
+}
+inline __mmask32 Mask32(int64_t n) {
+  return n >= 32 ? static_cast<__mmask32>(0xFFFFFFFFu)
+                 : static_cast<__mmask32>(n <= 0 ? 0u : (1u << static_cast<unsigned>(n)) - 1u);
 }
 
-// MR rows of A times one 32-column panel of B; writes `cols` (<= 32) columns of C.
-template <int MR>
-void Block(int64_t k, const int16_t* a, int64_t lda, const int16_t* panel, int64_t* c, int64_t ldc,
-           int64_t cols) {
-  alignas(64) int64_t sums[MR][kPanel] = {};
-  const int64_t full_pairs = k / 2;
-  const bool odd = (k % 2) != 0;
-  const int64_t pairs = full_pairs + (odd ? 1 : 0);
-  for (int64_t p0 = 0; p0 < pairs; p0 += kSegmentPairs) {
-    const int64_t p1 = p0 + kSegmentPairs < pairs ? p0 + kSegmentPairs : pairs;
-    __m512i all[MR][2], hi[MR][2];
-    for (int r = 0; r < MR; ++r) {
-      all[r][0] = all[r][1] = hi[r][0] = hi[r][1] = _mm512_setzero_si512();
-    }
-    const int64_t main_end = p1 < full_pairs ? p1 : full_pairs;
-    for (int64_t p = p0; p < main_end; ++p) {
-      const __m512i b0 = _mm512_loadu_si512(panel + p * 2 * kPanel);
-      const __m512i b1 = _mm512_loadu_si512(panel + p * 2 * kPanel + kPanel);
-      for (int r = 0; r < MR; ++r) {
-        const __m512i ar = BroadcastPair(a + r * lda + 2 * p);
-        const __m512i v0 = _mm512_madd_epi16(ar, b0);
-        const __m512i v1 = _mm512_madd_epi16(ar, b1);
-        all[r][0] = _mm512_add_epi32(all[r][0], v0);
-        hi[r][0] = _mm512_add_epi32(hi[r][0], _mm512_srai_epi32(v0, 16));
-        all[r][1] = _mm512_add_epi32(all[r][1], v1);
-        hi[r][1] = _mm512_add_epi32(hi[r][1], _mm512_srai_epi32(v1, 16));
-      }
-    }
-    if (odd && p1 == pairs) {
-      // The last row of an odd K: A's element alone (the pair's second half is 0, and so is
-      // the packed B row after it); never read past A's row.
-      const int64_t p = full_pairs;
-      const __m512i b0 = _mm512_loadu_si512(panel + p * 2 * kPanel);
-      const __m512i b1 = _mm512_loadu_si512(panel + p * 2 * kPanel + kPanel);
-      for (int r = 0; r < MR; ++r) {
-        const auto bits = static_cast<uint16_t>(a[r * lda + 2 * p]);
-        const __m512i ar = _mm512_set1_epi32(static_cast<int32_t>(bits));
-        const __m512i v0 = _mm512_madd_epi16(ar, b0);
-        const __m512i v1 = _mm512_madd_epi16(ar, b1);
-        all[r][0] = _mm512_add_epi32(all[r][0], v0);
-        hi[r][0] = _mm512_add_epi32(hi[r][0], _mm512_srai_epi32(v0, 16));
-        all[r][1] = _mm512_add_epi32(all[r][1], v1);
-        hi[r][1] = _mm512_add_epi32(hi[r][1], _mm512_srai_epi32(v1, 16));
-      }
-    }
-    for (int r = 0; r < MR; ++r) {
-      FlushSegment(all[r][0], hi[r][0], sums[r]);
-      FlushSegment(all[r][1], hi[r][1], sums[r] + 16);
-    }
-  }
-  for (int r = 0; r < MR; ++r) {
-    std::memcpy(c + r * ldc, sums[r], static_cast<size_t>(cols) * sizeof(int64_t));
+// 256 * hi + lo for the 16 lanes, as two vectors of 8 int64 (lanes 0-7, 8-15).
+inline void Widen(__m512i hi, __m512i lo, __m512i* s0, __m512i* s1) {
+  const __m512i h0 = _mm512_cvtepi32_epi64(_mm512_castsi512_si256(hi));
+  const __m512i h1 = _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(hi, 1));
+  const __m512i l0 = _mm512_cvtepi32_epi64(_mm512_castsi512_si256(lo));
+  const __m512i l1 = _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(lo, 1));
+  *s0 = _mm512_add_epi64(_mm512_slli_epi64(h0, 8), l0);
+  *s1 = _mm512_add_epi64(_mm512_slli_epi64(h1, 8), l1);
+}
+
+// Ends a segment of one row: the 32 int64 sums of the segment's hi / lo accumulators (two
+// vectors of 16 columns each) are stored to `out` (first segment) or added to it.
+inline void FlushRow(__m512i hi0, __m512i lo0, __m512i hi1, __m512i lo1, bool add, int64_t* out) {
+  __m512i s[4];
+  Widen(hi0, lo0, &s[0], &s[1]);
+  Widen(hi1, lo1, &s[2], &s[3]);
+  for (int v = 0; v < 4; ++v) {
+    if (add) s[v] = _mm512_add_epi64(s[v], _mm512_load_si512(out + 8 * v));
+    _mm512_store_si512(out + 8 * v, s[v]);
   }
 }
 
-constexpr int kRows = 4;  // MR of the main block: 16 accumulators + 5 temporaries
+// Stores the first `cols` of the 32 int64 sums of one row.
+inline void StoreRow(__m512i hi0, __m512i lo0, __m512i hi1, __m512i lo1, int64_t cols,
+                     int64_t* c) {
+  __m512i s[4];
+  Widen(hi0, lo0, &s[0], &s[1]);
+  Widen(hi1, lo1, &s[2], &s[3]);
+  for (int v = 0; v < 4; ++v) _mm512_mask_storeu_epi64(c + 8 * v, Mask8(cols - 8 * v), s[v]);
+}
+
+// MR rows of split A times one 32-column panel of B; writes `cols` (<= 32) columns of C.
+// MAC(acc, a, b) adds the pair sums of a and b to acc. The body is shared by the vpmaddwd and
+// the vpdpwssd versions, which differ in their target attributes (a template cannot).
+#define QSDK_INT16_BLOCK(NAME, ATTRIBUTES, MAC)                                                 \
+  template <int MR>                                                                            \
+  ATTRIBUTES void NAME(int64_t pairs, const int16_t* a, int64_t lda, const int16_t* panel,     \
+                       int64_t* c, int64_t ldc, int64_t cols) {                                \
+    alignas(64) int64_t sums[MR][kPanel];                                                      \
+    const bool several = pairs > kSegmentPairs;                                                \
+    for (int64_t p0 = 0; p0 < pairs; p0 += kSegmentPairs) {                                    \
+      const int64_t p1 = MinI(p0 + kSegmentPairs, pairs);                                      \
+      __m512i hi[MR][2], lo[MR][2];                                                            \
+      for (int r = 0; r < MR; ++r) {                                                           \
+        hi[r][0] = hi[r][1] = lo[r][0] = lo[r][1] = _mm512_setzero_si512();                    \
+      }                                                                                        \
+      for (int64_t p = p0; p < p1; ++p) {                                                      \
+        const __m512i b0 = _mm512_loadu_si512(panel + p * 2 * kPanel);                        \
+        const __m512i b1 = _mm512_loadu_si512(panel + p * 2 * kPanel + kPanel);               \
+        for (int r = 0; r < MR; ++r) {                                                         \
+          const __m512i ah = Broadcast32(a + r * lda + 4 * p);                                 \
+          const __m512i al = Broadcast32(a + r * lda + 4 * p + 2);                             \
+          hi[r][0] = MAC(hi[r][0], ah, b0);                                                    \
+          hi[r][1] = MAC(hi[r][1], ah, b1);                                                    \
+          lo[r][0] = MAC(lo[r][0], al, b0);                                                    \
+          lo[r][1] = MAC(lo[r][1], al, b1);                                                    \
+        }                                                                                      \
+      }                                                                                        \
+      for (int r = 0; r < MR; ++r) {                                                           \
+        if (several) {                                                                         \
+          FlushRow(hi[r][0], lo[r][0], hi[r][1], lo[r][1], p0 > 0, sums[r]);                   \
+        } else {                                                                               \
+          StoreRow(hi[r][0], lo[r][0], hi[r][1], lo[r][1], cols, c + r * ldc);                 \
+        }                                                                                      \
+      }                                                                                        \
+    }                                                                                          \
+    if (several) {                                                                             \
+      for (int r = 0; r < MR; ++r) {                                                           \
+        std::memcpy(c + r * ldc, sums[r], static_cast<size_t>(cols) * sizeof(int64_t));        \
+      }                                                                                        \
+    }                                                                                          \
+  }
+
+inline __m512i MacMadd(__m512i acc, __m512i a, __m512i b) {
+  return _mm512_add_epi32(acc, _mm512_madd_epi16(a, b));
+}
+__attribute__((target("avx512vnni"), always_inline)) inline __m512i MacVnni(__m512i acc, __m512i a,
+                                                                            __m512i b) {
+  return _mm512_dpwssd_epi32(acc, a, b);
+}
+
+QSDK_INT16_BLOCK(BlockMadd, , MacMadd)
+QSDK_INT16_BLOCK(BlockVnni, __attribute__((target("avx512vnni"))), MacVnni)
+#undef QSDK_INT16_BLOCK
+
+constexpr int kRows = 4;  // MR of the main block: 16 accumulators, 2 B vectors, 2 broadcasts
+
+// Rows [0, m) of C for one panel, in blocks of kRows (then 3, 2, 1).
+template <bool kVnni, int MR>
+inline void RunBlock(int64_t pairs, const int16_t* a, int64_t lda, const int16_t* panel,
+                     int64_t* c, int64_t ldc, int64_t cols) {
+  if constexpr (kVnni) {
+    BlockVnni<MR>(pairs, a, lda, panel, c, ldc, cols);
+  } else {
+    BlockMadd<MR>(pairs, a, lda, panel, c, ldc, cols);
+  }
+}
+
+template <bool kVnni>
+void Panel(int64_t m, int64_t pairs, const int16_t* a, int64_t lda, const int16_t* panel,
+           int64_t* c, int64_t ldc, int64_t cols) {
+  int64_t i = 0;
+  for (; i + kRows <= m; i += kRows) {
+    RunBlock<kVnni, kRows>(pairs, a + i * lda, lda, panel, c + i * ldc, ldc, cols);
+  }
+  const int64_t left = m - i;
+  a += i * lda;
+  c += i * ldc;
+  if (left == 3) {
+    RunBlock<kVnni, 3>(pairs, a, lda, panel, c, ldc, cols);
+  } else if (left == 2) {
+    RunBlock<kVnni, 2>(pairs, a, lda, panel, c, ldc, cols);
+  } else if (left == 1) {
+    RunBlock<kVnni, 1>(pairs, a, lda, panel, c, ldc, cols);
+  }
+}
+
+// --- Epilogue ------------------------------------------------------------------------------
+
+// The activations with a vector form (the others run the scalar reference function).
+inline bool VectorActivation(int32_t act) {
+  return act == static_cast<int32_t>(ActivationType::kNone) ||
+         act == static_cast<int32_t>(ActivationType::kRelu) ||
+         act == static_cast<int32_t>(ActivationType::kRelu6) ||
+         act == static_cast<int32_t>(ActivationType::kClip) ||
+         act == static_cast<int32_t>(ActivationType::kLeakyRelu);
+}
+
+// reference::ApplyActivation for the vector activations, operand for operand:
+//   std::max(x, c) = (x < c) ? c : x   = _mm512_max_ps(c, x)  (vmaxps: c > x ? c : x)
+//   std::min(x, c) = (c < x) ? c : x   = _mm512_min_ps(c, x)  (vminps: c < x ? c : x)
+// (NaN x stays x, as in the scalar expressions).
+inline __m512 Activate(int32_t act, __m512 x, __m512 alpha, __m512 beta) {
+  const __m512 zero = _mm512_setzero_ps();
+  switch (static_cast<ActivationType>(act)) {
+    case ActivationType::kRelu:
+      return _mm512_max_ps(zero, x);
+    case ActivationType::kRelu6:
+      return _mm512_min_ps(_mm512_set1_ps(6.0f), _mm512_max_ps(zero, x));
+    case ActivationType::kClip:
+      return _mm512_min_ps(beta, _mm512_max_ps(alpha, x));
+    case ActivationType::kLeakyRelu: {
+      // x >= 0 ? x : alpha * x (ordered compare: NaN takes alpha * x, as the scalar does).
+      const __mmask16 keep = _mm512_cmp_ps_mask(x, zero, _CMP_GE_OQ);
+      return _mm512_mask_blend_ps(keep, _mm512_mul_ps(alpha, x), x);
+    }
+    default:
+      return x;
+  }
+}
+
+// reference::RoundAndSaturate(v, lo, hi) on 16 lanes: NaN -> lo (vmaxps returns its second
+// operand for NaN), clamp in float, round to nearest even.
+inline __m512i RoundAndSaturate(__m512 v, __m512 lo, __m512 hi) {
+  const __m512 clamped = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
+  return _mm512_cvtps_epi32(clamped);
+}
+
+inline __m512i LoadInt64Pair(const int64_t* p, __mmask16 m, __m512i* second) {
+  *second = _mm512_maskz_loadu_epi64(static_cast<__mmask8>(m >> 8), p + 8);
+  return _mm512_maskz_loadu_epi64(static_cast<__mmask8>(m & 0xFF), p);
+}
 
 }  // namespace
 
-void Int16GemmAvx512(int64_t m, int64_t n, int64_t k, const int16_t* a, int64_t lda,
-                     const int16_t* b_packed, int64_t* c, int64_t ldc) {
-  const int64_t panel_size = ((k + 1) / 2) * 2 * kPanel;
+void Int16GemmAvx512(bool vnni, int64_t m, int64_t n, int64_t k, const int16_t* a_split,
+                     int64_t lda, const int16_t* b_packed, int64_t* c, int64_t ldc) {
+  const int64_t pairs = (k + 1) / 2;
+  const int64_t panel_size = pairs * 2 * kPanel;
   for (int64_t j0 = 0; j0 < n; j0 += kPanel) {
     const int16_t* panel = b_packed + (j0 / kPanel) * panel_size;
-    const int64_t cols = n - j0 < kPanel ? n - j0 : kPanel;
-    int64_t i = 0;
-    for (; i + kRows <= m; i += kRows) {
-      Block<kRows>(k, a + i * lda, lda, panel, c + i * ldc + j0, ldc, cols);
+    const int64_t cols = MinI(n - j0, kPanel);
+    if (vnni) {
+      Panel<true>(m, pairs, a_split, lda, panel, c + j0, ldc, cols);
+    } else {
+      Panel<false>(m, pairs, a_split, lda, panel, c + j0, ldc, cols);
     }
-    switch (m - i) {
-      case 3:
-        Block<3>(k, a + i * lda, lda, panel, c + i * ldc + j0, ldc, cols);
-        break;
-      case 2:
-        Block<2>(k, a + i * lda, lda, panel, c + i * ldc + j0, ldc, cols);
-        break;
-      case 1:
-        Block<1>(k, a + i * lda, lda, panel, c + i * ldc + j0, ldc, cols);
-        break;
-      default:
-        break;
+  }
+}
+
+void SplitInt16RowsAvx512(const int16_t* a, int64_t m, int64_t k, int64_t row_stride,
+                          int16_t* out) {
+  const int64_t pairs = (k + 1) / 2;
+  const int64_t size = 4 * pairs;
+  // Output word 2p = hi pair p, word 2p + 1 = lo pair p.
+  const __m512i first = _mm512_set_epi32(23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+  const __m512i second =
+      _mm512_set_epi32(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8);
+  const __m512i low_byte = _mm512_set1_epi16(0xFF);
+  for (int64_t i = 0; i < m; ++i) {
+    const int16_t* row = a + i * row_stride;
+    auto* dst = reinterpret_cast<int32_t*>(out + i * size);
+    for (int64_t p0 = 0; p0 < pairs; p0 += 16) {
+      // 16 pairs = 32 values; a missing value (odd K, the end of the row) loads as 0.
+      const __m512i v = _mm512_maskz_loadu_epi16(Mask32(k - 2 * p0), row + 2 * p0);
+      const __m512i hi = _mm512_srai_epi16(v, 8);
+      const __m512i lo = _mm512_and_si512(v, low_byte);
+      const int64_t here = MinI(16, pairs - p0);
+      _mm512_mask_storeu_epi32(dst + 2 * p0, Mask16(2 * here),
+                               _mm512_permutex2var_epi32(hi, first, lo));
+      _mm512_mask_storeu_epi32(dst + 2 * p0 + 16, Mask16(2 * (here - 8)),
+                               _mm512_permutex2var_epi32(hi, second, lo));
+    }
+  }
+}
+
+void Int16EpilogueAvx512(const EpilogueOp& op, const EpilogueOperands& row, int64_t count) {
+  const int32_t act = op.activation;
+  const bool vector_act = VectorActivation(act);
+  const __m512 alpha = _mm512_set1_ps(op.alpha);
+  const __m512 beta = _mm512_set1_ps(op.beta);
+  const __m512i corr_all =
+      row.correction != nullptr ? _mm512_set1_epi64(row.correction[0]) : _mm512_setzero_si512();
+  const __m512 mult_all = _mm512_set1_ps(row.multiplier[0]);
+  const __m512 bias_all = row.bias != nullptr ? _mm512_set1_ps(row.bias[0]) : _mm512_setzero_ps();
+  const __m512 inv_scale = _mm512_set1_ps(op.output_inv_scale);
+  const __m512 zero_point = _mm512_set1_ps(static_cast<float>(op.output_zero_point));
+  const __m512 lo = _mm512_set1_ps(-32768.0f);
+  const __m512 hi = _mm512_set1_ps(32767.0f);
+  for (int64_t j = 0; j < count; j += 16) {
+    const __mmask16 m = Mask16(count - j);
+    __m512i acc1;
+    __m512i acc0 = LoadInt64Pair(row.acc + j, m, &acc1);
+    if (row.correction != nullptr) {
+      __m512i c0 = corr_all, c1 = corr_all;
+      if (row.correction_step != 0) c0 = LoadInt64Pair(row.correction + j, m, &c1);
+      acc0 = _mm512_sub_epi64(acc0, c0);
+      acc1 = _mm512_sub_epi64(acc1, c1);
+    }
+    // float(acc): int64 -> float, rounded to nearest even.
+    const __m512 f = _mm512_insertf32x8(_mm512_castps256_ps512(_mm512_cvtepi64_ps(acc0)),
+                                        _mm512_cvtepi64_ps(acc1), 1);
+    const __m512 mult =
+        row.multiplier_step != 0 ? _mm512_maskz_loadu_ps(m, row.multiplier + j) : mult_all;
+    __m512 r = _mm512_mul_ps(f, mult);
+    if (row.bias != nullptr) {
+      r = _mm512_add_ps(r, row.bias_step != 0 ? _mm512_maskz_loadu_ps(m, row.bias + j) : bias_all);
+    }
+    if (row.residual != nullptr) r = _mm512_add_ps(r, _mm512_maskz_loadu_ps(m, row.residual + j));
+    if (vector_act) {
+      r = Activate(act, r, alpha, beta);
+    } else {
+      alignas(64) float lanes[16];
+      _mm512_store_ps(lanes, r);
+      const int64_t n = MinI(16, count - j);
+      for (int64_t l = 0; l < n; ++l) {
+        lanes[l] =
+            reference::ApplyActivation(static_cast<ActivationType>(act), lanes[l], op.alpha, op.beta);
+      }
+      r = _mm512_load_ps(lanes);
+    }
+    if (op.int16_output) {
+      const __m512 shifted = _mm512_add_ps(_mm512_mul_ps(r, inv_scale), zero_point);
+      _mm512_mask_cvtepi32_storeu_epi16(static_cast<int16_t*>(row.out) + j, m,
+                                        RoundAndSaturate(shifted, lo, hi));
+    } else {
+      _mm512_mask_storeu_ps(static_cast<float*>(row.out) + j, m, r);
+    }
+  }
+}
+
+void ConvertAvx512(const ConvertParams& p, const void* x, void* y, int64_t count) {
+  const bool in_float = p.in == DataType::FLOAT32;
+  const bool out_float = p.out == DataType::FLOAT32;
+  const __m512 in_scale = _mm512_set1_ps(p.in_scale);
+  const __m512 in_zero = _mm512_set1_ps(static_cast<float>(p.in_zero_point));
+  const __m512 inv_scale = _mm512_set1_ps(p.out_inv_scale);
+  const __m512 out_zero = _mm512_set1_ps(static_cast<float>(p.out_zero_point));
+  const __m512 lo = _mm512_set1_ps(static_cast<float>(p.lo));
+  const __m512 hi = _mm512_set1_ps(static_cast<float>(p.hi));
+  for (int64_t j = 0; j < count; j += 16) {
+    const __mmask16 m = Mask16(count - j);
+    __m512 v;
+    if (in_float) {
+      v = _mm512_maskz_loadu_ps(m, static_cast<const float*>(x) + j);
+    } else {
+      __m512i q;
+      if (p.in == DataType::INT16) {
+        q = _mm512_cvtepi16_epi32(_mm512_castsi512_si256(
+            _mm512_maskz_loadu_epi16(m, static_cast<const int16_t*>(x) + j)));
+      } else if (p.in == DataType::INT8) {
+        q = _mm512_cvtepi8_epi32(_mm512_castsi512_si128(
+            _mm512_maskz_loadu_epi8(m, static_cast<const int8_t*>(x) + j)));
+      } else {
+        q = _mm512_cvtepu8_epi32(_mm512_castsi512_si128(
+            _mm512_maskz_loadu_epi8(m, static_cast<const uint8_t*>(x) + j)));
+      }
+      // reference::DequantizeValue: scale * (float(q) - float(z)); float(q) is exact.
+      v = _mm512_mul_ps(in_scale, _mm512_sub_ps(_mm512_cvtepi32_ps(q), in_zero));
+    }
+    if (out_float) {
+      _mm512_mask_storeu_ps(static_cast<float*>(y) + j, m, v);
+      continue;
+    }
+    // reference::QuantizeValue: RoundAndSaturate(x * inv_scale + z) with two roundings.
+    const __m512i q = RoundAndSaturate(_mm512_add_ps(_mm512_mul_ps(v, inv_scale), out_zero), lo, hi);
+    if (p.out == DataType::INT16) {
+      _mm512_mask_cvtepi32_storeu_epi16(static_cast<int16_t*>(y) + j, m, q);
+    } else if (p.out == DataType::INT8) {
+      _mm512_mask_cvtepi32_storeu_epi8(static_cast<int8_t*>(y) + j, m, q);
+    } else {
+      // UINT8: q is within [0, 255] after the saturation; the narrowing keeps the low byte.
+      _mm512_mask_cvtepi32_storeu_epi8(static_cast<uint8_t*>(y) + j, m, q);
+    }
+  }
+}
+
+void InterleavePlanesAvx512(const int16_t* plane0, const int16_t* plane1, int64_t h, int64_t w,
+                            int64_t pt, int64_t pb, int64_t pl, int64_t pr, int16_t z,
+                            int32_t* dst) {
+  const int64_t wp = pl + w + pr;
+  const auto zu = static_cast<uint32_t>(static_cast<uint16_t>(z));
+  const __m512i border = _mm512_set1_epi32(static_cast<int32_t>(zu | (zu << 16)));
+  const __m512i z_high = _mm512_set1_epi32(static_cast<int32_t>(zu << 16));
+  auto fill = [&](int32_t* p, int64_t n) {
+    for (int64_t j = 0; j < n; j += 16) _mm512_mask_storeu_epi32(p + j, Mask16(n - j), border);
+  };
+  fill(dst, pt * wp);
+  for (int64_t iy = 0; iy < h; ++iy) {
+    int32_t* row = dst + (pt + iy) * wp;
+    fill(row, pl);
+    const int16_t* s0 = plane0 + iy * w;
+    const int16_t* s1 = plane1 != nullptr ? plane1 + iy * w : nullptr;
+    for (int64_t ix = 0; ix < w; ix += 16) {
+      const __mmask16 m = Mask16(w - ix);
+      const __m512i a = _mm512_cvtepu16_epi32(
+          _mm512_castsi512_si256(_mm512_maskz_loadu_epi16(static_cast<__mmask32>(m), s0 + ix)));
+      __m512i b = z_high;
+      if (s1 != nullptr) {
+        b = _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm512_castsi512_si256(
+                                  _mm512_maskz_loadu_epi16(static_cast<__mmask32>(m), s1 + ix))),
+                              16);
+      }
+      _mm512_mask_storeu_epi32(row + pl + ix, m, _mm512_or_si512(a, b));
+    }
+    fill(row + pl + w, pr);
+  }
+  fill(dst + (pt + h) * wp, pb * wp);
+}
+
+void GatherPackedAvx512(const int32_t* src, const int64_t* col_offsets, int64_t cols,
+                        const int64_t* pair_offsets, int64_t pairs, int32_t* packed) {
+  const int64_t panels = (cols + kPanel - 1) / kPanel;
+  for (int64_t q = 0; q < panels; ++q) {
+    const int64_t* offsets = col_offsets + q * kPanel;
+    const __m512i i0 = _mm512_loadu_si512(offsets);
+    const __m512i i1 = _mm512_loadu_si512(offsets + 8);
+    const __m512i i2 = _mm512_loadu_si512(offsets + 16);
+    const __m512i i3 = _mm512_loadu_si512(offsets + 24);
+    int32_t* dst = packed + q * pairs * kPanel;
+    for (int64_t p = 0; p < pairs; ++p) {
+      const __m512i t = _mm512_set1_epi64(pair_offsets[p]);
+      const __m256i w0 = _mm512_i64gather_epi32(_mm512_add_epi64(i0, t), src, 4);
+      const __m256i w1 = _mm512_i64gather_epi32(_mm512_add_epi64(i1, t), src, 4);
+      const __m256i w2 = _mm512_i64gather_epi32(_mm512_add_epi64(i2, t), src, 4);
+      const __m256i w3 = _mm512_i64gather_epi32(_mm512_add_epi64(i3, t), src, 4);
+      _mm512_storeu_si512(dst + p * kPanel, _mm512_inserti64x4(_mm512_castsi256_si512(w0), w1, 1));
+      _mm512_storeu_si512(dst + p * kPanel + 16,
+                          _mm512_inserti64x4(_mm512_castsi256_si512(w2), w3, 1));
     }
   }
 }

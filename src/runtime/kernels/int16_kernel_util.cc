@@ -205,6 +205,12 @@ Status ReadInt16Config(const graph::Graph& graph, graph::NodeId id, int weights_
     return InvalidArgument(what, ": output 0 ", graph.DescribeTensor(y_id), " has type ",
                            DataTypeName(y.dtype), "; an INT16 node produces FLOAT32 or INT16");
   }
+  c.op.activation = static_cast<int32_t>(c.activation);
+  c.op.alpha = c.alpha;
+  c.op.beta = c.beta;
+  c.op.int16_output = c.int16_output;
+  c.op.output_inv_scale = c.output_inv_scale;
+  c.op.output_zero_point = c.output_zero_point;
   *config = std::move(c);
   return Status::Ok();
 }
@@ -233,11 +239,18 @@ Status ReadFloatBias(const graph::Graph& graph, graph::NodeId id,
   return Status::Ok();
 }
 
-void RunInt16Epilogue(const Int16Config& config, const EpilogueRow& row, int64_t count) {
-  const int64_t z = config.x_zero_point;
+void RunInt16Epilogue(Int16GemmIsa isa, const Int16Config& config, const EpilogueRow& row,
+                      int64_t count) {
+  auto unit = [](int64_t step) { return step == 0 || step == 1; };
+  if (IsAvx512(isa) && unit(row.correction_step) && unit(row.multiplier_step) &&
+      unit(row.bias_step)) {
+    internal::Int16EpilogueAvx512(config.op, row, count);
+    return;
+  }
   const ActivationType act = config.activation;
   for (int64_t j = 0; j < count; ++j) {
-    const int64_t acc = row.acc[j] - z * row.wsum[j * row.wsum_step];
+    int64_t acc = row.acc[j];
+    if (row.correction != nullptr) acc -= row.correction[j * row.correction_step];
     float r = static_cast<float>(acc) * row.multiplier[j * row.multiplier_step];
     if (row.bias != nullptr) r = r + row.bias[j * row.bias_step];
     if (row.residual != nullptr) r = r + row.residual[j];

@@ -6,7 +6,8 @@
 //
 //   acc = C - z_x * wsum[c]                 C = sum x_q * w_q from the GEMM core, wsum[c] =
 //                                           sum_k w_q over the output channel (both exact
-//                                           int64; conv padding enters C as x_q = z_x)
+//                                           int64; conv padding enters C as x_q = z_x;
+//                                           z_x * wsum[c] is computed once per kernel)
 //   r = float(acc) * M[c]; r = r + b[c]; r = r + R; r = act(r)      in float
 //   FLOAT32 r, or saturate_int16(round_half_even(r * (1 / s_y) + z_y)).
 #pragma once
@@ -44,6 +45,7 @@ struct Int16Config {
   bool int16_output = false;
   float output_inv_scale = 1.0f;  // 1.0f / s_y, computed once in float
   int32_t output_zero_point = 0;
+  internal::EpilogueOp op;  // the fields above for the AVX-512 epilogue
 };
 
 // Reads and validates, naming the node: input 0 (x) present, not constant, INT16 per tensor
@@ -60,22 +62,16 @@ Status ReadInt16Config(const graph::Graph& graph, graph::NodeId id, int weights_
 Status ReadFloatBias(const graph::Graph& graph, graph::NodeId id,
                      const std::vector<int64_t>* expected, std::vector<float>* bias);
 
-// One row of output elements for the epilogue. Per-element operands are read at
-// base + j * step (step 0: one value for the whole row).
-struct EpilogueRow {
-  const int64_t* acc = nullptr;  // contiguous
-  const int64_t* wsum = nullptr;
-  int64_t wsum_step = 0;
-  const float* multiplier = nullptr;  // M = s_x * s_w
-  int64_t multiplier_step = 0;
-  const float* bias = nullptr;  // nullptr: none
-  int64_t bias_step = 0;
-  const float* residual = nullptr;  // contiguous; nullptr: none
-  void* out = nullptr;              // float or int16_t, contiguous
-};
+// One row of output elements for the epilogue (plain data, int16_gemm.h): acc (contiguous),
+// the zero-point correction z_x * wsum (nullptr when z_x = 0), M, the bias (nullptr: none)
+// and the residual (contiguous; nullptr: none), the output (float or int16_t, contiguous).
+// Per-element operands are read at base + j * step (step 0: one value for the whole row).
+using EpilogueRow = internal::EpilogueOperands;
 
-// Runs the epilogue on `count` elements of `row` (see the top of this file).
-void RunInt16Epilogue(const Int16Config& config, const EpilogueRow& row, int64_t count);
+// Runs the epilogue on `count` elements of `row` (see the top of this file): the AVX-512
+// path when `isa` is one and every step is 0 or 1, else the scalar one (same results).
+void RunInt16Epilogue(Int16GemmIsa isa, const Int16Config& config, const EpilogueRow& row,
+                      int64_t count);
 
 // Instantiate-time checks shared by the INT16 kernels: an engine, `inputs` runtime input
 // descs and one output shape.

@@ -9,11 +9,11 @@
 // optional FLOAT32 bias broadcasting to the output, no residual.
 //
 // Prepared once (Kernel): each weight matrix packed as the GEMM core's B (K x N, the
-// output channels as columns) and its per-column sums for the zero-point correction.
-// Execute: rows of x / a are the core's A as they lie in memory (a transposed a is first
-// transposed into the scratchpad), C = A * B exactly in int64, then the float epilogue
-// (int16_kernel_util.h). Large products split their output columns between the calling
-// thread and the helper thread of int16_gemm.h.
+// output channels as columns) and the zero-point corrections z_x * (per-column sums).
+// Execute: a few rows of x / a at a time are split into the core's A form (read in place,
+// strided when a is transposed), C = A * B exactly in int64, then the float epilogue
+// (int16_kernel_util.h). Large products split their output columns (or, with a single
+// panel of columns, their rows) into parts run in parallel (int16_gemm.h).
 #include <algorithm>
 #include <cstring>
 #include <memory>
@@ -46,7 +46,7 @@ struct MatMulData {
   Int16Config config;
   std::vector<int16_t> packed;  // one packed B per weight matrix, back to back
   int64_t packed_size = 0;      // per matrix, in int16 elements
-  std::vector<int64_t> wsum;    // [matrix][n]
+  std::vector<int64_t> correction;  // [matrix][n] z_x * per-column weight sums; empty: z_x = 0
   std::vector<float> bias;      // empty: none
   Int16GemmIsa isa = Int16GemmIsa::kScalar;
 };
@@ -115,17 +115,17 @@ class Int16MatMulInstance : public KernelInstance {
     // Rows per GEMM call: C (rows x N int64) within about 256 KB, at least 4 rows.
     rows_ = std::max<int64_t>(4, 32768 / std::max<int64_t>(d.n, 1));
     rows_ = std::min(rows_, std::max<int64_t>(m_, 1));
-    transpose_bytes_ = d.transpose_a ? AlignUp(static_cast<size_t>(m_ * d.k) * sizeof(int16_t)) : 0;
+    a_bytes_ = AlignUp(static_cast<size_t>(rows_ * Int16SplitRowSize(d.k)) * sizeof(int16_t));
     c_bytes_ = AlignUp(static_cast<size_t>(rows_ * d.n) * sizeof(int64_t));
-    part_bytes_ = transpose_bytes_ + c_bytes_;
-    // Two threads split the output columns (at a panel boundary) when there are more than
-    // one panel's worth and enough arithmetic (about 4M multiply-adds) to repay the hand-over.
-    split_ = (d.n + 1) / 2;
-    split_ = (split_ + kInt16PanelWidth - 1) / kInt16PanelWidth * kInt16PanelWidth;
-    parallel_ = d.n > kInt16PanelWidth && batch_count_ * m_ * d.n * d.k >= (int64_t{1} << 22);
-    if (!parallel_) split_ = d.n;
-    scratchpad_bytes_ = kAlign + 2 * part_bytes_;
-    if (parallel_) PrepareTwoThreads();
+    part_bytes_ = a_bytes_ + c_bytes_;
+    // Parts: the output columns in whole panels when there are enough of them, else the
+    // rows (of all batch matrices together).
+    parts_ = PrepareParallelParts(batch_count_ * m_ * d.n * d.k);
+    const int64_t panels = (d.n + kInt16PanelWidth - 1) / kInt16PanelWidth;
+    split_columns_ = panels >= parts_;
+    parts_ = static_cast<int>(
+        std::max<int64_t>(1, std::min<int64_t>(parts_, split_columns_ ? panels : batch_count_ * m_)));
+    scratchpad_bytes_ = kAlign + static_cast<size_t>(parts_) * part_bytes_;
     input_descs_.push_back(Int16PlainDesc(a_shape));
     if (d.config.residual) input_descs_.push_back(PlainDesc(out_shape));
     output_descs_.push_back(d.config.int16_output ? Int16PlainDesc(out_shape)
@@ -142,7 +142,7 @@ class Int16MatMulInstance : public KernelInstance {
     run.y = static_cast<char*>(outputs[0].get_data_handle());
     const auto base = reinterpret_cast<uintptr_t>(scratchpad.get_data_handle());
     run.scratch = (base + kAlign - 1) / kAlign * kAlign;
-    RunOnTwoThreads(&Int16MatMulInstance::Task, &run, parallel_);
+    RunParallelParts(&Int16MatMulInstance::Task, &run, parts_);
   }
 
  private:
@@ -159,56 +159,64 @@ class Int16MatMulInstance : public KernelInstance {
     run.self->RunPart(run, part);
   }
 
-  // Part 0 computes output columns [0, split_), part 1 [split_, N), each with its own
-  // scratch (transposed a, C).
+  // Part `part` computes output columns [j0, j1) (whole panels) of global rows [g0, g1)
+  // (row i of batch matrix t is global row t * M + i), with its own scratch (split A, C).
   void RunPart(const Run& run, int part) const {
     const MatMulData& d = *data_;
     const Int16Config& config = d.config;
-    const int64_t j0 = part == 0 ? 0 : split_;
-    const int64_t j1 = part == 0 ? split_ : d.n;
-    if (j0 >= j1) return;
+    const int64_t k = d.k, n = d.n;
+    int64_t j0 = 0, j1 = n, g0 = 0, g1 = batch_count_ * m_;
+    if (split_columns_) {
+      const int64_t panels = (n + kInt16PanelWidth - 1) / kInt16PanelWidth;
+      j0 = std::min(n, panels * part / parts_ * kInt16PanelWidth);
+      j1 = std::min(n, panels * (part + 1) / parts_ * kInt16PanelWidth);
+    } else {
+      g0 = g1 * part / parts_;
+      g1 = g1 * (part + 1) / parts_;
+    }
+    if (j0 >= j1 || g0 >= g1) return;
     const int64_t cols = j1 - j0;
     const size_t out_size = config.int16_output ? sizeof(int16_t) : sizeof(float);
     const uintptr_t base = run.scratch + static_cast<size_t>(part) * part_bytes_;
-    auto* transposed = reinterpret_cast<int16_t*>(base);
-    auto* c = reinterpret_cast<int64_t*>(base + transpose_bytes_);
+    auto* a_split = reinterpret_cast<int16_t*>(base);
+    auto* c = reinterpret_cast<int64_t*>(base + a_bytes_);
+    const int64_t row_size = Int16SplitRowSize(k);
     const bool per_column = config.multipliers.size() > 1;
-    const int64_t k = d.k, n = d.n;
 
-    for (int64_t t = 0; t < batch_count_; ++t) {
+    for (int64_t gr = g0; gr < g1;) {
+      const int64_t t = gr / m_, r0 = gr % m_;
+      const int64_t rows = std::min({rows_, m_ - r0, g1 - gr});
       const int16_t* a_matrix = run.a + a_offsets_[static_cast<size_t>(t)];
+      // Logical A[i][p]: a[i * K + p], or a[p * M + i] when a is stored transposed [K, M].
       if (d.transpose_a) {
-        // Stored [K, M]: make the rows of the logical [M, K] contiguous.
-        for (int64_t i = 0; i < m_; ++i) {
-          for (int64_t p = 0; p < k; ++p) transposed[i * k + p] = a_matrix[p * m_ + i];
-        }
-        a_matrix = transposed;
+        SplitInt16Rows(d.isa, a_matrix + r0, rows, k, 1, m_, a_split);
+      } else {
+        SplitInt16Rows(d.isa, a_matrix + r0 * k, rows, k, k, 1, a_split);
       }
       const int64_t bm = b_index_[static_cast<size_t>(t)];
-      // Column j0 starts a panel (split_ is a multiple of the panel width).
+      // Column j0 starts a panel.
       const int16_t* packed = d.packed.data() + bm * d.packed_size + Int16PackedOffset(k, 0, j0);
-      const int64_t* wsum = d.wsum.data() + bm * n + j0;
-      for (int64_t r0 = 0; r0 < m_; r0 += rows_) {
-        const int64_t rows = std::min(rows_, m_ - r0);
-        Int16Gemm(d.isa, rows, cols, k, a_matrix + r0 * k, k, packed, c, n);
-        for (int64_t i = 0; i < rows; ++i) {
-          const int64_t y_offset = (t * m_ + r0 + i) * n + j0;
-          EpilogueRow row;
-          row.acc = c + i * n;
-          row.wsum = wsum;
-          row.wsum_step = 1;
-          row.multiplier = config.multipliers.data() + (per_column ? j0 : 0);
-          row.multiplier_step = per_column ? 1 : 0;
-          if (!d.bias.empty()) {
-            row.bias = d.bias.data() + bias_offsets_[static_cast<size_t>(t)] +
-                       (r0 + i) * bias_step_m_ + j0 * bias_step_n_;
-            row.bias_step = bias_step_n_;
-          }
-          row.residual = run.residual != nullptr ? run.residual + y_offset : nullptr;
-          row.out = run.y + y_offset * static_cast<int64_t>(out_size);
-          RunInt16Epilogue(config, row, cols);
+      Int16Gemm(d.isa, rows, cols, k, a_split, row_size, packed, c, n);
+      for (int64_t i = 0; i < rows; ++i) {
+        const int64_t y_offset = (t * m_ + r0 + i) * n + j0;
+        EpilogueRow row;
+        row.acc = c + i * n;
+        if (!d.correction.empty()) {
+          row.correction = d.correction.data() + bm * n + j0;
+          row.correction_step = 1;
         }
+        row.multiplier = config.multipliers.data() + (per_column ? j0 : 0);
+        row.multiplier_step = per_column ? 1 : 0;
+        if (!d.bias.empty()) {
+          row.bias = d.bias.data() + bias_offsets_[static_cast<size_t>(t)] +
+                     (r0 + i) * bias_step_m_ + j0 * bias_step_n_;
+          row.bias_step = bias_step_n_;
+        }
+        row.residual = run.residual != nullptr ? run.residual + y_offset : nullptr;
+        row.out = run.y + y_offset * static_cast<int64_t>(out_size);
+        RunInt16Epilogue(d.isa, config, row, cols);
       }
+      gr += rows;
     }
   }
 
@@ -220,9 +228,9 @@ class Int16MatMulInstance : public KernelInstance {
   std::vector<int64_t> bias_offsets_;  // per output batch matrix: bias element offset
   int64_t bias_step_m_ = 0, bias_step_n_ = 0;
   int64_t rows_ = 4;
-  size_t transpose_bytes_ = 0, c_bytes_ = 0, part_bytes_ = 0;
-  int64_t split_ = 0;  // first output column of part 1
-  bool parallel_ = false;
+  size_t a_bytes_ = 0, c_bytes_ = 0, part_bytes_ = 0;
+  int parts_ = 1;
+  bool split_columns_ = true;  // parts split the columns (else the rows)
 };
 
 class Int16MatMulKernel : public Kernel {
@@ -325,16 +333,19 @@ class Int16MatMulKernel : public Kernel {
   std::shared_ptr<const MatMulData> data_;
 };
 
-// Packs weight matrix `matrix` (B[k][j] = w[k * stride_k + j * stride_n]) into data.
+// Packs weight matrix `matrix` (B[k][j] = w[k * stride_k + j * stride_n]) into data, with
+// its zero-point corrections z_x * sum_k B[k][j] when z_x != 0.
 void PackMatrix(const int16_t* w, int64_t stride_k, int64_t stride_n, int64_t matrix,
                 MatMulData* data) {
   PackInt16B(w, data->k, data->n, stride_k, stride_n,
              data->packed.data() + matrix * data->packed_size);
-  int64_t* wsum = data->wsum.data() + matrix * data->n;
+  if (data->correction.empty()) return;
+  const int64_t z = data->config.x_zero_point;
+  int64_t* correction = data->correction.data() + matrix * data->n;
   for (int64_t j = 0; j < data->n; ++j) {
     int64_t s = 0;
     for (int64_t p = 0; p < data->k; ++p) s += w[p * stride_k + j * stride_n];
-    wsum[j] = s;
+    correction[j] = z * s;
   }
 }
 
@@ -389,7 +400,7 @@ Status CreateInt16MatMulKernel(const graph::Graph& graph, graph::NodeId id,
       data->bias_shape = bias_shape;
       data->packed_size = Int16PackedSize(data->k, data->n);
       data->packed.assign(static_cast<size_t>(data->packed_size), 0);
-      data->wsum.assign(static_cast<size_t>(data->n), 0);
+      if (data->config.x_zero_point != 0) data->correction.assign(static_cast<size_t>(data->n), 0);
       // B[k][oc] = w[oc][k].
       PackMatrix(wv, 1, data->k, 0, data.get());
     } else {
@@ -402,7 +413,9 @@ Status CreateInt16MatMulKernel(const graph::Graph& graph, graph::NodeId id,
       if (!data->bias.empty()) data->bias_shape = graph.tensors[node.inputs[2]].shape;
       data->packed_size = Int16PackedSize(data->k, data->n);
       data->packed.assign(static_cast<size_t>(data->packed_size * matrices), 0);
-      data->wsum.assign(static_cast<size_t>(data->n * matrices), 0);
+      if (data->config.x_zero_point != 0) {
+        data->correction.assign(static_cast<size_t>(data->n * matrices), 0);
+      }
       for (int64_t mtx = 0; mtx < matrices; ++mtx) {
         const int16_t* m = wv + mtx * data->k * data->n;
         if (transpose_b) {

@@ -86,7 +86,9 @@ float HalfBitsToFloat(uint16_t bits) {
   uint32_t mantissa = bits & 0x3ffu;
   uint32_t out = 0;
   if (exponent == 0x1f) {
-    out = sign | 0x7f800000u | (mantissa << 13);  // inf / NaN (payload kept)
+    // Inf, or NaN: quieted (binary32 bit 22) with its payload kept, as vcvtph2ps and the
+    // reference (float_types.h) do.
+    out = sign | 0x7f800000u | (mantissa == 0 ? 0u : 0x400000u) | (mantissa << 13);
   } else if (exponent != 0) {
     out = sign | ((exponent + 112u) << 23) | (mantissa << 13);  // rebias 15 -> 127
   } else if (mantissa == 0) {

@@ -69,7 +69,8 @@ Status ReadLightFloatType(const graph::Graph& graph, graph::NodeId id,
 // "fp32" for f32, "bf16" for bf16, "int8" for the rest: the precision part of kernel names.
 const char* PrecisionName(dnnl::memory::data_type type);
 
-// Exact widening of an IEEE binary16 value (its bits) to float (NaN payloads kept).
+// Exact widening of an IEEE binary16 value (its bits) to float; a NaN becomes a quiet NaN
+// of its sign keeping its payload (vcvtph2ps, the reference's rule).
 float HalfBitsToFloat(uint16_t bits);
 // IEEE binary16 bits of `value` rounded to nearest even: subnormal results kept, a
 // magnitude >= 65520 becomes inf, the sign of zero kept, NaN stays a (quiet) NaN.

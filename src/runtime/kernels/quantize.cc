@@ -16,8 +16,11 @@
 // INT16 (either side; oneDNN 2.6 has no s16) and per-axis parameters whose zero points
 // differ along the axis run in a loop of our own instead (LoopQuantizeKernel), with the
 // reference's scalar steps (reference::QuantizeValue / RequantizeValue / DequantizeValue),
-// so they are bit-exact with reference::Quantize / Dequantize. That path takes and produces
-// plain row-major data; INT16 tensors travel as Int16PlainDesc (int16_gemm.h).
+// so they are bit-exact with reference::Quantize / Dequantize; on AVX-512 CPUs runs of at
+// least 16 elements sharing their parameters (the whole tensor for per-tensor parameters)
+// go through internal::ConvertAvx512 (int16_gemm.h), the same steps on 16 lanes. That path
+// takes and produces plain row-major data; INT16 tensors travel as Int16PlainDesc
+// (int16_gemm.h).
 //
 // Layouts: the output keeps the input's layout, with two exceptions chosen at creation
 // from the graph: a Quantize of a plain 4-D / 5-D input whose readers are int8
@@ -167,6 +170,31 @@ class LoopQuantizeInstance : public KernelInstance {
       extent_ = shape[static_cast<size_t>(axis)];
       for (size_t d = static_cast<size_t>(axis) + 1; d < shape.size(); ++d) inner_ *= shape[d];
     }
+    // The vector path: the parameters of each index of the axis (one set per tensor).
+    isa_ = BestInt16GemmIsa();
+    const bool per_axis = in_.scales.size() > 1 || out_.scales.size() > 1;
+    run_ = per_axis ? inner_ : count_;
+    if (IsAvx512(isa_) && run_ >= 16) {
+      const int64_t sets = per_axis ? extent_ : 1;
+      for (int64_t c = 0; c < sets; ++c) {
+        const size_t ci = in_.scales.size() > 1 ? static_cast<size_t>(c) : 0;
+        const size_t co = out_.scales.size() > 1 ? static_cast<size_t>(c) : 0;
+        internal::ConvertParams p;
+        p.in = in_.type;
+        p.out = out_.type;
+        if (in_.quantized()) {
+          p.in_scale = in_.scales[ci];
+          p.in_zero_point = in_.zero_points[ci];
+        }
+        if (out_.quantized()) {
+          p.out_inv_scale = out_.inverse_scales[co];
+          p.out_zero_point = out_.zero_points[co];
+          p.lo = reference::QuantizedMin(out_.type);
+          p.hi = reference::QuantizedMax(out_.type);
+        }
+        params_.push_back(p);
+      }
+    }
     input_descs_.push_back(LoopDesc(shape, in.type));
     output_descs_.push_back(LoopDesc(shape, out.type));
   }
@@ -175,6 +203,16 @@ class LoopQuantizeInstance : public KernelInstance {
                const std::vector<memory>& outputs, const memory& /*scratchpad*/) const override {
     const void* x = inputs[0].get_data_handle();
     void* y = outputs[0].get_data_handle();
+    if (!params_.empty()) {
+      // Runs of run_ elements with one set of parameters each.
+      const size_t in_size = DataTypeSize(in_.type), out_size = DataTypeSize(out_.type);
+      for (int64_t i = 0; i < count_; i += run_) {
+        const size_t set = params_.size() > 1 ? static_cast<size_t>((i / inner_) % extent_) : 0;
+        internal::ConvertAvx512(params_[set], static_cast<const char*>(x) + i * in_size,
+                                static_cast<char*>(y) + i * out_size, std::min(run_, count_ - i));
+      }
+      return;
+    }
     for (int64_t i = 0; i < count_; ++i) {
       const int64_t c = extent_ <= 1 ? 0 : (i / inner_) % extent_;
       const size_t ci = in_.scales.size() > 1 ? static_cast<size_t>(c) : 0;
@@ -216,6 +254,9 @@ class LoopQuantizeInstance : public KernelInstance {
   int64_t count_ = 0;
   int64_t inner_ = 1;
   int64_t extent_ = 1;
+  Int16GemmIsa isa_ = Int16GemmIsa::kScalar;
+  int64_t run_ = 0;                              // elements per parameter set
+  std::vector<internal::ConvertParams> params_;  // empty: the scalar loop
 };
 
 class LoopQuantizeKernel : public Kernel {
