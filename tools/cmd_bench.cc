@@ -7,6 +7,7 @@
 #include <mutex>
 #include <random>
 #include <string>
+#include <sys/resource.h>
 #include <thread>
 #include <vector>
 
@@ -102,6 +103,13 @@ class StepProfiler final : public IProfiler {
   int runs_ = 0;
 };
 
+// The process's peak resident memory (getrusage reports kilobytes on Linux).
+int64_t PeakRssBytes() {
+  struct rusage usage {};
+  if (getrusage(RUSAGE_SELF, &usage) != 0) return -1;
+  return static_cast<int64_t>(usage.ru_maxrss) * 1024;
+}
+
 std::string Ms(double ms) {
   char text[32];
   std::snprintf(text, sizeof(text), "%.3f", ms);
@@ -141,7 +149,11 @@ class BenchCommand final : public Command {
   int Run() override {
     std::unique_ptr<IModel> model;
     std::unique_ptr<IEngine> engine;
+    const auto load_start = std::chrono::steady_clock::now();
     Status s = LoadEngine(engine_path_, &model, &engine);
+    const double load_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - load_start)
+            .count();
     if (!s.ok()) return ReportFailure("bench", s);
     const std::vector<TensorDesc> descs = engine->GetInputs();
 
@@ -253,7 +265,10 @@ class BenchCommand final : public Command {
                  {"wall_seconds", wall},
                  {"throughput_images_per_second", images_per_second},
                  {"throughput_batches_per_second", wall > 0 ? runs / wall : 0.0},
-                 {"activation_memory_bytes", contexts[0]->GetActivationMemoryBytes()}};
+                 {"activation_memory_bytes", contexts[0]->GetActivationMemoryBytes()},
+                 {"peak_live_tensor_bytes", contexts[0]->GetPeakLiveTensorBytes()},
+                 {"load_ms", load_ms},
+                 {"peak_rss_bytes", PeakRssBytes()}};
       if (profile_) result["profile"] = profile_json;
       PrintJson(result);
       return kExitOk;
@@ -271,7 +286,11 @@ class BenchCommand final : public Command {
                              " warm-up per thread"},
                 {"activation memory",
                  std::to_string(contexts[0]->GetActivationMemoryBytes() / 1024) +
-                     " kB per context"},
+                     " kB per context (live tensors at most " +
+                     std::to_string(contexts[0]->GetPeakLiveTensorBytes() / 1024) + " kB)"},
+                {"load", Ms(load_ms) + " ms (file to engine)"},
+                {"peak memory", std::to_string(PeakRssBytes() / (1024 * 1024)) +
+                                    " MiB resident (process)"},
             },
             "")
             .c_str());

@@ -110,6 +110,10 @@ class IContext {
   ///        lifetimes of the tensors (and kernel scratch) of the largest input shape it
   ///        has run; 0 before the first Execute. Weights are the engine's, not counted.
   virtual size_t GetActivationMemoryBytes() const = 0;
+  /// @brief The largest sum of the tensors (and kernel scratch) alive at one step of the
+  ///        last Execute's plan: the lower bound of any arena. GetActivationMemoryBytes()
+  ///        is at least this; their ratio is the lifetime planner's overhead.
+  virtual size_t GetPeakLiveTensorBytes() const = 0;
   /// @brief Profiles every following Execute with @p profiler (not owned; it must outlive
   ///        its use), or stops with nullptr. A profiled run waits for each step to finish
   ///        before timing the next, so it is slightly slower than an unprofiled one.

@@ -372,6 +372,7 @@ class PlanBuilder {
     QSDK_RETURN_IF_ERROR(PlanMemory(lifetimes, &memory_plan));
     for (size_t i = 0; i < ids.size(); ++i) plan_->buffers[ids[i]].offset = memory_plan.offsets[i];
     plan_->arena_bytes = memory_plan.arena_bytes;
+    plan_->peak_live_bytes = memory_plan.peak_live_bytes;
     return Status::Ok();
   }
 
@@ -423,6 +424,7 @@ ContextStats Context::stats() const {
   s.plans_cached = plans_.size();
   s.arena_bytes = arena_.size();
   if (last_plan_ != nullptr) {
+    s.peak_live_bytes = last_plan_->peak_live_bytes;
     s.in_place_shared = last_plan_->in_place_shared;
     s.in_place_copied = last_plan_->in_place_copied;
   }

@@ -45,6 +45,9 @@ struct ContextStats {
   size_t plans_built = 0;   // plans created (one per new input shape, or after eviction)
   size_t plans_cached = 0;  // plans currently cached
   size_t arena_bytes = 0;   // size of the activation arena
+  // The largest sum of simultaneously live buffers of the last plan (the planner's lower
+  // bound; arena_bytes can be no smaller than this).
+  size_t peak_live_bytes = 0;
   // In the plan of the last successful Execute: outputs updated in place (a fused
   // residual summed into the destination) that share their input's buffer, and those
   // that start as a copy of it because the input is read afterwards.

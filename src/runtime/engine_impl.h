@@ -104,6 +104,7 @@ struct Plan {
   std::vector<int> input_buffers;   // per graph input: its kInput buffer, or -1 if unused
   std::vector<int> output_buffers;  // per graph output: its kOutput buffer
   size_t arena_bytes = 0;
+  size_t peak_live_bytes = 0;
   const uint8_t* bound_arena = nullptr;  // arena base the arena slots are bound to
   std::vector<ReorderRecord> reorders;
   size_t in_place_shared = 0;  // see ContextStats
@@ -117,6 +118,9 @@ class Context final : public IContext {
 
   Status Execute(const std::vector<Tensor>& inputs, std::vector<Tensor>* outputs) override;
   size_t GetActivationMemoryBytes() const override { return arena_.size(); }
+  size_t GetPeakLiveTensorBytes() const override {
+    return last_plan_ != nullptr ? last_plan_->peak_live_bytes : 0;
+  }
   void SetProfiler(IProfiler* profiler) override { profiler_ = profiler; }
 
   const std::vector<ReorderRecord>& last_reorders() const;

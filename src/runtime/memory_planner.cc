@@ -40,6 +40,21 @@ Status PlanMemory(const std::vector<BufferLifetime>& buffers, MemoryPlan* plan) 
 
   plan->offsets.assign(n, 0);
   plan->arena_bytes = 0;
+  // Live bytes per step: +size at first use, -size after last use (a sweep).
+  int last_step = 0;
+  for (size_t i = 0; i < n; ++i) last_step = std::max(last_step, buffers[i].last_use);
+  std::vector<size_t> starting(static_cast<size_t>(last_step) + 2, 0);
+  std::vector<size_t> ending(static_cast<size_t>(last_step) + 2, 0);
+  for (size_t i = 0; i < n; ++i) {
+    starting[static_cast<size_t>(buffers[i].first_use)] += sizes[i];
+    ending[static_cast<size_t>(buffers[i].last_use) + 1] += sizes[i];
+  }
+  size_t live = 0;
+  plan->peak_live_bytes = 0;
+  for (size_t step = 0; step < starting.size(); ++step) {
+    live = live - ending[step] + starting[step];
+    plan->peak_live_bytes = std::max(plan->peak_live_bytes, live);
+  }
   std::vector<size_t> placed;  // indices already placed
   placed.reserve(n);
   std::vector<size_t> overlapping;

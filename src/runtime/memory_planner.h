@@ -26,6 +26,9 @@ struct MemoryPlan {
   std::vector<size_t> offsets;
   // Bytes the arena needs (a multiple of kArenaAlignment).
   size_t arena_bytes = 0;
+  // The lower bound of any placement: the largest sum of the (aligned) sizes of buffers
+  // live at one step. arena_bytes / peak_live_bytes measures the planner's waste.
+  size_t peak_live_bytes = 0;
 };
 
 // Greedy-by-size placement (as in TFLite's arena planner): buffers are placed largest

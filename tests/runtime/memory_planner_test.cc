@@ -50,6 +50,8 @@ size_t CheckPlan(const std::vector<BufferLifetime>& buffers, const MemoryPlan& p
     peak_live = std::max(peak_live, live);
   }
   EXPECT_GE(plan.arena_bytes, peak_live);
+  // The plan reports the same bound, computed by its own sweep.
+  EXPECT_EQ(plan.peak_live_bytes, peak_live);
   return peak_live;
 }
 
