@@ -6,13 +6,22 @@
 // MatMul (transpose_a / transpose_b, batch broadcast, broadcast bias), INT16 and per-axis
 // Quantize / Dequantize, and an engine chaining them (INT16 tensors flow without reorders).
 //
+// The vector paths (AVX-512 / VNNI GEMM, epilogue, Quantize / Dequantize conversions) are
+// also checked directly, element by element, against the reference's scalar steps on
+// special values (NaN, infinities, signed zeros, rounding ties, saturation, int64 -> float
+// ties) and every tail length, and the parallel mechanisms (helper pool, serial, OpenMP
+// team) against each other.
+//
 // Tolerance: none. The contract defines the INT16 results exactly (exact integer sums, then
 // float operations each rounded once, in a fixed order) and both sides implement exactly
 // that, so every comparison is bit-identical (BitExact).
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <iostream>
 #include <limits>
 #include <random>
@@ -24,9 +33,12 @@
 #include "int16_test_util.h"
 #include "qsdk/model.h"
 #include "reference/int16_ops.h"
+#include "reference/ops.h"
+#include "reference/quant_math.h"
 #include "reference/quantized_ops.h"
 #include "runtime/engine.h"
 #include "runtime/kernels/int16_gemm.h"
+#include "runtime/kernels/int16_kernel_util.h"
 
 namespace qsdk::runtime {
 namespace {
@@ -143,6 +155,42 @@ TEST(Int16GemmTest, ExtremeValuesOverLongKAreExact) {
   }
 }
 
+// The bounds the split A relies on (int16_gemm.h): every pair sum at its extreme and K at
+// the 128-pair segment boundaries (256 values) and around them; rows 1..11 cover every
+// remainder block of the 6-row core.
+TEST(Int16GemmTest, SplitWorstCasesAtSegmentBoundariesAreExact) {
+  std::mt19937 rng(1611);
+  // -1 and 255 have lo = 255 (the largest lo part); -32768 has hi = -128; with B = -32768
+  // every lo pair sum is -2 * 255 * 32768 and every hi pair sum +2^23.
+  const int16_t a_values[] = {-1, 255, -32768, 32767, -256};
+  for (int64_t k : {255, 256, 257, 258, 511, 512, 513}) {
+    for (int64_t m : {1, 5, 6, 11}) {
+      const int64_t n = 40;
+      std::vector<int16_t> a(static_cast<size_t>(m * k)), b(static_cast<size_t>(k * n));
+      for (int64_t i = 0; i < m; ++i) {
+        for (int64_t p = 0; p < k; ++p) {
+          // Row 0 constant -1 (lo sums at their bound), the others mixed.
+          a[static_cast<size_t>(i * k + p)] =
+              i == 0 ? int16_t{-1} : a_values[static_cast<size_t>((i + p) % 5)];
+        }
+      }
+      for (int64_t p = 0; p < k; ++p) {
+        for (int64_t j = 0; j < n; ++j) {
+          b[static_cast<size_t>(p * n + j)] =
+              j < 20 ? int16_t{-32768}
+                     : static_cast<int16_t>(RandomInts(&rng, 1, -32768, 32767)[0]);
+        }
+      }
+      const std::vector<int64_t> expected = NaiveProduct(a, k, b, m, n, k);
+      EXPECT_EQ(expected[0], -1LL * -32768LL * k);
+      for (Int16GemmIsa isa : AvailableIsas()) {
+        EXPECT_EQ(CoreProduct(isa, a, k, b, m, n, k), expected)
+            << Int16GemmIsaName(isa) << " m " << m << " k " << k;
+      }
+    }
+  }
+}
+
 // Throughput of the core on the GEMM of a 64 -> 64, 3x3 convolution of a 56x56 image
 // (M = 64 output channels, N = 3136 pixels, K = 576), for the report. Correctness is
 // checked too (so the test can fail); the timing is only printed.
@@ -163,7 +211,8 @@ TEST(Int16GemmTest, ThroughputOnConvShape) {
     Int16Gemm(isa, m, n, k, split.data(), lda, packed.data(), c.data(), n);  // warm up
     EXPECT_EQ(c, expected) << Int16GemmIsaName(isa);
     const auto t0 = std::chrono::steady_clock::now();
-    for (int r = 0; r < reps; ++r) Int16Gemm(isa, m, n, k, split.data(), lda, packed.data(), c.data(), n);
+    for (int r = 0; r < reps; ++r)
+      Int16Gemm(isa, m, n, k, split.data(), lda, packed.data(), c.data(), n);
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / reps;
     const double gops = 2.0 * static_cast<double>(m * n * k) / seconds * 1e-9;
@@ -186,6 +235,7 @@ struct ConvCase {
   bool bias = true;
   bool residual = false;
   ActivationType act = ActivationType::kNone;
+  float alpha = 0.0f, beta = 0.0f;  // of the fused activation
   bool int16_out = false;
   int32_t x_lo = -32768, x_hi = 32767;  // x_q range
   int32_t w_lo = -32767, w_hi = 32767;  // w_q range
@@ -214,6 +264,8 @@ void RunConvCase(const ConvCase& c, std::mt19937* rng) {
   attrs.SetInts(graph::attr::kDilations, c.dilations);
   attrs.SetInt(graph::attr::kGroup, c.group);
   attrs.SetInt(graph::attr::kFusedActivation, static_cast<int64_t>(c.act));
+  attrs.SetFloat(graph::attr::kFusedAlpha, c.alpha);
+  attrs.SetFloat(graph::attr::kFusedBeta, c.beta);
   // Output shape for the residual.
   std::vector<int64_t> y_shape = {c.x_shape[0], c.oc, 0, 0};
   for (int d = 0; d < 2; ++d) {
@@ -256,6 +308,8 @@ void RunConvCase(const ConvCase& c, std::mt19937* rng) {
   p.dilation_w = c.dilations[1];
   p.group = c.group;
   p.activation.type = c.act;
+  p.activation.alpha = c.alpha;
+  p.activation.beta = c.beta;
   reference::QuantizedOutputSpec out;
   if (c.int16_out) {
     out.dtype = DataType::INT16;
@@ -667,6 +721,534 @@ TEST(Int16QuantizeKernelTest, BitExactWithReference) {
   }
 }
 
+// --- Vector epilogue and conversions against the reference's scalar steps -----------------------
+
+// Float specials for the epilogue's and the conversions' float operands.
+std::vector<float> SpecialFloats() {
+  const float inf = std::numeric_limits<float>::infinity();
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  return {nan,      -nan,     inf,       -inf,      0.0f,     -0.0f,     0.5f,    1.5f,
+          2.5f,     -0.5f,    -1.5f,     -2.5f,     127.5f,   128.5f,    -128.5f, 255.5f,
+          32766.5f, 32767.5f, -32768.5f, -32767.5f, 32768.0f, -32769.0f, 3.4e38f, -3.4e38f,
+          1e-45f,   -1e-45f,  1.17e-38f, 12345.67f, -7.25f,   1e10f,     -1e10f,  65535.5f};
+}
+
+// The element-by-element definition of the epilogue (int16_kernel_util.h), from the
+// reference's scalar steps.
+void ExpectedEpilogue(const Int16Config& config, const EpilogueRow& block, int64_t count,
+                      std::vector<float>* f32, std::vector<int16_t>* i16) {
+  for (int64_t r = 0; r < block.rows; ++r) {
+    for (int64_t j = 0; j < count; ++j) {
+      int64_t acc = block.acc[r * block.acc_row_stride + j];
+      if (block.correction != nullptr) {
+        acc -= block.correction[r * block.correction_row_step + j * block.correction_step];
+      }
+      float v = static_cast<float>(acc) *
+                block.multiplier[r * block.multiplier_row_step + j * block.multiplier_step];
+      if (block.bias != nullptr) {
+        v = v + block.bias[r * block.bias_row_step + j * block.bias_step];
+      }
+      if (block.residual != nullptr) v = v + block.residual[r * block.residual_row_stride + j];
+      v = reference::ApplyActivation(config.activation, v, config.alpha, config.beta);
+      const size_t o = static_cast<size_t>(r * block.out_row_stride + j);
+      if (config.int16_output) {
+        (*i16)[o] = static_cast<int16_t>(reference::QuantizeValue(
+            v, config.output_inv_scale, config.output_zero_point, DataType::INT16));
+      } else {
+        (*f32)[o] = v;
+      }
+    }
+  }
+}
+
+TEST(Int16EpilogueTest, EveryPathMatchesTheReferenceSteps) {
+  std::mt19937 rng(1612);
+  const std::vector<float> specials = SpecialFloats();
+  std::vector<Int16GemmIsa> isas = {Int16GemmIsa::kScalar};
+  if (IsAvx512(BestInt16GemmIsa())) isas.push_back(BestInt16GemmIsa());
+  const ActivationType acts[] = {
+      ActivationType::kNone,      ActivationType::kRelu,      ActivationType::kRelu6,
+      ActivationType::kClip,      ActivationType::kSigmoid,   ActivationType::kTanh,
+      ActivationType::kLeakyRelu, ActivationType::kHardSwish, ActivationType::kGelu};
+  // Rows of up to 70 elements in blocks of 3 rows with padded row strides.
+  const int64_t rows = 3, stride = 75;
+  const size_t size = static_cast<size_t>(rows * stride);
+  std::vector<int64_t> acc(size), correction(size);
+  std::vector<float> multiplier(size), bias(size), residual(size);
+  std::uniform_int_distribution<int64_t> big(-(int64_t{1} << 45), int64_t{1} << 45);
+  for (size_t i = 0; i < size; ++i) {
+    // int64 -> float ties (2^25 + 2: halfway between two floats), 0 (so that the residual's
+    // ties reach the output rounding exactly), huge values, random ones.
+    const int64_t kinds[] = {0,
+                             (int64_t{1} << 25) + 2,
+                             -((int64_t{1} << 25) + 6),
+                             int64_t{1} << 62,
+                             -(int64_t{1} << 62) + 1,
+                             big(rng)};
+    acc[i] = kinds[i % 6 == 5 ? 5 : (i / 6) % 6];
+    if (i % 3 == 0) acc[i] = big(rng);
+    correction[i] = RandomInts(&rng, 1, -1000000, 1000000)[0];
+    multiplier[i] =
+        i % 11 == 0 ? 1e30f : (i % 13 == 0 ? 1.0f : RandomFloats(&rng, 1, 1e-9f, 1e-3f)[0]);
+    bias[i] = i % 5 == 0 ? 0.0f
+                         : (i % 17 == 0 ? specials[i % specials.size()]
+                                        : RandomFloats(&rng, 1, -40.0f, 40.0f)[0]);
+    residual[i] = i % 2 == 0 ? specials[(i / 2) % specials.size()]
+                             : RandomFloats(&rng, 1, -4.0e4f, 4.0e4f)[0];
+  }
+  for (int64_t i = 0; i < rows * stride; i += 4) {
+    if (acc[static_cast<size_t>(i)] == 0) multiplier[static_cast<size_t>(i)] = 1.0f;
+  }
+  int checked = 0;
+  for (ActivationType act : acts) {
+    for (bool int16_out : {false, true}) {
+      for (int variant = 0; variant < 4; ++variant) {
+        Int16Config config;
+        config.activation = act;
+        config.alpha = act == ActivationType::kClip ? -1.5f : 0.1f;
+        config.beta = 2.25f;
+        config.int16_output = int16_out;
+        config.output_inv_scale = variant % 2 == 0 ? 1.0f : reference::InverseScale(0.37f);
+        config.output_zero_point = variant % 2 == 0 ? 0 : -1234;
+        SetEpilogueOp(&config);
+        EpilogueRow block;
+        block.rows = rows;
+        block.acc = acc.data();
+        block.acc_row_stride = stride;
+        // Variants: per-element (step 1) or per-row (step 0) operands, with / without the
+        // optional ones.
+        const bool per_element = variant < 2;
+        if (variant != 3) {
+          block.correction = correction.data();
+          block.correction_step = per_element ? 1 : 0;
+          block.correction_row_step = per_element ? stride : 1;
+        }
+        block.multiplier = multiplier.data();
+        block.multiplier_step = per_element ? 1 : 0;
+        block.multiplier_row_step = per_element ? stride : 1;
+        if (variant != 2) {
+          block.bias = bias.data();
+          block.bias_step = per_element ? 1 : 0;
+          block.bias_row_step = per_element ? stride : 1;
+        }
+        if (variant != 1) {
+          block.residual = residual.data();
+          block.residual_row_stride = stride;
+        }
+        block.out_row_stride = stride;
+        for (int64_t count : {1, 7, 15, 16, 17, 31, 33, 70}) {
+          std::vector<float> want_f(size, 0.0f);
+          std::vector<int16_t> want_i(size, 0);
+          ExpectedEpilogue(config, block, count, &want_f, &want_i);
+          for (Int16GemmIsa isa : isas) {
+            // Sentinels around each row: the path writes exactly `count` elements.
+            std::vector<float> got_f(size, 777.0f);
+            std::vector<int16_t> got_i(size, 777);
+            block.out = int16_out ? static_cast<void*>(got_i.data()) : got_f.data();
+            RunInt16Epilogue(isa, config, block, count);
+            for (int64_t r = 0; r < rows; ++r) {
+              for (int64_t j = 0; j < stride; ++j) {
+                const size_t o = static_cast<size_t>(r * stride + j);
+                const bool written = j < count;
+                bool same = false;
+                if (int16_out) {
+                  same = got_i[o] == (written ? want_i[o] : 777);
+                } else {
+                  const float want = written ? want_f[o] : 777.0f;
+                  same = std::memcmp(&got_f[o], &want, sizeof(float)) == 0;
+                }
+                ASSERT_TRUE(same) << Int16GemmIsaName(isa) << " activation "
+                                  << static_cast<int>(act) << " int16 " << int16_out << " variant "
+                                  << variant << " count " << count << " row " << r << " element "
+                                  << j << ": got " << (int16_out ? float(got_i[o]) : got_f[o])
+                                  << " want " << (int16_out ? float(want_i[o]) : want_f[o]);
+                ++checked;
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  EXPECT_GT(checked, 100000);
+}
+
+TEST(Int16ConvertTest, VectorConversionsMatchTheReferenceSteps) {
+  if (!IsAvx512(BestInt16GemmIsa())) GTEST_SKIP() << "no AVX-512 path on this CPU / ISA limit";
+  std::mt19937 rng(1613);
+  std::vector<float> floats = SpecialFloats();
+  for (float v : RandomFloats(&rng, 64, -70000.0f, 70000.0f)) floats.push_back(v);
+  struct Params {
+    float scale;
+    int32_t zero_point;
+  };
+  // Unit scale (the ties above reach the rounding as they are) and uneven ones.
+  const Params params[] = {{1.0f, 0}, {0.0123f, -3}, {3.7f, 5}};
+  auto make_ints = [&](DataType t) {
+    const int32_t lo = reference::QuantizedMin(t), hi = reference::QuantizedMax(t);
+    std::vector<int32_t> v = {lo, hi, 0, lo + 1, hi - 1};
+    for (int32_t x : RandomInts(&rng, 91, lo, hi)) v.push_back(x);
+    return v;
+  };
+  auto store = [](DataType t, std::vector<char>* buf, size_t i, int32_t q) {
+    if (t == DataType::INT16) {
+      const auto v = static_cast<int16_t>(q);
+      std::memcpy(buf->data() + 2 * i, &v, 2);
+    } else {
+      (*buf)[i] = static_cast<char>(q);
+    }
+  };
+  auto load = [](DataType t, const std::vector<char>& buf, size_t i) -> int32_t {
+    if (t == DataType::INT16) {
+      int16_t v;
+      std::memcpy(&v, buf.data() + 2 * i, 2);
+      return v;
+    }
+    if (t == DataType::UINT8) return static_cast<uint8_t>(buf[i]);
+    return static_cast<int8_t>(buf[i]);
+  };
+  int checked = 0;
+  // in: FLOAT32 or an integer type; out: FLOAT32 or an integer type (not both float).
+  std::vector<DataType> sides = {DataType::FLOAT32, DataType::INT8, DataType::UINT8,
+                                 DataType::INT16};
+  for (DataType in : sides) {
+    for (DataType out : sides) {
+      if (in == DataType::FLOAT32 && out == DataType::FLOAT32) continue;
+      for (const Params& pin : params) {
+        for (const Params& pout : params) {
+          internal::ConvertParams p;
+          p.in = in;
+          p.out = out;
+          // Zero points within each integer type's range.
+          p.in_scale = pin.scale;
+          p.in_zero_point = in == DataType::UINT8 ? std::abs(pin.zero_point) : pin.zero_point;
+          p.out_inv_scale = reference::InverseScale(pout.scale);
+          p.out_zero_point = out == DataType::UINT8 ? std::abs(pout.zero_point) : pout.zero_point;
+          if (out != DataType::FLOAT32) {
+            p.lo = reference::QuantizedMin(out);
+            p.hi = reference::QuantizedMax(out);
+          }
+          // The input values.
+          std::vector<char> x;
+          size_t count = 0;
+          std::vector<int32_t> qs;
+          if (in == DataType::FLOAT32) {
+            count = floats.size();
+            x.resize(count * 4);
+            std::memcpy(x.data(), floats.data(), count * 4);
+          } else {
+            qs = make_ints(in);
+            count = qs.size();
+            x.resize(count * 2);
+            for (size_t i = 0; i < count; ++i) store(in, &x, i, qs[i]);
+          }
+          const size_t out_size = out == DataType::FLOAT32 ? 4 : DataTypeSize(out);
+          for (size_t n : {count, size_t{1}, size_t{15}, size_t{16}, size_t{17}, count - 3}) {
+            std::vector<char> y((count + 8) * out_size, 0x7B);
+            internal::ConvertAvx512(p, x.data(), y.data(), static_cast<int64_t>(n));
+            for (size_t i = 0; i < count + 8; ++i) {
+              if (i >= n) {
+                // Nothing written past the count.
+                for (size_t b = 0; b < out_size; ++b) ASSERT_EQ(y[i * out_size + b], 0x7B);
+                continue;
+              }
+              float real = 0.0f;
+              if (in == DataType::FLOAT32) {
+                real = floats[i];
+              } else {
+                real = reference::DequantizeValue(qs[i], p.in_scale, p.in_zero_point);
+              }
+              if (out == DataType::FLOAT32) {
+                float got;
+                std::memcpy(&got, y.data() + 4 * i, 4);
+                ASSERT_EQ(std::memcmp(&got, &real, 4), 0) << DataTypeName(in) << " -> f32, element "
+                                                          << i << ": " << got << " vs " << real;
+              } else {
+                const int32_t want =
+                    in == DataType::FLOAT32
+                        ? reference::QuantizeValue(real, p.out_inv_scale, p.out_zero_point, out)
+                        : reference::RequantizeValue(qs[i], p.in_scale, p.in_zero_point,
+                                                     p.out_inv_scale, p.out_zero_point, out);
+                ASSERT_EQ(load(out, y, i), want)
+                    << DataTypeName(in) << " -> " << DataTypeName(out) << ", element " << i
+                    << " (input " << (in == DataType::FLOAT32 ? floats[i] : float(qs[i])) << ")";
+              }
+              ++checked;
+            }
+          }
+        }
+      }
+    }
+  }
+  EXPECT_GT(checked, 10000);
+}
+
+// The Quantize kernel on special values, per tensor and per axis (runs of 16 + a tail per
+// parameter set on the vector path), bit-exact with reference::Quantize.
+TEST(Int16QuantizeKernelTest, SpecialValuesBitExact) {
+  std::mt19937 rng(1614);
+  const std::vector<int64_t> shape = {2, 3, 37};
+  std::vector<float> values = SpecialFloats();
+  while (values.size() < static_cast<size_t>(testing::Count(shape))) {
+    values.push_back(RandomFloats(&rng, 1, -5e4f, 5e4f)[0]);
+  }
+  const Tensor x = MakeTyped(DataType::FLOAT32, shape, values);
+  const graph::QuantParams qs[] = {PerTensorQ(1.0f, 0), PerTensorQ(0.75f, 100),
+                                   PerAxisQ({1.0f, 0.5f, 2.0f}, 1, {0, -7, 300})};
+  for (const graph::QuantParams& q : qs) {
+    graph::Graph g;
+    graph::NodeId id = graph::kNoNode;
+    ASSERT_TRUE(
+        testing::BuildNode(NodeType::kQuantize, {}, {Runtime(x)}, DataType::INT16, q, &g, &id)
+            .ok());
+    RuntimeRun run;
+    const Status st = testing::RunRuntimeNode(g, id, {x}, &run);
+    ASSERT_TRUE(st.ok()) << st.ToString();
+    reference::QuantizedOutputSpec out;
+    out.dtype = DataType::INT16;
+    out.quant = q;
+    Tensor expected;
+    ASSERT_TRUE(reference::Quantize({&x, {}}, out, &expected).ok());
+    EXPECT_TRUE(BitExact(run.output, expected)) << q.scales.size() << " scales";
+  }
+}
+
+// --- Parallel mechanisms ------------------------------------------------------------------------
+
+// Restores automatic parallel execution when a test ends.
+struct ParallelModeGuard {
+  ~ParallelModeGuard() {
+    internal::SetParallelModeForTesting(internal::ParallelMode::kAuto);
+    internal::EndTeamBackOffForTesting();
+  }
+};
+
+// Conv (a batch whose small images share panels and chunks), FullyConnected and MatMul
+// large enough for several workers, run serially, with the helper pool and on the OpenMP
+// team (when oneDNN has one): all bit-exact with the reference.
+TEST(Int16ParallelTest, EveryMechanismIsBitExact) {
+  ParallelModeGuard guard;
+  std::mt19937 rng(1615);
+  // Conv: 8 images of 24 x 14 x 14, 3x3 pad 1 -> 24 channels (8.1M multiply-adds), fused
+  // residual and relu, per-channel weights, z_x != 0.
+  const std::vector<int64_t> x_shape = {8, 24, 14, 14}, w_shape = {24, 24, 3, 3},
+                             y_shape = {8, 24, 14, 14};
+  const Tensor x =
+      MakeTyped(DataType::INT16, x_shape, RandomInts(&rng, testing::Count(x_shape), -32768, 32767));
+  const Tensor w =
+      MakeTyped(DataType::INT16, w_shape, RandomInts(&rng, testing::Count(w_shape), -32767, 32767));
+  const Tensor b = MakeTyped(DataType::FLOAT32, {24}, RandomFloats(&rng, 24, -5.0f, 5.0f));
+  const Tensor r = MakeTyped(DataType::FLOAT32, y_shape,
+                             RandomFloats(&rng, testing::Count(y_shape), -9.0f, 9.0f));
+  std::vector<float> ws;
+  for (int o = 0; o < 24; ++o) ws.push_back(1e-4f * static_cast<float>(1 + o % 5));
+  const graph::QuantParams xq = PerTensorQ(2e-3f, 321), wq = PerAxisQ(ws, 0);
+  graph::AttrMap attrs;
+  attrs.SetInts(graph::attr::kStrides, {1, 1});
+  attrs.SetInts(graph::attr::kPads, {1, 1, 1, 1});
+  attrs.SetInts(graph::attr::kDilations, {1, 1});
+  attrs.SetInt(graph::attr::kGroup, 1);
+  attrs.SetInt(graph::attr::kFusedSum, 1);
+  attrs.SetInt(graph::attr::kFusedActivation, static_cast<int64_t>(ActivationType::kRelu));
+  graph::Graph conv_graph;
+  graph::NodeId conv_id = graph::kNoNode;
+  ASSERT_TRUE(testing::BuildNode(NodeType::kConv, attrs,
+                                 {Runtime(x, xq), Constant(w, wq), Constant(b), Runtime(r)},
+                                 DataType::FLOAT32, {}, &conv_graph, &conv_id)
+                  .ok());
+  reference::ConvParams cp;
+  cp.pad_top = cp.pad_bottom = cp.pad_left = cp.pad_right = 1;
+  cp.activation.type = ActivationType::kRelu;
+  Tensor conv_expected;
+  ASSERT_TRUE(reference::Int16Conv2D({&x, xq}, {&w, wq}, &b, &r, cp,
+                                     reference::QuantizedOutputSpec(), &conv_expected)
+                  .ok());
+  // FullyConnected: [64, 512] x [300, 512]^T (9.8M multiply-adds), int16 output.
+  const Tensor fx =
+      MakeTyped(DataType::INT16, {64, 512}, RandomInts(&rng, 64 * 512, -32768, 32767));
+  const Tensor fw =
+      MakeTyped(DataType::INT16, {300, 512}, RandomInts(&rng, 300 * 512, -32767, 32767));
+  const graph::QuantParams fxq = PerTensorQ(1e-3f, -5), fwq = PerTensorQ(3e-5f),
+                           fyq = PerTensorQ(0.05f, 7);
+  graph::Graph fc_graph;
+  graph::NodeId fc_id = graph::kNoNode;
+  ASSERT_TRUE(testing::BuildNode(NodeType::kFullyConnected, {},
+                                 {Runtime(fx, fxq), Constant(fw, fwq), Absent()}, DataType::INT16,
+                                 fyq, &fc_graph, &fc_id)
+                  .ok());
+  reference::QuantizedOutputSpec fc_out;
+  fc_out.dtype = DataType::INT16;
+  fc_out.quant = fyq;
+  Tensor fc_expected;
+  ASSERT_TRUE(reference::Int16FullyConnected({&fx, fxq}, {&fw, fwq}, nullptr, nullptr,
+                                             reference::FusedActivation(), fc_out, &fc_expected)
+                  .ok());
+  // MatMul with a single panel of columns (the parts split the rows): [4, 300, 700] x
+  // [700, 20] (16.8M multiply-adds), a transposed.
+  const Tensor ma =
+      MakeTyped(DataType::INT16, {4, 700, 300}, RandomInts(&rng, 4 * 700 * 300, -32768, 32767));
+  const Tensor mb =
+      MakeTyped(DataType::INT16, {700, 20}, RandomInts(&rng, 700 * 20, -32767, 32767));
+  const graph::QuantParams maq = PerTensorQ(1e-3f, 9), mbq = PerTensorQ(2e-5f);
+  graph::AttrMap mm_attrs;
+  mm_attrs.SetInt(graph::attr::kTransposeA, 1);
+  mm_attrs.SetInt(graph::attr::kTransposeB, 0);
+  graph::Graph mm_graph;
+  graph::NodeId mm_id = graph::kNoNode;
+  const Status mm_built = testing::BuildNode(NodeType::kMatMul, mm_attrs,
+                                             {Runtime(ma, maq), Constant(mb, mbq), Absent()},
+                                             DataType::FLOAT32, {}, &mm_graph, &mm_id);
+  ASSERT_TRUE(mm_built.ok()) << mm_built.ToString();
+  reference::MatMulParams mp;
+  mp.transpose_a = true;
+  Tensor mm_expected;
+  ASSERT_TRUE(reference::Int16MatMul({&ma, maq}, {&mb, mbq}, nullptr, mp,
+                                     reference::QuantizedOutputSpec(), &mm_expected)
+                  .ok());
+
+  for (internal::ParallelMode mode :
+       {internal::ParallelMode::kSerial, internal::ParallelMode::kPool,
+        internal::ParallelMode::kOpenMp, internal::ParallelMode::kAuto}) {
+    internal::SetParallelModeForTesting(mode);
+    SCOPED_TRACE(static_cast<int>(mode));
+    RuntimeRun conv_run, fc_run, mm_run;
+    Status st = testing::RunRuntimeNode(conv_graph, conv_id, {x, r}, &conv_run);
+    ASSERT_TRUE(st.ok()) << st.ToString();
+    EXPECT_TRUE(BitExact(conv_run.output, conv_expected));
+    st = testing::RunRuntimeNode(fc_graph, fc_id, {fx}, &fc_run);
+    ASSERT_TRUE(st.ok()) << st.ToString();
+    EXPECT_TRUE(BitExact(fc_run.output, fc_expected));
+    st = testing::RunRuntimeNode(mm_graph, mm_id, {ma}, &mm_run);
+    ASSERT_TRUE(st.ok()) << st.ToString();
+    EXPECT_TRUE(BitExact(mm_run.output, mm_expected));
+  }
+}
+
+// RunParallel runs every part exactly once on valid workers, in every mode.
+TEST(Int16ParallelTest, EveryPartRunsOnce) {
+  ParallelModeGuard guard;
+  struct Counts {
+    std::vector<std::atomic<int>> runs;
+    std::atomic<int> bad_worker{0};
+    int workers = 1;
+    explicit Counts(size_t n) : runs(n) {}
+  };
+  for (internal::ParallelMode mode :
+       {internal::ParallelMode::kSerial, internal::ParallelMode::kPool,
+        internal::ParallelMode::kOpenMp, internal::ParallelMode::kAuto}) {
+    internal::SetParallelModeForTesting(mode);
+    const int workers = PrepareParallelWorkers(int64_t{1} << 30);
+    EXPECT_GE(workers, 1);
+    if (mode == internal::ParallelMode::kSerial) {
+      EXPECT_EQ(workers, 1);
+    }
+    EXPECT_EQ(PrepareParallelWorkers(1000), 1) << "tiny work stays on the caller";
+    for (int64_t parts : {1, 2, 3, 17, 200}) {
+      Counts counts(static_cast<size_t>(parts));
+      counts.workers = workers;
+      RunParallel(
+          [](void* context, int64_t part, int worker) {
+            auto* c = static_cast<Counts*>(context);
+            c->runs[static_cast<size_t>(part)].fetch_add(1);
+            if (worker < 0 || worker >= c->workers) c->bad_worker.fetch_add(1);
+          },
+          &counts, parts, workers);
+      for (int64_t p = 0; p < parts; ++p) {
+        EXPECT_EQ(counts.runs[static_cast<size_t>(p)].load(), 1) << "part " << p << " of " << parts;
+      }
+      EXPECT_EQ(counts.bad_worker.load(), 0);
+    }
+  }
+}
+
+// kAuto backs off from the OpenMP team for a while after three runs in a row in which the
+// caller waited more than 2 ms for a team thread (here one that sleeps 20 ms in its part),
+// and then uses the pool; an occasional late run does not. Every part still runs once.
+TEST(Int16ParallelTest, AutoBacksOffFromALateTeam) {
+  ParallelModeGuard guard;
+  internal::SetParallelModeForTesting(internal::ParallelMode::kAuto);
+  internal::EndTeamBackOffForTesting();
+  const int workers = PrepareParallelWorkers(int64_t{1} << 30);
+  if (!internal::HasOpenMpTeam() || workers < 2) {
+    GTEST_SKIP() << "no OpenMP team with several threads";
+  }
+  struct Slow {
+    std::atomic<bool> other_started{false};
+    std::atomic<int> runs{0};
+  };
+  // Part 0 (the caller's first claim) waits until another worker has claimed part 1 (at most
+  // 10 s: a busy machine may be slow to schedule it), which then sleeps 20 ms.
+  auto late_run = [&] {
+    Slow slow;
+    RunParallel(
+        [](void* context, int64_t part, int worker) {
+          auto* s = static_cast<Slow*>(context);
+          s->runs.fetch_add(1);
+          if (worker != 0) {
+            s->other_started.store(true);
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+          } else if (part == 0) {
+            const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+            while (!s->other_started.load() && std::chrono::steady_clock::now() < deadline) {
+              std::this_thread::yield();
+            }
+          }
+        },
+        &slow, 2, workers);
+    EXPECT_EQ(slow.runs.load(), 2);
+    return slow.other_started.load();
+  };
+  ASSERT_TRUE(late_run()) << "no team thread ran a part";
+  ASSERT_TRUE(late_run());
+  EXPECT_FALSE(internal::TeamBackOffActiveForTesting()) << "two late runs";
+  ASSERT_TRUE(late_run());
+  EXPECT_TRUE(internal::TeamBackOffActiveForTesting()) << "three late runs in a row";
+  internal::EndTeamBackOffForTesting();
+  EXPECT_FALSE(internal::TeamBackOffActiveForTesting());
+}
+
+// A batch of small images (4 x 4 outputs: several images per panel and chunks ending
+// inside an image), an odd channel count (a phantom channel), stride 2 with padding, int16
+// output, residual; and a 1x1 stride-1 convolution over an odd channel count.
+TEST(Int16ConvKernelTest, BatchesOfSmallImagesBitExact) {
+  std::mt19937 rng(1616);
+  std::vector<ConvCase> cases;
+  {
+    ConvCase c;
+    c.label = "batch 7, 4x4 outputs, stride 2, pad 1, 5 channels, int16 out, residual";
+    c.x_shape = {7, 5, 7, 7};
+    c.oc = 13, c.kh = 3, c.kw = 3;
+    c.strides = {2, 2};
+    c.pads = {1, 1, 1, 1};
+    c.per_channel = true;
+    c.z_x = -7;
+    c.residual = true;
+    c.act = ActivationType::kClip;
+    c.alpha = -30.0f, c.beta = 50.0f;
+    c.int16_out = true;
+    cases.push_back(c);
+  }
+  {
+    ConvCase c;
+    c.label = "batch 3, 1x1 stride 1, 3 channels, leaky relu";
+    c.x_shape = {3, 3, 9, 11};
+    c.oc = 11;
+    c.act = ActivationType::kLeakyRelu;
+    c.alpha = 0.1f;
+    cases.push_back(c);
+  }
+  {
+    ConvCase c;
+    c.label = "batch 40 of 2x2 images, 1 channel (stem-like), relu6";
+    c.x_shape = {40, 1, 2, 2};
+    c.oc = 24, c.kh = 3, c.kw = 3;
+    c.pads = {1, 1, 1, 1};
+    c.act = ActivationType::kRelu6;
+    cases.push_back(c);
+  }
+  for (const ConvCase& c : cases) RunConvCase(c, &rng);
+}
+
 // --- Engine
 // ----------------------------------------------------------------------------------------
 
@@ -756,10 +1338,11 @@ TEST(Int16EngineTest, QuantizeConvConvChainMatchesReference) {
   EXPECT_TRUE(BitExact(outputs[0], r2));
 }
 
-// Two contexts of one engine executing at the same time on two threads: each INT16
-// convolution (9.4M multiply-adds) asks for the shared helper thread; whichever does not
-// get it runs both halves itself. Every result must still be bit-identical.
+// Two contexts of one engine executing at the same time on two threads, with the shared
+// helper pool (whichever context does not get it runs all its parts itself) and with the
+// OpenMP team. Every result must still be bit-identical.
 TEST(Int16EngineTest, ConcurrentContextsShareTheHelperThread) {
+  ParallelModeGuard guard;
   std::mt19937 rng(1610);
   auto g = std::make_shared<graph::Graph>();
   graph::Tensor x;
@@ -822,30 +1405,34 @@ TEST(Int16EngineTest, ConcurrentContextsShareTheHelperThread) {
     inputs.push_back(in);
     expected.push_back(out);
   }
-  std::vector<int> mismatches(2, 0), failures(2, 0);
-  auto worker = [&](int t) {
-    std::unique_ptr<IContext> context;
-    if (!engine->CreateIContext(&context).ok()) {
-      ++failures[static_cast<size_t>(t)];
-      return;
-    }
-    for (int r = 0; r < 8; ++r) {
-      std::vector<Tensor> outputs;
-      if (!context->Execute({inputs[static_cast<size_t>(t)]}, &outputs).ok() ||
-          outputs.size() != 1) {
+  for (internal::ParallelMode mode : {internal::ParallelMode::kAuto, internal::ParallelMode::kPool,
+                                      internal::ParallelMode::kOpenMp}) {
+    internal::SetParallelModeForTesting(mode);
+    std::vector<int> mismatches(2, 0), failures(2, 0);
+    auto worker = [&](int t) {
+      std::unique_ptr<IContext> context;
+      if (!engine->CreateIContext(&context).ok()) {
         ++failures[static_cast<size_t>(t)];
-        continue;
+        return;
       }
-      if (!BitExact(outputs[0], expected[static_cast<size_t>(t)])) {
-        ++mismatches[static_cast<size_t>(t)];
+      for (int r = 0; r < 8; ++r) {
+        std::vector<Tensor> outputs;
+        if (!context->Execute({inputs[static_cast<size_t>(t)]}, &outputs).ok() ||
+            outputs.size() != 1) {
+          ++failures[static_cast<size_t>(t)];
+          continue;
+        }
+        if (!BitExact(outputs[0], expected[static_cast<size_t>(t)])) {
+          ++mismatches[static_cast<size_t>(t)];
+        }
       }
-    }
-  };
-  std::thread t0(worker, 0), t1(worker, 1);
-  t0.join();
-  t1.join();
-  EXPECT_EQ(failures, (std::vector<int>{0, 0}));
-  EXPECT_EQ(mismatches, (std::vector<int>{0, 0}));
+    };
+    std::thread t0(worker, 0), t1(worker, 1);
+    t0.join();
+    t1.join();
+    EXPECT_EQ(failures, (std::vector<int>{0, 0})) << static_cast<int>(mode);
+    EXPECT_EQ(mismatches, (std::vector<int>{0, 0})) << static_cast<int>(mode);
+  }
 }
 
 }  // namespace

@@ -16,11 +16,13 @@
 //    contribute (z_x - z_x) * w = 0 after the correction; the phantom channel reads z_x and
 //    has weight 0);
 //  - phase 2, per work item (group, chunk of columns, slice of output channels): the im2col
-//    of the chunk is a gather of words straight into the core's packed-B layout (word of pair
-//    p, column j = plane[column offset j + tap offset p]), then the exact int64 GEMM and the
-//    float epilogue (int16_kernel_util.h), which writes the NCHW output.
-// Both phases split their work into parts run in parallel (int16_gemm.h) when the
-// convolution is large enough; Execute allocates nothing.
+//    of the chunk copies words straight into the core's packed-B layout (word of pair p,
+//    column j = plane[column offset j + tap offset p]; runs of consecutive offsets, as stride
+//    1 gives along output rows, are copied as blocks, other columns gathered one by one),
+//    then the exact int64 GEMM and the float epilogue (int16_kernel_util.h), which writes the
+//    NCHW output.
+// Both phases split their work into parts (planes, items) claimed by parallel workers
+// (int16_gemm.h) when the convolution is large enough; Execute allocates nothing.
 #include <algorithm>
 #include <cstring>
 #include <memory>
@@ -52,7 +54,7 @@ struct ConvData {
   std::string what;
   Geometry g;
   Int16Config config;
-  std::vector<int16_t> weights;    // [OC][Int16SplitRowSize(2 * pairs)], split, pair order
+  std::vector<int16_t> weights;     // [OC][Int16SplitRowSize(2 * pairs)], split, pair order
   std::vector<int64_t> correction;  // [OC] z_x * wsum, empty when z_x = 0
   std::vector<float> bias;          // [OC] or empty
   Int16GemmIsa isa = Int16GemmIsa::kScalar;
@@ -64,7 +66,8 @@ size_t AlignUp(size_t v) { return (v + kAlign - 1) / kAlign * kAlign; }
 
 int64_t RoundUp(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 
-// Scalar forms of internal::InterleavePlanesAvx512 / GatherPackedAvx512 (int16_gemm.h).
+// Scalar forms of internal::InterleavePlanesAvx512 / GatherPackedAvx512 /
+// CopyRunsPackedAvx512 (int16_gemm.h).
 void InterleavePlanes(const int16_t* plane0, const int16_t* plane1, int64_t h, int64_t w,
                       int64_t pt, int64_t pb, int64_t pl, int64_t pr, int16_t z, int32_t* dst) {
   const int64_t wp = pl + w + pr;
@@ -75,8 +78,9 @@ void InterleavePlanes(const int16_t* plane0, const int16_t* plane1, int64_t h, i
     int32_t* row = dst + (pt + iy) * wp + pl;
     for (int64_t ix = 0; ix < w; ++ix) {
       const auto lo = static_cast<uint32_t>(static_cast<uint16_t>(plane0[iy * w + ix]));
-      const uint32_t hi =
-          plane1 != nullptr ? static_cast<uint32_t>(static_cast<uint16_t>(plane1[iy * w + ix])) : zu;
+      const uint32_t hi = plane1 != nullptr
+                              ? static_cast<uint32_t>(static_cast<uint16_t>(plane1[iy * w + ix]))
+                              : zu;
       row[ix] = static_cast<int32_t>(lo | (hi << 16));
     }
   }
@@ -89,7 +93,24 @@ void GatherPacked(const int32_t* src, const int64_t* col_offsets, int64_t cols,
     int32_t* dst = packed + q * pairs * kInt16PanelWidth;
     for (int64_t p = 0; p < pairs; ++p) {
       const int32_t* tap = src + pair_offsets[p];
-      for (int64_t l = 0; l < kInt16PanelWidth; ++l) dst[p * kInt16PanelWidth + l] = tap[offsets[l]];
+      for (int64_t l = 0; l < kInt16PanelWidth; ++l) {
+        dst[p * kInt16PanelWidth + l] = tap[offsets[l]];
+      }
+    }
+  }
+}
+
+void CopyRunsPacked(const int32_t* src, const internal::PackRun* runs, const int64_t* panel_runs,
+                    int64_t panels, const int64_t* pair_offsets, int64_t pairs, int32_t* packed) {
+  for (int64_t q = 0; q < panels; ++q) {
+    int32_t* dst = packed + q * pairs * kInt16PanelWidth;
+    for (int64_t p = 0; p < pairs; ++p, dst += kInt16PanelWidth) {
+      const int32_t* tap = src + pair_offsets[p];
+      for (int64_t r = panel_runs[q]; r < panel_runs[q + 1]; ++r) {
+        const internal::PackRun& run = runs[r];
+        std::memcpy(dst + run.start, tap + run.offset,
+                    static_cast<size_t>(run.len) * sizeof(int32_t));
+      }
     }
   }
 }
@@ -114,6 +135,36 @@ class Int16ConvInstance : public KernelInstance {
       col_offsets_[static_cast<size_t>(col)] =
           img * image_words_ + (p / ow_) * g.sh * wp_ + (p % ow_) * g.sw;
     }
+    // The same offsets as runs of consecutive words per panel (at most 16 words, within the
+    // panel), used instead of the gather when they are long enough (stride 1, wide rows).
+    const int64_t panels = RoundUp(total_cols_, kInt16PanelWidth) / kInt16PanelWidth;
+    panel_runs_.push_back(0);
+    for (int64_t q = 0; q < panels; ++q) {
+      for (int64_t j = q * kInt16PanelWidth;
+           j < std::min(total_cols_, (q + 1) * kInt16PanelWidth);) {
+        internal::PackRun run;
+        run.offset = col_offsets_[static_cast<size_t>(j)];
+        run.start = static_cast<int32_t>(j - q * kInt16PanelWidth);
+        run.len = 1;
+        while (run.len < 16 && run.start + run.len < kInt16PanelWidth &&
+               j + run.len < total_cols_ &&
+               col_offsets_[static_cast<size_t>(j + run.len)] == run.offset + run.len) {
+          ++run.len;
+        }
+        run.mask = static_cast<uint16_t>((1u << run.len) - 1u);
+        runs_.push_back(run);
+        j += run.len;
+      }
+      panel_runs_.push_back(static_cast<int64_t>(runs_.size()));
+    }
+    use_runs_ = static_cast<int64_t>(runs_.size()) * 4 <= total_cols_;
+    if (!use_runs_) {
+      runs_ = {};
+      panel_runs_ = {};
+    }
+    // Phase 1 parts: groups of planes of about 4096 words or more (one call per part).
+    planes_ = n_ * g.group * g.cpg;
+    planes_per_part_ = std::max<int64_t>(1, 4096 / std::max<int64_t>(plane_words_, 1));
     // Offset of each pair's tap, per group.
     pair_offsets_.resize(static_cast<size_t>(g.group * g.pairs));
     for (int64_t grp = 0; grp < g.group; ++grp) {
@@ -127,32 +178,35 @@ class Int16ConvInstance : public KernelInstance {
         }
       }
     }
-    // Parts: all the threads when the convolution is big enough to repay the hand-over.
-    parts_ = PrepareParallelParts(n_ * g.oc * pixels_ * g.k);
+    // Workers: all the threads when the convolution is big enough to repay the hand-over.
+    workers_ = PrepareParallelWorkers(n_ * g.oc * pixels_ * g.k);
     // Columns per chunk: a multiple of the panel width with packed B and C within about
-    // 128 KB each (L2), at most the whole (rounded-up) batch, and no more than an even share
-    // of it per part.
+    // 128 KB each (L2), at most the whole (rounded-up) batch, and with several workers
+    // small enough for about four chunks per worker (claimed dynamically: balance).
     const int64_t by_b = 32768 / std::max<int64_t>(g.pairs, 1);
     const int64_t by_c = 16384 / std::max<int64_t>(g.ocg, 1);
     int64_t chunk = std::min(by_b, by_c) / kInt16PanelWidth * kInt16PanelWidth;
     chunk = std::min(chunk, RoundUp(total_cols_, kInt16PanelWidth));
-    if (parts_ > 1) chunk = std::min(chunk, RoundUp((total_cols_ + parts_ - 1) / parts_, kInt16PanelWidth));
+    if (workers_ > 1) {
+      const int64_t share = (total_cols_ + 4 * workers_ - 1) / (4 * workers_);
+      chunk = std::min(chunk, RoundUp(share, kInt16PanelWidth));
+    }
     chunk_ = std::max<int64_t>(kInt16PanelWidth, chunk);
     chunks_ = (total_cols_ + chunk_ - 1) / chunk_;
-    // Too few (group, chunk) items for the parts: split the output channels as well, in
-    // slices of whole blocks of 4 rows.
+    // Too few (group, chunk) items for the workers: split the output channels as well, in
+    // slices of whole blocks of 6 rows (the GEMM core's block).
     slice_rows_ = g.ocg;
-    if (parts_ > 1 && g.group * chunks_ < parts_ && g.ocg > 4) {
-      const int64_t slices = std::min<int64_t>(parts_, (g.ocg + 3) / 4);
-      slice_rows_ = RoundUp((g.ocg + slices - 1) / slices, 4);
+    if (workers_ > 1 && g.group * chunks_ < workers_ && g.ocg > 6) {
+      const int64_t slices = std::min<int64_t>(workers_, (g.ocg + 5) / 6);
+      slice_rows_ = RoundUp((g.ocg + slices - 1) / slices, 6);
     }
     slices_ = (g.ocg + slice_rows_ - 1) / slice_rows_;
     items_ = g.group * chunks_ * slices_;
     planes_bytes_ = AlignUp(static_cast<size_t>(n_ * image_words_) * sizeof(int32_t));
     b_bytes_ = AlignUp(static_cast<size_t>(g.pairs * chunk_) * sizeof(int32_t));
     c_bytes_ = AlignUp(static_cast<size_t>(g.ocg * chunk_) * sizeof(int64_t));
-    part_bytes_ = b_bytes_ + c_bytes_;
-    scratchpad_bytes_ = kAlign + planes_bytes_ + static_cast<size_t>(parts_) * part_bytes_;
+    worker_bytes_ = b_bytes_ + c_bytes_;
+    scratchpad_bytes_ = kAlign + planes_bytes_ + static_cast<size_t>(workers_) * worker_bytes_;
     std::vector<int64_t> x_shape = {n_, g.c, h_, w_};
     std::vector<int64_t> y_shape = {n_, g.oc, oh_, ow_};
     input_descs_.push_back(Int16PlainDesc(x_shape));
@@ -174,12 +228,9 @@ class Int16ConvInstance : public KernelInstance {
     const uintptr_t aligned = (base + kAlign - 1) / kAlign * kAlign;
     run.planes = reinterpret_cast<int32_t*>(aligned);
     run.scratch = aligned + planes_bytes_;
-    const Geometry& g = data_->g;
-    const int64_t planes = n_ * g.group * g.cpg;
-    RunParallelParts(&Int16ConvInstance::InterleaveTask, &run,
-                     static_cast<int>(std::min<int64_t>(parts_, planes)));
-    RunParallelParts(&Int16ConvInstance::ItemsTask, &run,
-                     static_cast<int>(std::min<int64_t>(parts_, items_)));
+    RunParallel(&Int16ConvInstance::InterleaveTask, &run,
+                (planes_ + planes_per_part_ - 1) / planes_per_part_, workers_);
+    RunParallel(&Int16ConvInstance::ItemsTask, &run, items_, workers_);
   }
 
  private:
@@ -190,28 +241,19 @@ class Int16ConvInstance : public KernelInstance {
     const float* residual = nullptr;
     char* y = nullptr;
     int32_t* planes = nullptr;  // [N][group][cpg][hp][wp] words
-    uintptr_t scratch = 0;      // aligned; part p uses [p * part_bytes_, (p + 1) * part_bytes_)
+    uintptr_t scratch = 0;      // aligned; worker w uses [w, w + 1) * worker_bytes_
   };
 
-  // Splits [0, count) into `parts` near-equal ranges; returns range `part`.
-  static void Range(int64_t count, int part, int parts, int64_t* begin, int64_t* end) {
-    *begin = count * part / parts;
-    *end = count * (part + 1) / parts;
-  }
-
-  static int Parts(int64_t parts, int64_t units) { return static_cast<int>(std::min(parts, units)); }
-
-  static void InterleaveTask(void* context, int part) {
+  // Part `part`: the interleaved planes [part, part + 1) * planes_per_part_, each plane
+  // u = (image, group, channel pair) holding channels grp * cg + 2 * cp (+ 1).
+  static void InterleaveTask(void* context, int64_t part, int /*worker*/) {
     const Run& run = *static_cast<const Run*>(context);
     const Int16ConvInstance& self = *run.self;
     const Geometry& g = self.data_->g;
-    const int64_t planes = self.n_ * g.group * g.cpg;
-    int64_t begin = 0, end = 0;
-    Range(planes, part, Parts(self.parts_, planes), &begin, &end);
     const auto z = static_cast<int16_t>(self.data_->config.x_zero_point);
     const int64_t hw = self.h_ * self.w_;
-    for (int64_t u = begin; u < end; ++u) {
-      // u = (image, group, channel pair): channels grp * cg + 2 * cp (+ 1).
+    const int64_t end = std::min(self.planes_, (part + 1) * self.planes_per_part_);
+    for (int64_t u = part * self.planes_per_part_; u < end; ++u) {
       const int64_t img = u / (g.group * g.cpg);
       const int64_t grp = (u / g.cpg) % g.group;
       const int64_t cp = u % g.cpg;
@@ -228,62 +270,71 @@ class Int16ConvInstance : public KernelInstance {
     }
   }
 
-  static void ItemsTask(void* context, int part) {
+  static void ItemsTask(void* context, int64_t item, int worker) {
     const Run& run = *static_cast<const Run*>(context);
-    run.self->RunItems(run, part);
+    run.self->RunItem(run, item, worker);
   }
 
-  // The work items of part `part` (a contiguous share of (group, chunk, slice)), each with
-  // the part's own packed B and C.
-  void RunItems(const Run& run, int part) const {
+  // Work item `item` = (group, chunk, slice), with the worker's own packed B and C.
+  void RunItem(const Run& run, int64_t item, int worker) const {
     const Geometry& g = data_->g;
     const Int16Config& config = data_->config;
     const Int16GemmIsa isa = data_->isa;
     const size_t out_size = config.int16_output ? sizeof(int16_t) : sizeof(float);
-    const uintptr_t base = run.scratch + static_cast<size_t>(part) * part_bytes_;
+    const uintptr_t base = run.scratch + static_cast<size_t>(worker) * worker_bytes_;
     auto* packed = reinterpret_cast<int32_t*>(base);
     auto* c = reinterpret_cast<int64_t*>(base + b_bytes_);
     const bool per_channel = config.multipliers.size() > 1;
     const int64_t row_size = Int16SplitRowSize(2 * g.pairs);
-    int64_t begin = 0, end = 0;
-    Range(items_, part, Parts(parts_, items_), &begin, &end);
-    for (int64_t item = begin; item < end; ++item) {
-      const int64_t grp = item / (chunks_ * slices_);
-      const int64_t chunk = (item / slices_) % chunks_;
-      const int64_t slice = item % slices_;
-      const int64_t c0 = chunk * chunk_;
-      const int64_t cols = std::min(chunk_, total_cols_ - c0);
-      const int64_t r0 = slice * slice_rows_;
-      const int64_t rows = std::min(slice_rows_, g.ocg - r0);
-      const int64_t* pair_offsets = pair_offsets_.data() + grp * g.pairs;
-      if (IsAvx512(isa)) {
-        internal::GatherPackedAvx512(run.planes, col_offsets_.data() + c0, cols, pair_offsets,
-                                     g.pairs, packed);
-      } else {
-        GatherPacked(run.planes, col_offsets_.data() + c0, cols, pair_offsets, g.pairs, packed);
+    const int64_t grp = item / (chunks_ * slices_);
+    const int64_t chunk = (item / slices_) % chunks_;
+    const int64_t slice = item % slices_;
+    const int64_t c0 = chunk * chunk_;
+    const int64_t cols = std::min(chunk_, total_cols_ - c0);
+    const int64_t r0 = slice * slice_rows_;
+    const int64_t rows = std::min(slice_rows_, g.ocg - r0);
+    const int64_t* pair_offsets = pair_offsets_.data() + grp * g.pairs;
+    const int64_t q0 = c0 / kInt16PanelWidth;
+    const int64_t panels = (cols + kInt16PanelWidth - 1) / kInt16PanelWidth;
+    if (use_runs_) {
+      (IsAvx512(isa) ? internal::CopyRunsPackedAvx512 : CopyRunsPacked)(
+          run.planes, runs_.data(), panel_runs_.data() + q0, panels, pair_offsets, g.pairs, packed);
+    } else if (IsAvx512(isa)) {
+      internal::GatherPackedAvx512(run.planes, col_offsets_.data() + c0, cols, pair_offsets,
+                                   g.pairs, packed);
+    } else {
+      GatherPacked(run.planes, col_offsets_.data() + c0, cols, pair_offsets, g.pairs, packed);
+    }
+    const int64_t o0 = grp * g.ocg + r0;
+    Int16Gemm(isa, rows, cols, 2 * g.pairs, data_->weights.data() + o0 * row_size, row_size,
+              reinterpret_cast<const int16_t*>(packed), c, chunk_);
+    // Epilogue: per image met by the chunk, one block of rows (output channels o0 ...).
+    for (int64_t col = c0; col < c0 + cols;) {
+      const int64_t img = col / pixels_, p = col % pixels_;
+      const int64_t len = std::min(pixels_ - p, c0 + cols - col);
+      const int64_t y_offset = (img * g.oc + o0) * pixels_ + p;
+      EpilogueRow block;
+      block.rows = rows;
+      block.acc = c + (col - c0);
+      block.acc_row_stride = chunk_;
+      if (!data_->correction.empty()) {
+        block.correction = &data_->correction[static_cast<size_t>(o0)];
+        block.correction_row_step = 1;
       }
-      const int64_t o0 = grp * g.ocg + r0;
-      Int16Gemm(isa, rows, cols, 2 * g.pairs, data_->weights.data() + o0 * row_size, row_size,
-                reinterpret_cast<const int16_t*>(packed), c, chunk_);
-      // Epilogue: per image met by the chunk, per output channel, one contiguous row.
-      for (int64_t col = c0; col < c0 + cols;) {
-        const int64_t img = col / pixels_, p = col % pixels_;
-        const int64_t len = std::min(pixels_ - p, c0 + cols - col);
-        for (int64_t ol = 0; ol < rows; ++ol) {
-          const int64_t o = o0 + ol;
-          const int64_t y_offset = (img * g.oc + o) * pixels_ + p;
-          EpilogueRow row;
-          row.acc = c + ol * chunk_ + (col - c0);
-          row.correction =
-              data_->correction.empty() ? nullptr : &data_->correction[static_cast<size_t>(o)];
-          row.multiplier = &config.multipliers[per_channel ? static_cast<size_t>(o) : 0];
-          row.bias = data_->bias.empty() ? nullptr : &data_->bias[static_cast<size_t>(o)];
-          row.residual = run.residual != nullptr ? run.residual + y_offset : nullptr;
-          row.out = run.y + y_offset * static_cast<int64_t>(out_size);
-          RunInt16Epilogue(isa, config, row, len);
-        }
-        col += len;
+      block.multiplier = &config.multipliers[per_channel ? static_cast<size_t>(o0) : 0];
+      block.multiplier_row_step = per_channel ? 1 : 0;
+      if (!data_->bias.empty()) {
+        block.bias = &data_->bias[static_cast<size_t>(o0)];
+        block.bias_row_step = 1;
       }
+      if (run.residual != nullptr) {
+        block.residual = run.residual + y_offset;
+        block.residual_row_stride = pixels_;
+      }
+      block.out = run.y + y_offset * static_cast<int64_t>(out_size);
+      block.out_row_stride = pixels_;
+      RunInt16Epilogue(isa, config, block, len);
+      col += len;
     }
   }
 
@@ -291,14 +342,18 @@ class Int16ConvInstance : public KernelInstance {
   int64_t n_, h_, w_, oh_, ow_;
   int64_t pixels_ = 0, total_cols_ = 0;
   int64_t hp_ = 0, wp_ = 0, plane_words_ = 0, image_words_ = 0;
-  std::vector<int64_t> col_offsets_;   // per column (rounded up to a panel)
-  std::vector<int64_t> pair_offsets_;  // [group][pairs]
-  int parts_ = 1;
+  std::vector<int64_t> col_offsets_;     // per column (rounded up to a panel)
+  std::vector<int64_t> pair_offsets_;    // [group][pairs]
+  std::vector<internal::PackRun> runs_;  // col_offsets_ as runs, per panel
+  std::vector<int64_t> panel_runs_;      // [panels + 1]: first run of each panel
+  bool use_runs_ = false;
+  int64_t planes_ = 0, planes_per_part_ = 1;  // phase 1: interleaved planes, per part
+  int workers_ = 1;
   int64_t chunk_ = kInt16PanelWidth;
   int64_t chunks_ = 0;
   int64_t slice_rows_ = 0, slices_ = 1;
   int64_t items_ = 0;
-  size_t planes_bytes_ = 0, b_bytes_ = 0, c_bytes_ = 0, part_bytes_ = 0;
+  size_t planes_bytes_ = 0, b_bytes_ = 0, c_bytes_ = 0, worker_bytes_ = 0;
 };
 
 class Int16ConvKernel : public Kernel {

@@ -6,12 +6,14 @@
 #include <dlfcn.h>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstring>
+#include <exception>
 #include <mutex>
 #include <new>
-#include <system_error>
 #include <thread>
+#include <vector>
 
 #include "runtime/kernel.h"
 
@@ -48,9 +50,12 @@ Int16GemmIsa BestInt16GemmIsa() {
 
 const char* Int16GemmIsaName(Int16GemmIsa isa) {
   switch (isa) {
-    case Int16GemmIsa::kAvx512Vnni: return "avx512_vnni";
-    case Int16GemmIsa::kAvx512: return "avx512";
-    case Int16GemmIsa::kScalar: break;
+    case Int16GemmIsa::kAvx512Vnni:
+      return "avx512_vnni";
+    case Int16GemmIsa::kAvx512:
+      return "avx512";
+    case Int16GemmIsa::kScalar:
+      break;
   }
   return "scalar";
 }
@@ -117,14 +122,15 @@ void Int16GemmScalar(int64_t m, int64_t n, int64_t k, const int16_t* a_split, in
 
 // --- The OpenMP runtime oneDNN runs on ----------------------------------------------------
 //
-// qsdk is not compiled with OpenMP itself; it reaches the runtime through the libgomp ABI
-// (GOMP_parallel, the entry point `#pragma omp parallel` compiles to) in the copy of
-// libgomp.so.1 that oneDNN already loaded. RTLD_NOLOAD: never load one ourselves.
+// qsdk is not compiled with OpenMP itself. It reads omp_get_max_threads() (the INT16
+// kernels' worker limit) and, in ParallelMode::kOpenMp, runs parts on the team through
+// GOMP_parallel (the entry point `#pragma omp parallel` compiles to), from the copy of
+// libgomp.so.1 oneDNN already loaded when oneDNN was built for OpenMP. RTLD_NOLOAD: never
+// load one ourselves.
 struct OmpRuntime {
   void (*parallel)(void (*fn)(void*), void* data, unsigned num_threads, unsigned flags) = nullptr;
   int (*max_threads)() = nullptr;
   int (*thread_num)() = nullptr;
-  int (*num_threads)() = nullptr;
 };
 
 template <typename Fn>
@@ -144,8 +150,7 @@ const OmpRuntime* GetOmp() {
     static OmpRuntime runtime;
     if (!Resolve(lib, "GOMP_parallel", &runtime.parallel) ||
         !Resolve(lib, "omp_get_max_threads", &runtime.max_threads) ||
-        !Resolve(lib, "omp_get_thread_num", &runtime.thread_num) ||
-        !Resolve(lib, "omp_get_num_threads", &runtime.num_threads)) {
+        !Resolve(lib, "omp_get_thread_num", &runtime.thread_num)) {
       return nullptr;
     }
     return &runtime;
@@ -155,120 +160,204 @@ const OmpRuntime* GetOmp() {
 
 std::atomic<internal::ParallelMode> g_mode{internal::ParallelMode::kAuto};
 
-// The parts of one RunParallelParts call.
+// The parts of one RunParallel call: whoever is free claims the next one.
 struct PartsJob {
-  void (*task)(void*, int) = nullptr;
+  void (*task)(void*, int64_t, int) = nullptr;
   void* context = nullptr;
-  int parts = 0;
+  int64_t parts = 0;
+  std::atomic<int64_t> next{0};
+  std::chrono::steady_clock::time_point caller_done;  // OpenMP: when worker 0 ran out of parts
+
+  // Claims and runs parts until none is left.
+  void Work(int worker) {
+    for (int64_t part = next.fetch_add(1); part < parts; part = next.fetch_add(1)) {
+      task(context, part, worker);
+    }
+  }
 };
 
-// Body of the OpenMP parallel region: thread t of T runs parts t, t + T, ... (the team may
-// be smaller than asked, e.g. inside another parallel region).
+// Body of the OpenMP parallel region.
 void OmpBody(void* data) {
-  const auto* job = static_cast<const PartsJob*>(data);
-  const OmpRuntime* omp = GetOmp();
-  const int t = omp->thread_num();
-  const int team = omp->num_threads() > 0 ? omp->num_threads() : 1;
-  for (int part = t; part < job->parts; part += team) job->task(job->context, part);
+  auto* job = static_cast<PartsJob*>(data);
+  const int worker = GetOmp()->thread_num();
+  job->Work(worker);
+  if (worker == 0) job->caller_done = std::chrono::steady_clock::now();
 }
 
-// The helper thread of the fallback: runs the odd parts of one job at a time.
-class Helper {
- public:
-  Helper() : thread_([this] { Loop(); }) {}
+// kAuto runs on the OpenMP team except during a back-off. A run is late when the caller,
+// out of parts, waited more than kLateTeam for the team to finish: a team thread was not
+// being scheduled. An occasional late run (a brief burst of other work on the machine)
+// costs one scheduling delay; but when kLateRuns runs in a row are late, the machine is busy
+// and every further run would wait as long, so the pool (whose helpers the caller never
+// waits for unless they are running a part) takes over for kTeamBackOff, after which the
+// team is tried again (one late run then starts the next back-off).
+constexpr auto kLateTeam = std::chrono::milliseconds(2);
+constexpr int kLateRuns = 3;
+constexpr auto kTeamBackOff = std::chrono::milliseconds(500);
+std::atomic<int> g_late_runs{0};                // consecutive late team runs
+std::atomic<int64_t> g_team_back_off_until{0};  // steady_clock ticks
 
-  // Runs the even parts here and the odd ones on the helper, if no one else is using it.
-  bool TryRun(const PartsJob& job) {
+int64_t Ticks(std::chrono::steady_clock::time_point t) {
+  return static_cast<int64_t>(t.time_since_epoch().count());
+}
+
+// The helper threads: a process-wide pool that works on one job at a time alongside its
+// caller, each helper claiming parts like the caller. The caller never waits for a helper
+// to start: if helpers are slow to be scheduled (a busy machine, another runtime's threads
+// spinning on the other cores), the caller claims every part itself and then waits only for
+// parts helpers are running.
+class HelperPool {
+ public:
+  // Starts up to `helpers` threads (fewer if the system refuses more).
+  explicit HelperPool(int helpers) {
+    for (int i = 0; i < helpers; ++i) {
+      try {
+        threads_.emplace_back([this, i] { Loop(i); });
+      } catch (const std::exception&) {
+        break;  // no thread (std::system_error) or no memory: run with the threads we have
+      }
+    }
+  }
+
+  int size() const { return static_cast<int>(threads_.size()); }
+
+  // Runs `job` with up to `helpers` helpers, if no one else is using the pool.
+  bool TryRun(PartsJob* job, int helpers) {
     std::unique_lock<std::mutex> claim(claim_, std::try_to_lock);
     if (!claim.owns_lock()) return false;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      job_ = &job;
-      done_ = false;
+      job_ = job;
+      job_helpers_ = helpers;
+      ++generation_;
     }
-    wake_.notify_one();
-    for (int part = 0; part < job.parts; part += 2) job.task(job.context, part);
+    wake_.notify_all();
+    job->Work(0);
     std::unique_lock<std::mutex> lock(mu_);
-    finished_.wait(lock, [this] { return done_; });
+    job_ = nullptr;  // helpers waking up later find nothing
+    finished_.wait(lock, [this] { return in_job_ == 0; });
     return true;
   }
 
  private:
-  void Loop() {
+  void Loop(int index) {
+    uint64_t served = 0;  // the last generation this helper looked at
     std::unique_lock<std::mutex> lock(mu_);
     for (;;) {
-      wake_.wait(lock, [this] { return job_ != nullptr; });
-      const PartsJob* job = job_;
-      job_ = nullptr;
+      wake_.wait(lock, [&] { return job_ != nullptr && generation_ != served; });
+      served = generation_;
+      if (index >= job_helpers_) continue;  // not wanted for this job
+      // The caller keeps the job alive until in_job_ is 0 again.
+      PartsJob* job = job_;
+      ++in_job_;
       lock.unlock();
-      for (int part = 1; part < job->parts; part += 2) job->task(job->context, part);
+      job->Work(index + 1);
       lock.lock();
-      done_ = true;
-      finished_.notify_one();
+      if (--in_job_ == 0) finished_.notify_one();
     }
   }
 
-  std::mutex claim_;  // held by the caller whose job the helper runs
+  std::mutex claim_;  // held by the caller whose job the pool may work on
   std::mutex mu_;
   std::condition_variable wake_;
   std::condition_variable finished_;
-  const PartsJob* job_ = nullptr;
-  bool done_ = true;
-  std::thread thread_;
+  PartsJob* job_ = nullptr;  // the current job; nullptr once its caller is done claiming
+  int job_helpers_ = 0;      // helpers wanted for it
+  uint64_t generation_ = 0;  // counts published jobs
+  int in_job_ = 0;           // helpers working on the current job
+  std::vector<std::thread> threads_;
 };
 
-// The helper, or nullptr when there is none. Created once and deliberately never
-// destroyed: it may be in use by a context until the very end of the process, and a
-// thread blocked on its condition variable does not keep the process alive.
-Helper* GetHelper() {
-  static Helper* const helper = []() -> Helper* {
-    if (std::thread::hardware_concurrency() < 2) return nullptr;
+// The number of workers the INT16 kernels may use: omp_get_max_threads() of the OpenMP
+// runtime oneDNN uses (OMP_NUM_THREADS applies to the INT16 kernels as to oneDNN's), else
+// the hardware threads.
+int MaxWorkers() {
+  const OmpRuntime* omp = GetOmp();
+  const int64_t threads = omp != nullptr
+                              ? omp->max_threads()
+                              : static_cast<int64_t>(std::thread::hardware_concurrency());
+  return static_cast<int>(threads < 1 ? 1 : (threads > 64 ? 64 : threads));
+}
+
+// The pool, or nullptr when there is none (one hardware thread). Created once with a helper
+// per further hardware thread and deliberately never destroyed: it may be in use by a
+// context until the very end of the process, and threads blocked on its condition variable
+// do not keep the process alive.
+HelperPool* GetPool() {
+  static HelperPool* const pool = []() -> HelperPool* {
+    const int64_t hardware = std::thread::hardware_concurrency();
+    const int helpers = static_cast<int>((hardware > 64 ? 64 : hardware) - 1);
+    if (helpers < 1) return nullptr;
     try {
-      return new Helper();
-    } catch (const std::system_error&) {
-      return nullptr;  // no thread: run single-threaded
+      auto* p = new HelperPool(helpers);
+      if (p->size() > 0) return p;
+      delete p;
     } catch (const std::bad_alloc&) {
-      return nullptr;
     }
+    return nullptr;  // no helper thread: run single-threaded
   }();
-  return helper;
+  return pool;
 }
 
 }  // namespace
 
 namespace internal {
 void SetParallelModeForTesting(ParallelMode mode) { g_mode.store(mode); }
+bool TeamBackOffActiveForTesting() {
+  return Ticks(std::chrono::steady_clock::now()) < g_team_back_off_until.load();
+}
+void EndTeamBackOffForTesting() {
+  g_team_back_off_until.store(0);
+  g_late_runs.store(0);
+}
+bool HasOpenMpTeam() { return GetOmp() != nullptr; }
 }  // namespace internal
 
-int PrepareParallelParts(int64_t work) {
+int PrepareParallelWorkers(int64_t work) {
   const internal::ParallelMode mode = g_mode.load();
-  if (mode == internal::ParallelMode::kSerial) return 1;
-  const OmpRuntime* omp = GetOmp();
-  if (omp != nullptr && mode == internal::ParallelMode::kAuto) {
-    if (work < (int64_t{1} << 19)) return 1;
-    const int threads = omp->max_threads();
-    return threads > 1 ? threads : 1;
-  }
-  if (work < (int64_t{1} << 22)) return 1;
-  return GetHelper() != nullptr ? 2 : 1;
+  if (mode == internal::ParallelMode::kSerial || work < (int64_t{1} << 19)) return 1;
+  const int workers = MaxWorkers();
+  if (workers < 2) return 1;
+  if (mode == internal::ParallelMode::kOpenMp) return GetOmp() != nullptr ? workers : 1;
+  // kAuto and kPool may run on the pool: no more workers than it has threads (+ the caller).
+  const HelperPool* pool = GetPool();
+  if (pool == nullptr)
+    return mode == internal::ParallelMode::kAuto && GetOmp() != nullptr ? workers : 1;
+  return pool->size() + 1 < workers ? pool->size() + 1 : workers;
 }
 
-void RunParallelParts(void (*task)(void* context, int part), void* context, int parts) {
+void RunParallel(void (*task)(void* context, int64_t part, int worker), void* context,
+                 int64_t parts, int workers) {
   PartsJob job;
   job.task = task;
   job.context = context;
   job.parts = parts;
   const internal::ParallelMode mode = g_mode.load();
-  if (parts > 1 && mode != internal::ParallelMode::kSerial) {
+  if (parts > 1 && workers > 1 && mode != internal::ParallelMode::kSerial) {
+    const int64_t team = parts < workers ? parts : workers;
     const OmpRuntime* omp = GetOmp();
-    if (omp != nullptr && mode == internal::ParallelMode::kAuto) {
-      omp->parallel(&OmpBody, &job, static_cast<unsigned>(parts), 0);
+    const auto start = std::chrono::steady_clock::now();
+    const bool use_team =
+        omp != nullptr && (mode == internal::ParallelMode::kOpenMp ||
+                           (mode == internal::ParallelMode::kAuto &&
+                            Ticks(start) >= g_team_back_off_until.load(std::memory_order_relaxed)));
+    if (use_team) {
+      job.caller_done = start;
+      omp->parallel(&OmpBody, &job, static_cast<unsigned>(team), 0);
+      const auto end = std::chrono::steady_clock::now();
+      if (end - job.caller_done <= kLateTeam) {
+        g_late_runs.store(0, std::memory_order_relaxed);
+      } else if (g_late_runs.fetch_add(1, std::memory_order_relaxed) + 1 >= kLateRuns) {
+        g_team_back_off_until.store(Ticks(end + kTeamBackOff), std::memory_order_relaxed);
+      }
       return;
     }
-    Helper* helper = GetHelper();
-    if (helper != nullptr && helper->TryRun(job)) return;
+    if (mode != internal::ParallelMode::kOpenMp) {
+      HelperPool* pool = GetPool();
+      if (pool != nullptr && pool->TryRun(&job, static_cast<int>(team) - 1)) return;
+    }
   }
-  for (int part = 0; part < parts; ++part) task(context, part);
+  job.Work(0);
 }
 
 void Int16Gemm(Int16GemmIsa isa, int64_t m, int64_t n, int64_t k, const int16_t* a_split,
@@ -281,8 +370,8 @@ void Int16Gemm(Int16GemmIsa isa, int64_t m, int64_t n, int64_t k, const int16_t*
     return;
   }
   if (IsAvx512(isa)) {
-    internal::Int16GemmAvx512(isa == Int16GemmIsa::kAvx512Vnni, m, n, k, a_split, lda, b_packed,
-                              c, ldc);
+    internal::Int16GemmAvx512(isa == Int16GemmIsa::kAvx512Vnni, m, n, k, a_split, lda, b_packed, c,
+                              ldc);
   } else {
     Int16GemmScalar(m, n, k, a_split, lda, b_packed, c, ldc);
   }

@@ -85,30 +85,45 @@ void Int16Gemm(Int16GemmIsa isa, int64_t m, int64_t n, int64_t k, const int16_t*
 
 // --- Parallel execution ----------------------------------------------------------------------
 //
-// The INT16 kernels split their work into parts and run them on the OpenMP thread team
-// oneDNN itself uses (its threads spin between oneDNN primitives waiting for work; a second
-// pool of our own would compete with them for the cores), found at run time in the already
-// loaded OpenMP runtime when oneDNN was built for OpenMP. Without one, a process-wide helper
-// thread (started on first use) runs every second part. Execute allocates nothing either way.
+// The INT16 kernels split their work into parts that the workers claim one at a time. The
+// workers are the caller and either the OpenMP team of the OpenMP runtime oneDNN uses
+// (when oneDNN was built for OpenMP; reached at run time through the runtime oneDNN already
+// loaded) or a process-wide pool of helper threads, one per further hardware thread,
+// started on first use. The team is preferred: between oneDNN's primitives its threads
+// spin waiting for work, so they pick parts up at once, whereas helper threads would have
+// to share the cores with those spinning threads. But a run on the team waits for every
+// team thread to finish, and a busy machine may not schedule one for milliseconds; after
+// three such runs in a row (the caller waited more than 2 ms past its own last part) the
+// pool takes over for 500 ms. The caller never waits for a pool helper to start: it claims
+// the remaining parts itself and waits only for parts already running. The pool serves one
+// kernel at a time; other callers meanwhile run their parts alone. Execute allocates
+// nothing.
 
-// How many parts a kernel instance doing `work` multiply-adds per execution should split
-// it into: 1 when the work is too small to repay the hand-over (about 2^19 multiply-adds
-// with OpenMP, whose idle threads spin; 2^22 with the helper thread, woken through a
-// condition variable), else the OpenMP runtime's omp_get_max_threads() (so OMP_NUM_THREADS
-// applies to the INT16 kernels as to oneDNN's), or 2 with the helper thread (1 with fewer
-// than 2 hardware threads). Call it at Instantiate (it may start the helper thread) and
-// size per-part scratch for the result.
-int PrepareParallelParts(int64_t work);
+// How many workers a kernel instance doing `work` multiply-adds per execution should use:
+// 1 when the work is too small to repay the hand-over (2^19 multiply-adds), else up to
+// omp_get_max_threads() of the OpenMP runtime oneDNN uses (so OMP_NUM_THREADS limits the
+// INT16 kernels as it limits oneDNN's; the hardware threads without one), bounded by the
+// pool. Call it at Instantiate (it may start the pool) and size per-worker scratch for the
+// result.
+int PrepareParallelWorkers(int64_t work);
 
-// Runs task(context, part) for every part in [0, parts), each exactly once, in parallel
-// where possible, and returns when all are done. `task` must not throw.
-void RunParallelParts(void (*task)(void* context, int part), void* context, int parts);
+// Runs task(context, part, worker) for every part in [0, parts), each exactly once, on at
+// most `workers` workers (worker in [0, workers): per-worker scratch; the caller is worker
+// 0), and returns when all are done. `task` must not throw.
+void RunParallel(void (*task)(void* context, int64_t part, int worker), void* context,
+                 int64_t parts, int workers);
 
 namespace internal {
 
-// How RunParallelParts runs (tests force each mechanism; the default is kAuto).
-enum class ParallelMode { kAuto, kHelperThread, kSerial };
+// How RunParallel runs: kAuto as described above; tests force the OpenMP team, the pool or
+// serial execution.
+enum class ParallelMode { kAuto, kOpenMp, kPool, kSerial };
 void SetParallelModeForTesting(ParallelMode mode);
+// Whether kAuto currently avoids the OpenMP team (the back-off), and ending the back-off.
+bool TeamBackOffActiveForTesting();
+void EndTeamBackOffForTesting();
+// True when oneDNN's OpenMP runtime was found (the team is available).
+bool HasOpenMpTeam();
 
 // --- AVX-512 entry points (int16_gemm_avx512.cc, compiled for AVX-512 F/BW/DQ; call them
 // only when BestInt16GemmIsa() is an AVX-512 path; `vnni` only for kAvx512Vnni). They take
@@ -118,11 +133,11 @@ void Int16GemmAvx512(bool vnni, int64_t m, int64_t n, int64_t k, const int16_t* 
                      int64_t lda, const int16_t* b_packed, int64_t* c, int64_t ldc);
 
 // SplitInt16Rows for col_stride 1.
-void SplitInt16RowsAvx512(const int16_t* a, int64_t m, int64_t k, int64_t row_stride,
-                          int16_t* out);
+void SplitInt16RowsAvx512(const int16_t* a, int64_t m, int64_t k, int64_t row_stride, int16_t* out);
 
-// The float epilogue of the INT16 kernels on one row (int16_kernel_util.h): the node-level
-// operation and one row of operands. Per-element operands have step 0 or 1.
+// The float epilogue of the INT16 kernels (int16_kernel_util.h) on a block of rows: the
+// node-level operation, and the operands of the block's first row with the strides to the
+// next rows. Within a row, per-element operands have step 0 (one value) or 1.
 struct EpilogueOp {
   int32_t activation = 0;  // ActivationType
   float alpha = 0.0f;
@@ -132,17 +147,25 @@ struct EpilogueOp {
   int32_t output_zero_point = 0;
 };
 struct EpilogueOperands {
-  const int64_t* acc = nullptr;         // contiguous
+  const int64_t* acc = nullptr;         // contiguous within a row
   const int64_t* correction = nullptr;  // z_x * wsum; nullptr: none
   int64_t correction_step = 0;
   const float* multiplier = nullptr;
   int64_t multiplier_step = 0;
   const float* bias = nullptr;  // nullptr: none
   int64_t bias_step = 0;
-  const float* residual = nullptr;  // contiguous; nullptr: none
-  void* out = nullptr;              // float or int16_t, contiguous
+  const float* residual = nullptr;  // contiguous within a row; nullptr: none
+  void* out = nullptr;              // float or int16_t, contiguous within a row
+  // Rows of the block, and the distance (in elements) from one row's operands to the next's.
+  int64_t rows = 1;
+  int64_t acc_row_stride = 0;
+  int64_t correction_row_step = 0;
+  int64_t multiplier_row_step = 0;
+  int64_t bias_row_step = 0;
+  int64_t residual_row_stride = 0;
+  int64_t out_row_stride = 0;
 };
-void Int16EpilogueAvx512(const EpilogueOp& op, const EpilogueOperands& row, int64_t count);
+void Int16EpilogueAvx512(const EpilogueOp& op, const EpilogueOperands& block, int64_t count);
 
 // One conversion of Quantize / Dequantize on `count` contiguous elements with one set of
 // parameters: x of type `in` (FLOAT32, INT8, UINT8 or INT16) to y of type `out`, as
@@ -171,6 +194,19 @@ void InterleavePlanesAvx512(const int16_t* plane0, const int16_t* plane1, int64_
 // `cols` rounded up to the panel width entries.
 void GatherPackedAvx512(const int32_t* src, const int64_t* col_offsets, int64_t cols,
                         const int64_t* pair_offsets, int64_t pairs, int32_t* packed);
+// The same for columns whose offsets form runs of consecutive words: run r of panel q
+// (runs [panel_runs[q], panel_runs[q + 1])) copies words src[offset + pair_offsets[p] + i]
+// to columns start + i (i < len <= 16) of the panel, for `panels` panels. Columns no run
+// covers are left as they are.
+struct PackRun {
+  int64_t offset = 0;
+  int32_t start = 0;
+  uint16_t len = 0;
+  uint16_t mask = 0;  // the low `len` bits
+};
+void CopyRunsPackedAvx512(const int32_t* src, const PackRun* runs, const int64_t* panel_runs,
+                          int64_t panels, const int64_t* pair_offsets, int64_t pairs,
+                          int32_t* packed);
 
 }  // namespace internal
 

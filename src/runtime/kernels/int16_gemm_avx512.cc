@@ -26,9 +26,11 @@
 // conversions and std::nearbyint do, and vmaxps / vminps are given their operands so that
 // NaN and signed zeros come out as the scalar std::max / std::min expressions give them.
 //
-// GCC 12 reports -Wmaybe-uninitialized inside avx512fintrin.h for intrinsics built on
-// _mm512_undefined_epi32 (GCC bug 105593, a false positive); it would break -Werror.
+// GCC 12 reports -Wmaybe-uninitialized / -Wuninitialized inside avx512fintrin.h for
+// intrinsics built on _mm512_undefined_epi32 (GCC bug 105593, a false positive); it would
+// break -Werror.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 
 #include <immintrin.h>
 
@@ -89,56 +91,55 @@ inline void FlushRow(__m512i hi0, __m512i lo0, __m512i hi1, __m512i lo1, bool ad
 }
 
 // Stores the first `cols` of the 32 int64 sums of one row.
-inline void StoreRow(__m512i hi0, __m512i lo0, __m512i hi1, __m512i lo1, int64_t cols,
-                     int64_t* c) {
+inline void StoreRow(__m512i hi0, __m512i lo0, __m512i hi1, __m512i lo1, int64_t cols, int64_t* c) {
   __m512i s[4];
   Widen(hi0, lo0, &s[0], &s[1]);
   Widen(hi1, lo1, &s[2], &s[3]);
   for (int v = 0; v < 4; ++v) _mm512_mask_storeu_epi64(c + 8 * v, Mask8(cols - 8 * v), s[v]);
 }
 
-// MR rows of split A times one 32-column panel of B; writes `cols` (<= 32) columns of C.
-// MAC(acc, a, b) adds the pair sums of a and b to acc. The body is shared by the vpmaddwd and
-// the vpdpwssd versions, which differ in their target attributes (a template cannot).
-#define QSDK_INT16_BLOCK(NAME, ATTRIBUTES, MAC)                                                 \
-  template <int MR>                                                                            \
-  ATTRIBUTES void NAME(int64_t pairs, const int16_t* a, int64_t lda, const int16_t* panel,     \
-                       int64_t* c, int64_t ldc, int64_t cols) {                                \
-    alignas(64) int64_t sums[MR][kPanel];                                                      \
-    const bool several = pairs > kSegmentPairs;                                                \
-    for (int64_t p0 = 0; p0 < pairs; p0 += kSegmentPairs) {                                    \
-      const int64_t p1 = MinI(p0 + kSegmentPairs, pairs);                                      \
-      __m512i hi[MR][2], lo[MR][2];                                                            \
-      for (int r = 0; r < MR; ++r) {                                                           \
-        hi[r][0] = hi[r][1] = lo[r][0] = lo[r][1] = _mm512_setzero_si512();                    \
-      }                                                                                        \
-      for (int64_t p = p0; p < p1; ++p) {                                                      \
-        const __m512i b0 = _mm512_loadu_si512(panel + p * 2 * kPanel);                        \
-        const __m512i b1 = _mm512_loadu_si512(panel + p * 2 * kPanel + kPanel);               \
-        for (int r = 0; r < MR; ++r) {                                                         \
-          const __m512i ah = Broadcast32(a + r * lda + 4 * p);                                 \
-          const __m512i al = Broadcast32(a + r * lda + 4 * p + 2);                             \
-          hi[r][0] = MAC(hi[r][0], ah, b0);                                                    \
-          hi[r][1] = MAC(hi[r][1], ah, b1);                                                    \
-          lo[r][0] = MAC(lo[r][0], al, b0);                                                    \
-          lo[r][1] = MAC(lo[r][1], al, b1);                                                    \
-        }                                                                                      \
-      }                                                                                        \
-      for (int r = 0; r < MR; ++r) {                                                           \
-        if (several) {                                                                         \
-          FlushRow(hi[r][0], lo[r][0], hi[r][1], lo[r][1], p0 > 0, sums[r]);                   \
-        } else {                                                                               \
-          StoreRow(hi[r][0], lo[r][0], hi[r][1], lo[r][1], cols, c + r * ldc);                 \
-        }                                                                                      \
-      }                                                                                        \
-    }                                                                                          \
-    if (several) {                                                                             \
-      for (int r = 0; r < MR; ++r) {                                                           \
-        std::memcpy(c + r * ldc, sums[r], static_cast<size_t>(cols) * sizeof(int64_t));        \
-      }                                                                                        \
-    }                                                                                          \
+// One segment [p0, p1) of pairs for MR (<= 6) rows of split A and one 32-column panel of
+// B: acc[4r .. 4r + 3] = the int32 sums hi x cols 0-15, hi x cols 16-31, lo x cols 0-15,
+// lo x cols 16-31 of row r. The accumulators are named variables (GCC copies arrays of
+// vector accumulators between registers on every iteration); rows >= MR are dead code.
+// (Widening and storing the results here too makes GCC spill accumulators in the loop.)
+// clang-format off
+#define QSDK_DECLARE_ROW(r) \
+  __m512i h##r##0 = _mm512_setzero_si512(), h##r##1 = h##r##0, l##r##0 = h##r##0, l##r##1 = h##r##0;
+#define QSDK_ACCUMULATE_ROW(r, MAC)                         \
+  if constexpr (MR > r) {                                   \
+    const __m512i ah = Broadcast32(ap + r * lda);           \
+    const __m512i al = Broadcast32(ap + r * lda + 2);       \
+    h##r##0 = MAC(h##r##0, ah, b0);                         \
+    h##r##1 = MAC(h##r##1, ah, b1);                         \
+    l##r##0 = MAC(l##r##0, al, b0);                         \
+    l##r##1 = MAC(l##r##1, al, b1);                         \
   }
+#define QSDK_STORE_ROW(r)   \
+  if constexpr (MR > r) {     \
+    acc[4 * r] = h##r##0;     \
+    acc[4 * r + 1] = h##r##1; \
+    acc[4 * r + 2] = l##r##0; \
+    acc[4 * r + 3] = l##r##1; \
+  }
+#define QSDK_SEGMENT_BODY(MAC)                                                           \
+  QSDK_DECLARE_ROW(0) QSDK_DECLARE_ROW(1) QSDK_DECLARE_ROW(2)                            \
+  QSDK_DECLARE_ROW(3) QSDK_DECLARE_ROW(4) QSDK_DECLARE_ROW(5)                            \
+  const int16_t* bp = panel + p0 * 2 * kPanel;                                           \
+  const int16_t* ap = a + 4 * p0;                                                        \
+  for (int64_t p = p0; p < p1; ++p) {                                                    \
+    const __m512i b0 = _mm512_loadu_si512(bp);                                           \
+    const __m512i b1 = _mm512_loadu_si512(bp + kPanel);                                  \
+    QSDK_ACCUMULATE_ROW(0, MAC) QSDK_ACCUMULATE_ROW(1, MAC) QSDK_ACCUMULATE_ROW(2, MAC)  \
+    QSDK_ACCUMULATE_ROW(3, MAC) QSDK_ACCUMULATE_ROW(4, MAC) QSDK_ACCUMULATE_ROW(5, MAC)  \
+    bp += 2 * kPanel;                                                                    \
+    ap += 4;                                                                             \
+  }                                                                                      \
+  QSDK_STORE_ROW(0) QSDK_STORE_ROW(1) QSDK_STORE_ROW(2)                                  \
+  QSDK_STORE_ROW(3) QSDK_STORE_ROW(4) QSDK_STORE_ROW(5)
+// clang-format on
 
+// MAC(acc, a, b): acc + the pair sums of a and b.
 inline __m512i MacMadd(__m512i acc, __m512i a, __m512i b) {
   return _mm512_add_epi32(acc, _mm512_madd_epi16(a, b));
 }
@@ -147,52 +148,89 @@ __attribute__((target("avx512vnni"), always_inline)) inline __m512i MacVnni(__m5
   return _mm512_dpwssd_epi32(acc, a, b);
 }
 
-QSDK_INT16_BLOCK(BlockMadd, , MacMadd)
-QSDK_INT16_BLOCK(BlockVnni, __attribute__((target("avx512vnni"))), MacVnni)
-#undef QSDK_INT16_BLOCK
+template <int MR>
+__attribute__((noinline)) void SegmentMadd(int64_t p0, int64_t p1, const int16_t* a, int64_t lda,
+                                           const int16_t* panel, __m512i* acc) {
+  QSDK_SEGMENT_BODY(MacMadd)
+}
+template <int MR>
+__attribute__((noinline, target("avx512vnni"))) void SegmentVnni(int64_t p0, int64_t p1,
+                                                                 const int16_t* a, int64_t lda,
+                                                                 const int16_t* panel,
+                                                                 __m512i* acc) {
+  QSDK_SEGMENT_BODY(MacVnni)
+}
+#undef QSDK_SEGMENT_BODY
+#undef QSDK_STORE_ROW
+#undef QSDK_ACCUMULATE_ROW
+#undef QSDK_DECLARE_ROW
 
-constexpr int kRows = 4;  // MR of the main block: 16 accumulators, 2 B vectors, 2 broadcasts
-
-// Rows [0, m) of C for one panel, in blocks of kRows (then 3, 2, 1).
-template <bool kVnni, int MR>
-inline void RunBlock(int64_t pairs, const int16_t* a, int64_t lda, const int16_t* panel,
-                     int64_t* c, int64_t ldc, int64_t cols) {
-  if constexpr (kVnni) {
-    BlockVnni<MR>(pairs, a, lda, panel, c, ldc, cols);
-  } else {
-    BlockMadd<MR>(pairs, a, lda, panel, c, ldc, cols);
+// MR rows of split A times one 32-column panel of B; writes `cols` (<= 32) columns of C.
+template <int MR, bool kVnni>
+void Block(int64_t pairs, const int16_t* a, int64_t lda, const int16_t* panel, int64_t* c,
+           int64_t ldc, int64_t cols) {
+  alignas(64) __m512i acc[4 * MR];
+  auto segment = [&](int64_t p0, int64_t p1) {
+    if constexpr (kVnni) {
+      SegmentVnni<MR>(p0, p1, a, lda, panel, acc);
+    } else {
+      SegmentMadd<MR>(p0, p1, a, lda, panel, acc);
+    }
+  };
+  if (pairs <= kSegmentPairs) {
+    segment(0, pairs);
+    for (int r = 0; r < MR; ++r) {
+      StoreRow(acc[4 * r], acc[4 * r + 2], acc[4 * r + 1], acc[4 * r + 3], cols, c + r * ldc);
+    }
+    return;
+  }
+  alignas(64) int64_t sums[MR][kPanel];
+  for (int64_t p0 = 0; p0 < pairs; p0 += kSegmentPairs) {
+    segment(p0, MinI(p0 + kSegmentPairs, pairs));
+    for (int r = 0; r < MR; ++r) {
+      FlushRow(acc[4 * r], acc[4 * r + 2], acc[4 * r + 1], acc[4 * r + 3], p0 > 0, sums[r]);
+    }
+  }
+  for (int r = 0; r < MR; ++r) {
+    std::memcpy(c + r * ldc, sums[r], static_cast<size_t>(cols) * sizeof(int64_t));
   }
 }
 
+// MR of the main block: 24 accumulators, 2 B vectors and 2 broadcasts of the 32 registers.
+constexpr int kRows = 6;
+
+// Rows [0, m) of C for one panel, in blocks of kRows, then one block of the rest.
 template <bool kVnni>
 void Panel(int64_t m, int64_t pairs, const int16_t* a, int64_t lda, const int16_t* panel,
            int64_t* c, int64_t ldc, int64_t cols) {
   int64_t i = 0;
   for (; i + kRows <= m; i += kRows) {
-    RunBlock<kVnni, kRows>(pairs, a + i * lda, lda, panel, c + i * ldc, ldc, cols);
+    Block<kRows, kVnni>(pairs, a + i * lda, lda, panel, c + i * ldc, ldc, cols);
   }
-  const int64_t left = m - i;
   a += i * lda;
   c += i * ldc;
-  if (left == 3) {
-    RunBlock<kVnni, 3>(pairs, a, lda, panel, c, ldc, cols);
-  } else if (left == 2) {
-    RunBlock<kVnni, 2>(pairs, a, lda, panel, c, ldc, cols);
-  } else if (left == 1) {
-    RunBlock<kVnni, 1>(pairs, a, lda, panel, c, ldc, cols);
+  switch (m - i) {
+    case 5:
+      Block<5, kVnni>(pairs, a, lda, panel, c, ldc, cols);
+      break;
+    case 4:
+      Block<4, kVnni>(pairs, a, lda, panel, c, ldc, cols);
+      break;
+    case 3:
+      Block<3, kVnni>(pairs, a, lda, panel, c, ldc, cols);
+      break;
+    case 2:
+      Block<2, kVnni>(pairs, a, lda, panel, c, ldc, cols);
+      break;
+    case 1:
+      Block<1, kVnni>(pairs, a, lda, panel, c, ldc, cols);
+      break;
+    default:
+      break;
   }
 }
 
 // --- Epilogue ------------------------------------------------------------------------------
-
-// The activations with a vector form (the others run the scalar reference function).
-inline bool VectorActivation(int32_t act) {
-  return act == static_cast<int32_t>(ActivationType::kNone) ||
-         act == static_cast<int32_t>(ActivationType::kRelu) ||
-         act == static_cast<int32_t>(ActivationType::kRelu6) ||
-         act == static_cast<int32_t>(ActivationType::kClip) ||
-         act == static_cast<int32_t>(ActivationType::kLeakyRelu);
-}
 
 // reference::ApplyActivation for the vector activations, operand for operand:
 //   std::max(x, c) = (x < c) ? c : x   = _mm512_max_ps(c, x)  (vmaxps: c > x ? c : x)
@@ -272,58 +310,102 @@ void SplitInt16RowsAvx512(const int16_t* a, int64_t m, int64_t k, int64_t row_st
   }
 }
 
-void Int16EpilogueAvx512(const EpilogueOp& op, const EpilogueOperands& row, int64_t count) {
-  const int32_t act = op.activation;
-  const bool vector_act = VectorActivation(act);
+namespace {
+
+// The epilogue for one activation (kAct: an ActivationType with a vector form, or -1 for the
+// others, which run the scalar reference function) and output type, so that neither is
+// decided per vector.
+template <int kAct, bool kInt16Output>
+void EpilogueRows(const EpilogueOp& op, const EpilogueOperands& block, int64_t count) {
   const __m512 alpha = _mm512_set1_ps(op.alpha);
   const __m512 beta = _mm512_set1_ps(op.beta);
-  const __m512i corr_all =
-      row.correction != nullptr ? _mm512_set1_epi64(row.correction[0]) : _mm512_setzero_si512();
-  const __m512 mult_all = _mm512_set1_ps(row.multiplier[0]);
-  const __m512 bias_all = row.bias != nullptr ? _mm512_set1_ps(row.bias[0]) : _mm512_setzero_ps();
   const __m512 inv_scale = _mm512_set1_ps(op.output_inv_scale);
   const __m512 zero_point = _mm512_set1_ps(static_cast<float>(op.output_zero_point));
   const __m512 lo = _mm512_set1_ps(-32768.0f);
   const __m512 hi = _mm512_set1_ps(32767.0f);
-  for (int64_t j = 0; j < count; j += 16) {
-    const __mmask16 m = Mask16(count - j);
-    __m512i acc1;
-    __m512i acc0 = LoadInt64Pair(row.acc + j, m, &acc1);
-    if (row.correction != nullptr) {
-      __m512i c0 = corr_all, c1 = corr_all;
-      if (row.correction_step != 0) c0 = LoadInt64Pair(row.correction + j, m, &c1);
-      acc0 = _mm512_sub_epi64(acc0, c0);
-      acc1 = _mm512_sub_epi64(acc1, c1);
-    }
-    // float(acc): int64 -> float, rounded to nearest even.
-    const __m512 f = _mm512_insertf32x8(_mm512_castps256_ps512(_mm512_cvtepi64_ps(acc0)),
-                                        _mm512_cvtepi64_ps(acc1), 1);
-    const __m512 mult =
-        row.multiplier_step != 0 ? _mm512_maskz_loadu_ps(m, row.multiplier + j) : mult_all;
-    __m512 r = _mm512_mul_ps(f, mult);
-    if (row.bias != nullptr) {
-      r = _mm512_add_ps(r, row.bias_step != 0 ? _mm512_maskz_loadu_ps(m, row.bias + j) : bias_all);
-    }
-    if (row.residual != nullptr) r = _mm512_add_ps(r, _mm512_maskz_loadu_ps(m, row.residual + j));
-    if (vector_act) {
-      r = Activate(act, r, alpha, beta);
-    } else {
-      alignas(64) float lanes[16];
-      _mm512_store_ps(lanes, r);
-      const int64_t n = MinI(16, count - j);
-      for (int64_t l = 0; l < n; ++l) {
-        lanes[l] =
-            reference::ApplyActivation(static_cast<ActivationType>(act), lanes[l], op.alpha, op.beta);
+  const int64_t out_size = kInt16Output ? sizeof(int16_t) : sizeof(float);
+  for (int64_t r = 0; r < block.rows; ++r) {
+    const int64_t* acc = block.acc + r * block.acc_row_stride;
+    const int64_t* correction =
+        block.correction != nullptr ? block.correction + r * block.correction_row_step : nullptr;
+    const float* multiplier = block.multiplier + r * block.multiplier_row_step;
+    const float* bias = block.bias != nullptr ? block.bias + r * block.bias_row_step : nullptr;
+    const float* residual =
+        block.residual != nullptr ? block.residual + r * block.residual_row_stride : nullptr;
+    char* out = static_cast<char*>(block.out) + r * block.out_row_stride * out_size;
+    const __m512i corr_all =
+        correction != nullptr ? _mm512_set1_epi64(correction[0]) : _mm512_setzero_si512();
+    const __m512 mult_all = _mm512_set1_ps(multiplier[0]);
+    const __m512 bias_all = bias != nullptr ? _mm512_set1_ps(bias[0]) : _mm512_setzero_ps();
+    for (int64_t j = 0; j < count; j += 16) {
+      const __mmask16 m = Mask16(count - j);
+      __m512i acc1;
+      __m512i acc0 = LoadInt64Pair(acc + j, m, &acc1);
+      if (correction != nullptr) {
+        __m512i c0 = corr_all, c1 = corr_all;
+        if (block.correction_step != 0) c0 = LoadInt64Pair(correction + j, m, &c1);
+        acc0 = _mm512_sub_epi64(acc0, c0);
+        acc1 = _mm512_sub_epi64(acc1, c1);
       }
-      r = _mm512_load_ps(lanes);
+      // float(acc): int64 -> float, rounded to nearest even.
+      const __m512 f = _mm512_insertf32x8(_mm512_castps256_ps512(_mm512_cvtepi64_ps(acc0)),
+                                          _mm512_cvtepi64_ps(acc1), 1);
+      const __m512 mult =
+          block.multiplier_step != 0 ? _mm512_maskz_loadu_ps(m, multiplier + j) : mult_all;
+      __m512 v = _mm512_mul_ps(f, mult);
+      if (bias != nullptr) {
+        v = _mm512_add_ps(v, block.bias_step != 0 ? _mm512_maskz_loadu_ps(m, bias + j) : bias_all);
+      }
+      if (residual != nullptr) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, residual + j));
+      if constexpr (kAct >= 0) {
+        v = Activate(kAct, v, alpha, beta);
+      } else {
+        alignas(64) float lanes[16];
+        _mm512_store_ps(lanes, v);
+        const int64_t n = MinI(16, count - j);
+        for (int64_t l = 0; l < n; ++l) {
+          lanes[l] = reference::ApplyActivation(static_cast<ActivationType>(op.activation),
+                                                lanes[l], op.alpha, op.beta);
+        }
+        v = _mm512_load_ps(lanes);
+      }
+      if constexpr (kInt16Output) {
+        const __m512 shifted = _mm512_add_ps(_mm512_mul_ps(v, inv_scale), zero_point);
+        _mm512_mask_cvtepi32_storeu_epi16(reinterpret_cast<int16_t*>(out) + j, m,
+                                          RoundAndSaturate(shifted, lo, hi));
+      } else {
+        _mm512_mask_storeu_ps(reinterpret_cast<float*>(out) + j, m, v);
+      }
     }
-    if (op.int16_output) {
-      const __m512 shifted = _mm512_add_ps(_mm512_mul_ps(r, inv_scale), zero_point);
-      _mm512_mask_cvtepi32_storeu_epi16(static_cast<int16_t*>(row.out) + j, m,
-                                        RoundAndSaturate(shifted, lo, hi));
-    } else {
-      _mm512_mask_storeu_ps(static_cast<float*>(row.out) + j, m, r);
-    }
+  }
+}
+
+template <bool kInt16Output>
+void EpilogueForOutput(const EpilogueOp& op, const EpilogueOperands& block, int64_t count) {
+  switch (static_cast<ActivationType>(op.activation)) {
+    case ActivationType::kNone:
+      return EpilogueRows<static_cast<int>(ActivationType::kNone), kInt16Output>(op, block, count);
+    case ActivationType::kRelu:
+      return EpilogueRows<static_cast<int>(ActivationType::kRelu), kInt16Output>(op, block, count);
+    case ActivationType::kRelu6:
+      return EpilogueRows<static_cast<int>(ActivationType::kRelu6), kInt16Output>(op, block, count);
+    case ActivationType::kClip:
+      return EpilogueRows<static_cast<int>(ActivationType::kClip), kInt16Output>(op, block, count);
+    case ActivationType::kLeakyRelu:
+      return EpilogueRows<static_cast<int>(ActivationType::kLeakyRelu), kInt16Output>(op, block,
+                                                                                      count);
+    default:
+      return EpilogueRows<-1, kInt16Output>(op, block, count);
+  }
+}
+
+}  // namespace
+
+void Int16EpilogueAvx512(const EpilogueOp& op, const EpilogueOperands& block, int64_t count) {
+  if (op.int16_output) {
+    EpilogueForOutput<true>(op, block, count);
+  } else {
+    EpilogueForOutput<false>(op, block, count);
   }
 }
 
@@ -347,11 +429,11 @@ void ConvertAvx512(const ConvertParams& p, const void* x, void* y, int64_t count
         q = _mm512_cvtepi16_epi32(_mm512_castsi512_si256(
             _mm512_maskz_loadu_epi16(m, static_cast<const int16_t*>(x) + j)));
       } else if (p.in == DataType::INT8) {
-        q = _mm512_cvtepi8_epi32(_mm512_castsi512_si128(
-            _mm512_maskz_loadu_epi8(m, static_cast<const int8_t*>(x) + j)));
+        q = _mm512_cvtepi8_epi32(
+            _mm512_castsi512_si128(_mm512_maskz_loadu_epi8(m, static_cast<const int8_t*>(x) + j)));
       } else {
-        q = _mm512_cvtepu8_epi32(_mm512_castsi512_si128(
-            _mm512_maskz_loadu_epi8(m, static_cast<const uint8_t*>(x) + j)));
+        q = _mm512_cvtepu8_epi32(
+            _mm512_castsi512_si128(_mm512_maskz_loadu_epi8(m, static_cast<const uint8_t*>(x) + j)));
       }
       // reference::DequantizeValue: scale * (float(q) - float(z)); float(q) is exact.
       v = _mm512_mul_ps(in_scale, _mm512_sub_ps(_mm512_cvtepi32_ps(q), in_zero));
@@ -361,7 +443,8 @@ void ConvertAvx512(const ConvertParams& p, const void* x, void* y, int64_t count
       continue;
     }
     // reference::QuantizeValue: RoundAndSaturate(x * inv_scale + z) with two roundings.
-    const __m512i q = RoundAndSaturate(_mm512_add_ps(_mm512_mul_ps(v, inv_scale), out_zero), lo, hi);
+    const __m512i q =
+        RoundAndSaturate(_mm512_add_ps(_mm512_mul_ps(v, inv_scale), out_zero), lo, hi);
     if (p.out == DataType::INT16) {
       _mm512_mask_cvtepi32_storeu_epi16(static_cast<int16_t*>(y) + j, m, q);
     } else if (p.out == DataType::INT8) {
@@ -425,6 +508,23 @@ void GatherPackedAvx512(const int32_t* src, const int64_t* col_offsets, int64_t 
       _mm512_storeu_si512(dst + p * kPanel, _mm512_inserti64x4(_mm512_castsi256_si512(w0), w1, 1));
       _mm512_storeu_si512(dst + p * kPanel + 16,
                           _mm512_inserti64x4(_mm512_castsi256_si512(w2), w3, 1));
+    }
+  }
+}
+
+void CopyRunsPackedAvx512(const int32_t* src, const PackRun* runs, const int64_t* panel_runs,
+                          int64_t panels, const int64_t* pair_offsets, int64_t pairs,
+                          int32_t* packed) {
+  for (int64_t q = 0; q < panels; ++q) {
+    const PackRun* begin = runs + panel_runs[q];
+    const PackRun* end = runs + panel_runs[q + 1];
+    int32_t* dst = packed + q * pairs * kPanel;
+    for (int64_t p = 0; p < pairs; ++p, dst += kPanel) {
+      const int32_t* tap = src + pair_offsets[p];
+      for (const PackRun* r = begin; r != end; ++r) {
+        const __mmask16 m = r->mask;
+        _mm512_mask_storeu_epi32(dst + r->start, m, _mm512_maskz_loadu_epi32(m, tap + r->offset));
+      }
     }
   }
 }

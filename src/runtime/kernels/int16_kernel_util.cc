@@ -102,7 +102,7 @@ Status ReadInt16Weights(const graph::Graph& graph, graph::NodeId id, int oc_axis
   const int16_t* values = w.data->As<int16_t>();
   for (int64_t i = 0; i < count; ++i) {
     if (values[i] == -32768) {
-      // The GEMM core's exact pair products rely on it (int16_gemm.h).
+      // The contract's range for INT16 weights (symmetric: -32768 has no counterpart).
       return InvalidArgument(what, ": the weights ", graph.DescribeTensor(t),
                              " hold -32768 at element ", i,
                              "; INT16 weights lie in [-32767, 32767]");
@@ -205,14 +205,18 @@ Status ReadInt16Config(const graph::Graph& graph, graph::NodeId id, int weights_
     return InvalidArgument(what, ": output 0 ", graph.DescribeTensor(y_id), " has type ",
                            DataTypeName(y.dtype), "; an INT16 node produces FLOAT32 or INT16");
   }
-  c.op.activation = static_cast<int32_t>(c.activation);
-  c.op.alpha = c.alpha;
-  c.op.beta = c.beta;
-  c.op.int16_output = c.int16_output;
-  c.op.output_inv_scale = c.output_inv_scale;
-  c.op.output_zero_point = c.output_zero_point;
+  SetEpilogueOp(&c);
   *config = std::move(c);
   return Status::Ok();
+}
+
+void SetEpilogueOp(Int16Config* config) {
+  config->op.activation = static_cast<int32_t>(config->activation);
+  config->op.alpha = config->alpha;
+  config->op.beta = config->beta;
+  config->op.int16_output = config->int16_output;
+  config->op.output_inv_scale = config->output_inv_scale;
+  config->op.output_zero_point = config->output_zero_point;
 }
 
 Status ReadFloatBias(const graph::Graph& graph, graph::NodeId id,
@@ -239,33 +243,45 @@ Status ReadFloatBias(const graph::Graph& graph, graph::NodeId id,
   return Status::Ok();
 }
 
-void RunInt16Epilogue(Int16GemmIsa isa, const Int16Config& config, const EpilogueRow& row,
+void RunInt16Epilogue(Int16GemmIsa isa, const Int16Config& config, const EpilogueRow& block,
                       int64_t count) {
   auto unit = [](int64_t step) { return step == 0 || step == 1; };
-  if (IsAvx512(isa) && unit(row.correction_step) && unit(row.multiplier_step) &&
-      unit(row.bias_step)) {
-    internal::Int16EpilogueAvx512(config.op, row, count);
+  if (IsAvx512(isa) && unit(block.correction_step) && unit(block.multiplier_step) &&
+      unit(block.bias_step)) {
+    internal::Int16EpilogueAvx512(config.op, block, count);
     return;
   }
   const ActivationType act = config.activation;
-  for (int64_t j = 0; j < count; ++j) {
-    int64_t acc = row.acc[j];
-    if (row.correction != nullptr) acc -= row.correction[j * row.correction_step];
-    float r = static_cast<float>(acc) * row.multiplier[j * row.multiplier_step];
-    if (row.bias != nullptr) r = r + row.bias[j * row.bias_step];
-    if (row.residual != nullptr) r = r + row.residual[j];
-    // The same expressions as reference::ApplyActivation (bit-identical); the other
-    // activations call it.
-    if (act == ActivationType::kRelu) {
-      r = std::max(r, 0.0f);
-    } else if (act != ActivationType::kNone) {
-      r = reference::ApplyActivation(act, r, config.alpha, config.beta);
-    }
-    if (config.int16_output) {
-      static_cast<int16_t*>(row.out)[j] = static_cast<int16_t>(reference::QuantizeValue(
-          r, config.output_inv_scale, config.output_zero_point, DataType::INT16));
-    } else {
-      static_cast<float*>(row.out)[j] = r;
+  const size_t out_size = config.int16_output ? sizeof(int16_t) : sizeof(float);
+  for (int64_t r = 0; r < block.rows; ++r) {
+    const int64_t* acc_row = block.acc + r * block.acc_row_stride;
+    const int64_t* correction =
+        block.correction != nullptr ? block.correction + r * block.correction_row_step : nullptr;
+    const float* multiplier = block.multiplier + r * block.multiplier_row_step;
+    const float* bias = block.bias != nullptr ? block.bias + r * block.bias_row_step : nullptr;
+    const float* residual =
+        block.residual != nullptr ? block.residual + r * block.residual_row_stride : nullptr;
+    void* out =
+        static_cast<char*>(block.out) + r * block.out_row_stride * static_cast<int64_t>(out_size);
+    for (int64_t j = 0; j < count; ++j) {
+      int64_t acc = acc_row[j];
+      if (correction != nullptr) acc -= correction[j * block.correction_step];
+      float v = static_cast<float>(acc) * multiplier[j * block.multiplier_step];
+      if (bias != nullptr) v = v + bias[j * block.bias_step];
+      if (residual != nullptr) v = v + residual[j];
+      // The same expressions as reference::ApplyActivation (bit-identical); the other
+      // activations call it.
+      if (act == ActivationType::kRelu) {
+        v = std::max(v, 0.0f);
+      } else if (act != ActivationType::kNone) {
+        v = reference::ApplyActivation(act, v, config.alpha, config.beta);
+      }
+      if (config.int16_output) {
+        static_cast<int16_t*>(out)[j] = static_cast<int16_t>(reference::QuantizeValue(
+            v, config.output_inv_scale, config.output_zero_point, DataType::INT16));
+      } else {
+        static_cast<float*>(out)[j] = v;
+      }
     }
   }
 }

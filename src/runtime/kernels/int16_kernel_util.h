@@ -45,8 +45,11 @@ struct Int16Config {
   bool int16_output = false;
   float output_inv_scale = 1.0f;  // 1.0f / s_y, computed once in float
   int32_t output_zero_point = 0;
-  internal::EpilogueOp op;  // the fields above for the AVX-512 epilogue
+  internal::EpilogueOp op;  // the fields above for the AVX-512 epilogue (SetEpilogueOp)
 };
+
+// Fills config->op from the other fields (ReadInt16Config does it).
+void SetEpilogueOp(Int16Config* config);
 
 // Reads and validates, naming the node: input 0 (x) present, not constant, INT16 per tensor
 // (zero point in [-32768, 32767]); input 1 (the weights) a constant INT16 tensor whose data
@@ -62,15 +65,18 @@ Status ReadInt16Config(const graph::Graph& graph, graph::NodeId id, int weights_
 Status ReadFloatBias(const graph::Graph& graph, graph::NodeId id,
                      const std::vector<int64_t>* expected, std::vector<float>* bias);
 
-// One row of output elements for the epilogue (plain data, int16_gemm.h): acc (contiguous),
-// the zero-point correction z_x * wsum (nullptr when z_x = 0), M, the bias (nullptr: none)
-// and the residual (contiguous; nullptr: none), the output (float or int16_t, contiguous).
-// Per-element operands are read at base + j * step (step 0: one value for the whole row).
+// A block of rows of output elements for the epilogue (plain data, int16_gemm.h): per row,
+// acc (contiguous), the zero-point correction z_x * wsum (nullptr when z_x = 0), M, the
+// bias (nullptr: none), the residual (contiguous; nullptr: none) and the output (float or
+// int16_t, contiguous); per-element operands are read at base + j * step (step 0: one value
+// for the whole row), and each row's operands lie the block's row strides after the
+// previous row's.
 using EpilogueRow = internal::EpilogueOperands;
 
-// Runs the epilogue on `count` elements of `row` (see the top of this file): the AVX-512
-// path when `isa` is one and every step is 0 or 1, else the scalar one (same results).
-void RunInt16Epilogue(Int16GemmIsa isa, const Int16Config& config, const EpilogueRow& row,
+// Runs the epilogue on `count` elements of each row of `block` (see the top of this file):
+// the AVX-512 path when `isa` is one and every step is 0 or 1, else the scalar one (same
+// results).
+void RunInt16Epilogue(Int16GemmIsa isa, const Int16Config& config, const EpilogueRow& block,
                       int64_t count);
 
 // Instantiate-time checks shared by the INT16 kernels: an engine, `inputs` runtime input

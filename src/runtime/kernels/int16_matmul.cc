@@ -44,10 +44,10 @@ struct MatMulData {
   std::vector<int64_t> b_batch;     // batch dims of the weights (MatMul), empty for FC
   std::vector<int64_t> bias_shape;  // MatMul: the bias's shape; FC: {OC} (or empty)
   Int16Config config;
-  std::vector<int16_t> packed;  // one packed B per weight matrix, back to back
-  int64_t packed_size = 0;      // per matrix, in int16 elements
+  std::vector<int16_t> packed;      // one packed B per weight matrix, back to back
+  int64_t packed_size = 0;          // per matrix, in int16 elements
   std::vector<int64_t> correction;  // [matrix][n] z_x * per-column weight sums; empty: z_x = 0
-  std::vector<float> bias;      // empty: none
+  std::vector<float> bias;          // empty: none
   Int16GemmIsa isa = Int16GemmIsa::kScalar;
 };
 
@@ -117,15 +117,16 @@ class Int16MatMulInstance : public KernelInstance {
     rows_ = std::min(rows_, std::max<int64_t>(m_, 1));
     a_bytes_ = AlignUp(static_cast<size_t>(rows_ * Int16SplitRowSize(d.k)) * sizeof(int16_t));
     c_bytes_ = AlignUp(static_cast<size_t>(rows_ * d.n) * sizeof(int64_t));
-    part_bytes_ = a_bytes_ + c_bytes_;
-    // Parts: the output columns in whole panels when there are enough of them, else the
-    // rows (of all batch matrices together).
-    parts_ = PrepareParallelParts(batch_count_ * m_ * d.n * d.k);
+    worker_bytes_ = a_bytes_ + c_bytes_;
+    // Parts: with several workers, about two per worker, over the output columns (whole
+    // panels) when there are enough of them, else over the rows (of all batch matrices).
+    workers_ = PrepareParallelWorkers(batch_count_ * m_ * d.n * d.k);
     const int64_t panels = (d.n + kInt16PanelWidth - 1) / kInt16PanelWidth;
-    split_columns_ = panels >= parts_;
-    parts_ = static_cast<int>(
-        std::max<int64_t>(1, std::min<int64_t>(parts_, split_columns_ ? panels : batch_count_ * m_)));
-    scratchpad_bytes_ = kAlign + static_cast<size_t>(parts_) * part_bytes_;
+    split_columns_ = panels >= 2 * workers_;
+    parts_ = std::min<int64_t>(workers_ > 1 ? 2 * workers_ : 1,
+                               split_columns_ ? panels : batch_count_ * m_);
+    parts_ = std::max<int64_t>(parts_, 1);
+    scratchpad_bytes_ = kAlign + static_cast<size_t>(workers_) * worker_bytes_;
     input_descs_.push_back(Int16PlainDesc(a_shape));
     if (d.config.residual) input_descs_.push_back(PlainDesc(out_shape));
     output_descs_.push_back(d.config.int16_output ? Int16PlainDesc(out_shape)
@@ -142,7 +143,7 @@ class Int16MatMulInstance : public KernelInstance {
     run.y = static_cast<char*>(outputs[0].get_data_handle());
     const auto base = reinterpret_cast<uintptr_t>(scratchpad.get_data_handle());
     run.scratch = (base + kAlign - 1) / kAlign * kAlign;
-    RunParallelParts(&Int16MatMulInstance::Task, &run, parts_);
+    RunParallel(&Int16MatMulInstance::Task, &run, parts_, workers_);
   }
 
  private:
@@ -151,17 +152,18 @@ class Int16MatMulInstance : public KernelInstance {
     const int16_t* a = nullptr;
     const float* residual = nullptr;
     char* y = nullptr;
-    uintptr_t scratch = 0;  // aligned; part p uses [p * part_bytes_, (p + 1) * part_bytes_)
+    uintptr_t scratch = 0;  // aligned; worker w uses [w, w + 1) * worker_bytes_
   };
 
-  static void Task(void* context, int part) {
+  static void Task(void* context, int64_t part, int worker) {
     const Run& run = *static_cast<const Run*>(context);
-    run.self->RunPart(run, part);
+    run.self->RunPart(run, part, worker);
   }
 
   // Part `part` computes output columns [j0, j1) (whole panels) of global rows [g0, g1)
-  // (row i of batch matrix t is global row t * M + i), with its own scratch (split A, C).
-  void RunPart(const Run& run, int part) const {
+  // (row i of batch matrix t is global row t * M + i), with the worker's scratch (split A,
+  // C).
+  void RunPart(const Run& run, int64_t part, int worker) const {
     const MatMulData& d = *data_;
     const Int16Config& config = d.config;
     const int64_t k = d.k, n = d.n;
@@ -177,7 +179,7 @@ class Int16MatMulInstance : public KernelInstance {
     if (j0 >= j1 || g0 >= g1) return;
     const int64_t cols = j1 - j0;
     const size_t out_size = config.int16_output ? sizeof(int16_t) : sizeof(float);
-    const uintptr_t base = run.scratch + static_cast<size_t>(part) * part_bytes_;
+    const uintptr_t base = run.scratch + static_cast<size_t>(worker) * worker_bytes_;
     auto* a_split = reinterpret_cast<int16_t*>(base);
     auto* c = reinterpret_cast<int64_t*>(base + a_bytes_);
     const int64_t row_size = Int16SplitRowSize(k);
@@ -197,25 +199,30 @@ class Int16MatMulInstance : public KernelInstance {
       // Column j0 starts a panel.
       const int16_t* packed = d.packed.data() + bm * d.packed_size + Int16PackedOffset(k, 0, j0);
       Int16Gemm(d.isa, rows, cols, k, a_split, row_size, packed, c, n);
-      for (int64_t i = 0; i < rows; ++i) {
-        const int64_t y_offset = (t * m_ + r0 + i) * n + j0;
-        EpilogueRow row;
-        row.acc = c + i * n;
-        if (!d.correction.empty()) {
-          row.correction = d.correction.data() + bm * n + j0;
-          row.correction_step = 1;
-        }
-        row.multiplier = config.multipliers.data() + (per_column ? j0 : 0);
-        row.multiplier_step = per_column ? 1 : 0;
-        if (!d.bias.empty()) {
-          row.bias = d.bias.data() + bias_offsets_[static_cast<size_t>(t)] +
-                     (r0 + i) * bias_step_m_ + j0 * bias_step_n_;
-          row.bias_step = bias_step_n_;
-        }
-        row.residual = run.residual != nullptr ? run.residual + y_offset : nullptr;
-        row.out = run.y + y_offset * static_cast<int64_t>(out_size);
-        RunInt16Epilogue(d.isa, config, row, cols);
+      const int64_t y_offset = (t * m_ + r0) * n + j0;
+      EpilogueRow block;
+      block.rows = rows;
+      block.acc = c;
+      block.acc_row_stride = n;
+      if (!d.correction.empty()) {
+        block.correction = d.correction.data() + bm * n + j0;
+        block.correction_step = 1;
       }
+      block.multiplier = config.multipliers.data() + (per_column ? j0 : 0);
+      block.multiplier_step = per_column ? 1 : 0;
+      if (!d.bias.empty()) {
+        block.bias = d.bias.data() + bias_offsets_[static_cast<size_t>(t)] + r0 * bias_step_m_ +
+                     j0 * bias_step_n_;
+        block.bias_step = bias_step_n_;
+        block.bias_row_step = bias_step_m_;
+      }
+      if (run.residual != nullptr) {
+        block.residual = run.residual + y_offset;
+        block.residual_row_stride = n;
+      }
+      block.out = run.y + y_offset * static_cast<int64_t>(out_size);
+      block.out_row_stride = n;
+      RunInt16Epilogue(d.isa, config, block, cols);
       gr += rows;
     }
   }
@@ -228,8 +235,9 @@ class Int16MatMulInstance : public KernelInstance {
   std::vector<int64_t> bias_offsets_;  // per output batch matrix: bias element offset
   int64_t bias_step_m_ = 0, bias_step_n_ = 0;
   int64_t rows_ = 4;
-  size_t a_bytes_ = 0, c_bytes_ = 0, part_bytes_ = 0;
-  int parts_ = 1;
+  size_t a_bytes_ = 0, c_bytes_ = 0, worker_bytes_ = 0;
+  int workers_ = 1;
+  int64_t parts_ = 1;
   bool split_columns_ = true;  // parts split the columns (else the rows)
 };
 
