@@ -75,12 +75,6 @@ class IEngine {
   virtual Status CreateIContext(std::unique_ptr<IContext>* context) const = 0;
 };
 
-/// @brief Per-thread execution state: activation arena, oneDNN stream and primitives
-///        cached per input shape.
-///
-/// Not thread-safe: use one context from one thread at a time (contexts of the same
-/// engine may run concurrently). Memory held by the context grows to the largest input
-/// shape run so far.
 /// @brief Receives the time of every step of a profiled run (TensorRT's IProfiler).
 ///
 /// Implemented by the caller and set with IContext::SetProfiler. Called from the thread
@@ -95,6 +89,12 @@ class IProfiler {
                               double milliseconds) = 0;
 };
 
+/// @brief Per-thread execution state: activation arena, oneDNN stream and primitives
+///        cached per input shape.
+///
+/// Not thread-safe: use one context from one thread at a time (contexts of the same
+/// engine may run concurrently). Memory held by the context grows to the largest input
+/// shape run so far.
 class IContext {
  public:
   virtual ~IContext() = default;
