@@ -24,6 +24,7 @@
 #include "runtime/kernels/int16_gemm.h"
 #include "runtime/kernels/int16_kernel_util.h"
 #include "runtime/kernels/kernels.h"
+#include "runtime/kernels/linear_output_shape.h"
 #include "runtime/kernels/onednn_util.h"
 
 namespace qsdk::runtime {
@@ -261,62 +262,17 @@ class Int16MatMulKernel : public Kernel {
       return InvalidArgument(d.what, ": input 0 ", DimsToString(ad),
                              " does not arrive in the plain INT16 layout the kernel needs");
     }
-    std::vector<int64_t> out_shape;
-    if (d.fully_connected) {
-      int64_t k = 1;
-      for (size_t i = 1; i < a_shape.size(); ++i) k *= a_shape[i];
-      if (a_shape.size() < 2 || k != d.k) {
-        return InvalidArgument(d.what, ": input 0 has dims ", DimsToString(ad),
-                               "; the kernel needs [N, ...] with ", d.k, " elements per row");
-      }
-      out_shape = {a_shape[0], d.n};
-    } else {
-      const size_t ar = a_shape.size();
-      if (ar < 2) {
-        return InvalidArgument(d.what, ": input 0 has dims ", DimsToString(ad),
-                               "; it needs rank >= 2");
-      }
-      const int64_t m = d.transpose_a ? a_shape[ar - 1] : a_shape[ar - 2];
-      const int64_t k = d.transpose_a ? a_shape[ar - 2] : a_shape[ar - 1];
-      if (k != d.k) {
-        return InvalidArgument(d.what, ": input 0 has dims ", DimsToString(ad), " (K = ", k,
-                               "); the weights have K = ", d.k);
-      }
-      // Broadcast the batch dims.
-      const std::vector<int64_t> a_batch(a_shape.begin(), a_shape.end() - 2);
-      const size_t rank = std::max(a_batch.size(), d.b_batch.size());
-      std::vector<int64_t> batch(rank, 1);
-      for (size_t i = 0; i < rank; ++i) {
-        const int64_t ea = i + a_batch.size() >= rank ? a_batch[i + a_batch.size() - rank] : 1;
-        const int64_t eb =
-            i + d.b_batch.size() >= rank ? d.b_batch[i + d.b_batch.size() - rank] : 1;
-        if (ea != eb && ea != 1 && eb != 1) {
-          return InvalidArgument(d.what, ": batch dims of input 0 ", DimsToString(ad),
-                                 " and of the weights ", graph::ShapeToString(d.b_batch),
-                                 " do not broadcast");
-        }
-        batch[i] = ea == 1 ? eb : ea;
-      }
-      out_shape = batch;
-      out_shape.push_back(m);
-      out_shape.push_back(d.n);
-      if (!d.bias.empty()) {
-        if (d.bias_shape.size() > out_shape.size()) {
-          return InvalidArgument(d.what, ": bias ", graph::ShapeToString(d.bias_shape),
-                                 " has a higher rank than the output ",
-                                 graph::ShapeToString(out_shape));
-        }
-        for (size_t i = 0; i < d.bias_shape.size(); ++i) {
-          const int64_t e = d.bias_shape[i];
-          const int64_t o = out_shape[out_shape.size() - d.bias_shape.size() + i];
-          if (e != 1 && e != o) {
-            return InvalidArgument(d.what, ": bias ", graph::ShapeToString(d.bias_shape),
-                                   " does not broadcast to the output ",
-                                   graph::ShapeToString(out_shape));
-          }
-        }
-      }
+    LinearGeometry geometry;
+    geometry.fully_connected = d.fully_connected;
+    geometry.transpose_a = d.transpose_a;
+    geometry.k = d.k;
+    geometry.n = d.n;
+    if (!d.fully_connected) {
+      geometry.b_batch = d.b_batch;
+      if (!d.bias.empty()) geometry.bias_shape = d.bias_shape;
     }
+    std::vector<int64_t> out_shape;
+    QSDK_RETURN_IF_ERROR(LinearOutputShape(geometry, a_shape, d.what, &out_shape));
     if (args.output_shapes[0] != out_shape) {
       return InvalidArgument(d.what, ": output shape ", graph::ShapeToString(args.output_shapes[0]),
                              " does not match ", graph::ShapeToString(out_shape),
