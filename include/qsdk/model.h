@@ -11,6 +11,7 @@
 #include "qsdk/build_report.h"
 #include "qsdk/data_type.h"
 #include "qsdk/dims.h"
+#include "qsdk/execution_plan.h"
 #include "qsdk/status.h"
 #include "qsdk/tensor.h"
 
@@ -60,6 +61,19 @@ Status DeserializeModelFromFile(const std::string& path, std::unique_ptr<IModel>
 /// @brief Loads an engine file from @p size bytes at @p data (copied).
 Status DeserializeModelFromMemory(const void* data, size_t size, std::unique_ptr<IModel>* model);
 
+/// @brief Options of an execution context (IEngine::CreateIContext).
+struct ContextOptions {
+  /// @brief Threads each step of the context may use (oneDNN's OpenMP team inside a
+  ///        primitive, and the INT16 kernels' workers), like ONNX Runtime's
+  ///        intra_op_num_threads. 0 (the default): the process's OpenMP default, which is
+  ///        OMP_NUM_THREADS when set, else every hardware thread. Otherwise 1 to 1024;
+  ///        more threads than hardware threads is allowed but slow. The setting applies
+  ///        to this context only: contexts with different counts may run side by side
+  ///        (say, 4 contexts of 1 thread for throughput, or 1 of 4 for latency), and the
+  ///        calling thread's own OpenMP setting is left as it was after each Execute.
+  int num_threads = 0;
+};
+
 /// @brief A model ready to run on this CPU: kernels chosen, weights packed.
 ///
 /// Immutable and thread-safe: share one engine among threads and give each thread its
@@ -71,8 +85,13 @@ class IEngine {
   virtual std::vector<TensorDesc> GetInputs() const = 0;
   /// @brief Model outputs, in MarkOutput order.
   virtual std::vector<TensorDesc> GetOutputs() const = 0;
-  /// @brief Creates an execution context (its own scratch memory and primitives).
+  /// @brief Creates an execution context (its own scratch memory and primitives) with
+  ///        the default ContextOptions.
   virtual Status CreateIContext(std::unique_ptr<IContext>* context) const = 0;
+  /// @brief Creates an execution context with @p options; an option out of range is an
+  ///        InvalidArgument status naming it, its value and the rule.
+  virtual Status CreateIContext(const ContextOptions& options,
+                                std::unique_ptr<IContext>* context) const = 0;
 };
 
 /// @brief Receives the time of every step of a profiled run (TensorRT's IProfiler).
@@ -118,6 +137,13 @@ class IContext {
   ///        its use), or stops with nullptr. A profiled run waits for each step to finish
   ///        before timing the next, so it is slightly slower than an unprofiled one.
   virtual void SetProfiler(IProfiler* profiler) = 0;
+  /// @brief Threads each step of this context uses: ContextOptions::num_threads, or the
+  ///        process's OpenMP default it resolved to when that was 0.
+  virtual int GetNumThreads() const = 0;
+  /// @brief The plan of the last successful Execute: every step with its kernel, oneDNN
+  ///        implementation, tensors' element types and layouts, and inserted reorders.
+  ///        FailedPrecondition before the first successful Execute.
+  virtual Status GetLastExecutionPlan(ExecutionPlanInfo* plan) const = 0;
 };
 
 }  // namespace qsdk

@@ -8,6 +8,7 @@
 #include "qsdk/calibration.h"
 #include "qsdk/data_type.h"
 #include "qsdk/dims.h"
+#include "qsdk/execution_plan.h"
 #include "qsdk/model.h"
 #include "qsdk/network.h"
 #include "qsdk/node_type.h"

@@ -12,6 +12,7 @@
 #include "runtime/engine_impl.h"
 #include "runtime/kernels/onednn_util.h"
 #include "runtime/memory_planner.h"
+#include "runtime/omp_threads.h"
 
 namespace qsdk::runtime {
 namespace {
@@ -142,8 +143,8 @@ class PlanBuilder {
     plan_->steps.push_back(std::move(step));
   }
 
-  // A reorder (or a plain copy) from slot `src` into slot `dst`.
-  void AddReorderStep(int src, int dst, std::string label) {
+  // A reorder (or a plain copy) of tensor `tensor` from slot `src` into slot `dst`.
+  void AddReorderStep(int src, int dst, graph::TensorId tensor, std::string label) {
     dnnl::primitive_attr attr;
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
     const dnnl::engine& engine = engine_.dnnl_engine();
@@ -153,6 +154,9 @@ class PlanBuilder {
     step.reorder = dnnl::reorder(pd);
     step.label = std::move(label);
     step.kernel = "reorder";
+    step.implementation = pd.impl_info_str();
+    step.input_tensors = {tensor};
+    step.output_tensors = {tensor};
     step.input_slots = {src};
     step.output_slots = {dst};
     if (plan_->slots[dst].padded &&
@@ -166,15 +170,16 @@ class PlanBuilder {
   // Slot holding tensor slot `src` in layout `required`: a reorder shared by every
   // consumer that requires the same layout, or, with `exclusive`, a copy of its own (the
   // consumer overwrites it in place).
-  int Reordered(int src, const memory::desc& required, const std::string& tensor,
+  int Reordered(int src, const memory::desc& required, graph::TensorId id,
                 const std::string& consumer, bool exclusive) {
+    const std::string& tensor = graph_.tensors[id].name;
     if (!exclusive) {
       for (const auto& [desc, slot] : reorder_cache_[src]) {
         if (desc == required) return slot;
       }
     }
     const int dst = AddSlot(required, AddBuffer(BufferKind::kArena, required.get_size()));
-    AddReorderStep(src, dst, StrCat("reorder '", tensor, "' for '", consumer, "'"));
+    AddReorderStep(src, dst, id, StrCat("reorder '", tensor, "' for '", consumer, "'"));
     if (!exclusive) reorder_cache_[src].emplace_back(required, dst);
     plan_->reorders.push_back(
         {tensor, consumer, LayoutName(plan_->slots[src].desc), LayoutName(required)});
@@ -226,7 +231,7 @@ class PlanBuilder {
     // in a buffer of its own.
     const int copy = AddBuffer(BufferKind::kArena,
                                std::max(desc.get_size(), plan_->slots[in_slot].desc.get_size()));
-    AddReorderStep(in_slot, AddSlot(plan_->slots[in_slot].desc, copy),
+    AddReorderStep(in_slot, AddSlot(plan_->slots[in_slot].desc, copy), step.input_tensors[k],
                    StrCat("copy of the residual for in-place update (step ", position, ")"));
     *out = AddSlot(desc, copy);
     return Status::Ok();
@@ -275,6 +280,9 @@ class PlanBuilder {
     step.instance = instance.get();
     step.label = node.name;
     step.kernel = kernel->name();
+    step.implementation = instance->implementation();
+    step.in_place = instance->output_alias() != OutputAlias::kNone;
+    step.output_tensors = node.outputs;
     const bool in_place = instance->output_alias() == OutputAlias::kInPlace;
     for (size_t j = 0; j < runtime_inputs.size(); ++j) {
       const graph::TensorId t = runtime_inputs[j];
@@ -293,10 +301,11 @@ class PlanBuilder {
                              static_cast<int>(plan_->slots[slot].desc.data_type()));
       }
       if (required != plan_->slots[slot].desc) {
-        slot = Reordered(slot, required, graph_.tensors[t].name, node.name,
+        slot = Reordered(slot, required, t, node.name,
                          in_place && j == instance->aliased_input());
       }
       step.input_slots.push_back(slot);
+      step.input_tensors.push_back(t);
     }
     for (size_t j = 0; j < node.outputs.size(); ++j) {
       const memory::desc& desc = instance->output_descs()[j];
@@ -349,7 +358,7 @@ class PlanBuilder {
       }
     }
     const int dst = AddSlot(plain, AddBuffer(BufferKind::kOutput, bytes, index));
-    AddReorderStep(src, dst, StrCat("reorder '", tensor.name, "' for the output"));
+    AddReorderStep(src, dst, t, StrCat("reorder '", tensor.name, "' for the output"));
     if (plan_->slots[src].desc != plain) {
       plan_->reorders.push_back(
           {tensor.name, "", LayoutName(plan_->slots[src].desc), LayoutName(plain)});
@@ -408,8 +417,9 @@ class PlanBuilder {
 
 }  // namespace
 
-Context::Context(const Engine& engine)
+Context::Context(const Engine& engine, int num_threads)
     : engine_(engine),
+      num_threads_(num_threads),
       stream_(engine.dnnl_engine()),
       ordered_inputs_(engine.inputs().size(), nullptr) {}
 
@@ -433,6 +443,8 @@ ContextStats Context::stats() const {
 
 Status Context::Execute(const std::vector<Tensor>& inputs, std::vector<Tensor>* outputs) {
   try {
+    // Plans (primitive creation) and runs use this context's thread count.
+    const ScopedOmpThreads threads(num_threads_);
     return ExecuteImpl(inputs, outputs);
   } catch (const dnnl::error& e) {
     if (e.status == dnnl_out_of_memory) {
@@ -445,6 +457,48 @@ Status Context::Execute(const std::vector<Tensor>& inputs, std::vector<Tensor>* 
   } catch (const std::exception& e) {
     return InternalError("IContext::Execute: unexpected exception: ", e.what());
   }
+}
+
+Status Context::GetLastExecutionPlan(ExecutionPlanInfo* plan) const {
+  if (plan == nullptr) return InvalidArgument("IContext::GetLastExecutionPlan: null output pointer");
+  if (last_plan_ == nullptr) {
+    return Status(StatusCode::kFailedPrecondition,
+                  "IContext::GetLastExecutionPlan: no successful Execute yet");
+  }
+  const Plan& p = *last_plan_;
+  ExecutionPlanInfo info;
+  info.input_shapes = p.input_shapes;
+  info.num_threads = num_threads_;
+  info.plans_built = plans_built_;
+  info.arena_bytes = arena_.size();
+  info.peak_live_bytes = p.peak_live_bytes;
+  const graph::Graph& graph = engine_.graph();
+  const auto describe = [&](int slot, graph::TensorId id) {
+    const memory::desc& desc = p.slots[slot].desc;
+    PlanTensorInfo t;
+    t.tensor = graph.tensors[id].name;
+    // INT16 tensors travel as f16-typed descs that only the int16 kernels read (kernel.h).
+    t.element = graph.tensors[id].dtype == DataType::INT16 ? "s16"
+                                                             : DnnlTypeName(desc.data_type());
+    t.layout = LayoutName(desc);
+    return t;
+  };
+  for (const PlanStep& step : p.steps) {
+    PlanStepInfo s;
+    s.node = step.label;
+    s.kernel = step.kernel;
+    s.implementation = step.implementation;
+    s.in_place = step.in_place;
+    for (size_t j = 0; j < step.input_slots.size(); ++j) {
+      s.inputs.push_back(describe(step.input_slots[j], step.input_tensors[j]));
+    }
+    for (size_t j = 0; j < step.output_slots.size(); ++j) {
+      s.outputs.push_back(describe(step.output_slots[j], step.output_tensors[j]));
+    }
+    info.steps.push_back(std::move(s));
+  }
+  *plan = std::move(info);
+  return Status::Ok();
 }
 
 Status Context::ValidateInputs(const std::vector<Tensor>& inputs) {

@@ -10,6 +10,7 @@
 #include "common/status_macros.h"
 #include "graph/shape_inference.h"
 #include "runtime/engine_impl.h"
+#include "runtime/omp_threads.h"
 
 namespace qsdk::runtime {
 
@@ -59,9 +60,19 @@ Status Engine::Create(std::shared_ptr<const graph::Graph> source, std::unique_pt
 }
 
 Status Engine::CreateIContext(std::unique_ptr<IContext>* context) const {
+  return CreateIContext(ContextOptions(), context);
+}
+
+Status Engine::CreateIContext(const ContextOptions& options,
+                              std::unique_ptr<IContext>* context) const {
   if (context == nullptr) return InvalidArgument("IEngine::CreateIContext: null output pointer");
+  int threads = 0;
+  Status resolved = ResolveContextThreads(options.num_threads, &threads);
+  if (!resolved.ok()) {
+    return Status(resolved.code(), StrCat("IEngine::CreateIContext: ", resolved.message()));
+  }
   try {
-    *context = std::make_unique<Context>(*this);
+    *context = std::make_unique<Context>(*this, threads);
     return Status::Ok();
   } catch (const dnnl::error& e) {
     return InternalError("IEngine::CreateIContext: oneDNN could not create a stream: ", e.what());

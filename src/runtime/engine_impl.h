@@ -25,6 +25,8 @@ class Engine final : public IEngine {
   std::vector<TensorDesc> GetInputs() const override { return inputs_; }
   std::vector<TensorDesc> GetOutputs() const override { return outputs_; }
   Status CreateIContext(std::unique_ptr<IContext>* context) const override;
+  Status CreateIContext(const ContextOptions& options,
+                        std::unique_ptr<IContext>* context) const override;
 
   const graph::Graph& graph() const { return *graph_; }
   const dnnl::engine& dnnl_engine() const { return engine_; }
@@ -88,6 +90,12 @@ struct PlanStep {
   // For profiles: the node (or "reorder '<tensor>' for '<node>'") and the kernel name.
   std::string label;
   std::string kernel;
+  // For execution-plan inspection: what runs (KernelInstance::implementation(), or the
+  // reorder's oneDNN implementation) and the tensors behind input_slots / output_slots.
+  std::string implementation;
+  std::vector<graph::TensorId> input_tensors;
+  std::vector<graph::TensorId> output_tensors;
+  bool in_place = false;
   // Slots this step writes whose layout has a padded area: oneDNN primitives assume the
   // padding of their inputs is zero and preserve it in their outputs, but the arena
   // reuses bytes, so the padding is re-zeroed right before the step writes the slot.
@@ -114,7 +122,8 @@ struct Plan {
 
 class Context final : public IContext {
  public:
-  explicit Context(const Engine& engine);
+  // `num_threads`: resolved (>= 1), see ResolveContextThreads.
+  Context(const Engine& engine, int num_threads);
 
   Status Execute(const std::vector<Tensor>& inputs, std::vector<Tensor>* outputs) override;
   size_t GetActivationMemoryBytes() const override { return arena_.size(); }
@@ -122,6 +131,8 @@ class Context final : public IContext {
     return last_plan_ != nullptr ? last_plan_->peak_live_bytes : 0;
   }
   void SetProfiler(IProfiler* profiler) override { profiler_ = profiler; }
+  int GetNumThreads() const override { return num_threads_; }
+  Status GetLastExecutionPlan(ExecutionPlanInfo* plan) const override;
 
   const std::vector<ReorderRecord>& last_reorders() const;
   ContextStats stats() const;
@@ -138,6 +149,7 @@ class Context final : public IContext {
   Status Run(Plan* plan, std::vector<Tensor>* outputs);
 
   const Engine& engine_;
+  const int num_threads_;
   dnnl::stream stream_;
   std::vector<std::unique_ptr<Plan>> plans_;
   AlignedBuffer arena_;

@@ -75,6 +75,16 @@ class KernelInstance {
   // Whether and how output 0 shares the buffer of runtime input aliased_input().
   OutputAlias output_alias() const { return output_alias_; }
   size_t aliased_input() const { return aliased_input_; }
+  // What runs, for execution-plan inspection (include/qsdk/execution_plan.h): oneDNN's
+  // implementation name of each primitive, joined by " + ", or the code path of a qsdk
+  // kernel ("qsdk_int16_gemm:avx512_vnni"); "" when Execute runs no code.
+  const std::string& implementation() const { return implementation_; }
+  // Appends one part to implementation() (" + "-separated).
+  void AddImplementation(const std::string& part) {
+    implementation_ += implementation_.empty() ? part : " + " + part;
+  }
+  // Appends " [note]" to implementation().
+  void AnnotateImplementation(const std::string& note) { implementation_ += " [" + note + "]"; }
   // Runs the node. `inputs` / `outputs` are laid out as input_descs() / output_descs().
   virtual void Execute(dnnl::stream& stream, const std::vector<dnnl::memory>& inputs,
                        const std::vector<dnnl::memory>& outputs,
@@ -86,6 +96,7 @@ class KernelInstance {
   size_t scratchpad_bytes_ = 0;
   OutputAlias output_alias_ = OutputAlias::kNone;
   size_t aliased_input_ = 0;
+  std::string implementation_;
 };
 
 class Kernel {

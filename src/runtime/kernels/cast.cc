@@ -61,6 +61,7 @@ class LoopCastInstance : public KernelInstance {
         to_(CastTypeOf(dst.data_type())),
         isa_(internal::BestCastIsa()) {
     count_ = src.get_size() / memory::data_type_size(src.data_type());
+    AddImplementation(StrCat("qsdk_cast_loop:", internal::CastIsaName(isa_)));
     input_descs_ = {std::move(src)};
     output_descs_ = {std::move(dst)};
   }

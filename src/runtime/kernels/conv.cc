@@ -94,6 +94,13 @@ class ConvKernel : public Kernel {
       AddHeavyCall(numerics_, dnnl::convolution_forward(pd), pd,
                    {DNNL_ARG_SRC, ArgSource::Kind::kInput, 0, {}}, weights.weights, bias_,
                    pd.src_desc(), *args.engine, result.get());
+      // oneDNN's implementation names do not always say so (its int8 jit convolutions
+      // handle depthwise shapes under their general name).
+      if (geometry_.group > 1 && geometry_.group == geometry_.in_channels &&
+          geometry_.group == geometry_.out_channels) {
+        result->AnnotateImplementation("depthwise");
+      }
+      NoteWeightsRelayout(weights.weights, packed_weights_, result.get());
       *instance = std::move(result);
       return Status::Ok();
     });

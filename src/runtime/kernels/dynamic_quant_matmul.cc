@@ -142,6 +142,10 @@ class DynamicInstance : public KernelInstance {
     }
     weights_ = weights.weights;
     primitive_ = dnnl::matmul(pd_);
+    // The per-run min/max and quantization of x is qsdk's loop; the product is oneDNN's.
+    AddImplementation("qsdk_dynamic_quantize_loop");
+    AddImplementation(pd_.impl_info_str());
+    if (!weights.shared) AnnotateImplementation("weights re-laid out for this shape");
     // Runtime parameters, rewritten at each Execute.
     scales_ = memory(memory::desc({static_cast<memory::dim>(d.weight_scales.size())},
                                   memory::data_type::f32, tag::x),

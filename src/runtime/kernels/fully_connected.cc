@@ -131,6 +131,7 @@ class FullyConnectedKernel : public Kernel {
       }
       AddHeavyCall(numerics_, dnnl::inner_product_forward(pd), pd, src_arg, weights, bias_, x_md,
                    *args.engine, result.get());
+      NoteWeightsRelayout(weights, packed_weights_, result.get());
       *instance = std::move(result);
       return Status::Ok();
     });

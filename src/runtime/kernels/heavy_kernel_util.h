@@ -187,6 +187,16 @@ PrimitiveDesc ChooseWeights(MakeFn&& make, const dnnl::memory& packed, const dnn
   return preferred;
 }
 
+// Notes in `instance`'s implementation() (after its primitive was added) when the
+// primitive does not use `packed`, the weights packed at engine creation, but an
+// instance-owned re-layout (ChooseWeights step 3): visible in execution-plan inspection.
+inline void NoteWeightsRelayout(const dnnl::memory& used, const dnnl::memory& packed,
+                                KernelInstance* instance) {
+  if (used && packed && used.get_data_handle() != packed.get_data_handle()) {
+    instance->AnnotateImplementation("weights re-laid out for this shape");
+  }
+}
+
 // The int8 FullyConnected kernel (oneDNN matmul, which takes the source zero point that
 // inner product does not): x [N, ...] viewed as [N, K], constant INT8 weights [OC, K],
 // optional INT32 bias [OC]. Implemented in matmul.cc; called by the FullyConnected

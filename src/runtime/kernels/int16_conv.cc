@@ -404,6 +404,7 @@ class Int16ConvKernel : public Kernel {
     try {
       *instance =
           std::make_unique<Int16ConvInstance>(data_, xd[0], xd[2], xd[3], out_hw[0], out_hw[1]);
+      (*instance)->AddImplementation(StrCat("qsdk_int16_gemm:", Int16GemmIsaName(data_->isa)));
     } catch (const std::bad_alloc&) {
       return Status(StatusCode::kResourceExhausted, StrCat(what, ": out of memory"));
     } catch (const dnnl::error& e) {

@@ -285,6 +285,7 @@ class Int16MatMulKernel : public Kernel {
     }
     try {
       *instance = std::make_unique<Int16MatMulInstance>(data_, a_shape, out_shape);
+      (*instance)->AddImplementation(StrCat("qsdk_int16_gemm:", Int16GemmIsaName(data_->isa)));
     } catch (const std::bad_alloc&) {
       return Status(StatusCode::kResourceExhausted, StrCat(d.what, ": out of memory"));
     } catch (const dnnl::error& e) {

@@ -214,6 +214,8 @@ class MatMulKernel : public Kernel {
       result->set_output_descs({pd.dst_desc()});
       result->RequireScratchpad(pd.scratchpad_desc().get_size());
       result->AddCall(std::move(call));
+      result->AddImplementation(pd.impl_info_str());
+      if (operands_[1].constant) NoteWeightsRelayout(b_weights, operands_[1].data, result.get());
       *instance = std::move(result);
       return Status::Ok();
     });
@@ -330,6 +332,7 @@ class Int8MatMulKernel : public Kernel {
       }
       AddHeavyCall(c_.numerics, dnnl::matmul(pd), pd, src, weights.weights, c_.bias, required,
                    *args.engine, result.get());
+      NoteWeightsRelayout(weights.weights, c_.packed_b, result.get());
       *instance = std::move(result);
       return Status::Ok();
     });

@@ -362,6 +362,7 @@ void PrimitiveSequenceInstance::AddPrimitive(dnnl::primitive primitive,
                                              const dnnl::primitive_desc_base& pd,
                                              std::vector<ArgSource> args) {
   RequireScratchpad(pd.scratchpad_desc().get_size());
+  AddImplementation(pd.impl_info_str());
   args.push_back({DNNL_ARG_SCRATCHPAD, ArgSource::Kind::kScratchpad, 0, {}});
   AddCall({std::move(primitive), std::move(args)});
 }

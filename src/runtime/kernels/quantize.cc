@@ -197,6 +197,7 @@ class LoopQuantizeInstance : public KernelInstance {
     }
     input_descs_.push_back(LoopDesc(shape, in.type));
     output_descs_.push_back(LoopDesc(shape, out.type));
+    AddImplementation(params_.empty() ? "qsdk_quantize_loop:scalar" : "qsdk_quantize_loop:avx512");
   }
 
   void Execute(dnnl::stream& /*stream*/, const std::vector<memory>& inputs,
