@@ -3,7 +3,7 @@
 // AVX-512 paths live in int16_gemm_avx512.cc.
 #include "runtime/kernels/int16_gemm.h"
 
-#include <dlfcn.h>
+#include <omp.h>
 
 #include <atomic>
 #include <chrono>
@@ -120,43 +120,10 @@ void Int16GemmScalar(int64_t m, int64_t n, int64_t k, const int16_t* a_split, in
   }
 }
 
-// --- The OpenMP runtime oneDNN runs on ----------------------------------------------------
+// --- Running the parts ------------------------------------------------------------------
 //
-// qsdk is not compiled with OpenMP itself. It reads omp_get_max_threads() (the INT16
-// kernels' worker limit) and, in ParallelMode::kOpenMp, runs parts on the team through
-// GOMP_parallel (the entry point `#pragma omp parallel` compiles to), from the copy of
-// libgomp.so.1 oneDNN already loaded when oneDNN was built for OpenMP. RTLD_NOLOAD: never
-// load one ourselves.
-struct OmpRuntime {
-  void (*parallel)(void (*fn)(void*), void* data, unsigned num_threads, unsigned flags) = nullptr;
-  int (*max_threads)() = nullptr;
-  int (*thread_num)() = nullptr;
-};
-
-template <typename Fn>
-bool Resolve(void* lib, const char* name, Fn* fn) {
-  void* symbol = dlsym(lib, name);
-  // POSIX guarantees that a data pointer from dlsym converts to a function pointer.
-  std::memcpy(fn, &symbol, sizeof(symbol));
-  return symbol != nullptr;
-}
-
-const OmpRuntime* GetOmp() {
-  static const OmpRuntime* const omp = []() -> const OmpRuntime* {
-    const dnnl_version_t* version = dnnl_version();
-    if (version == nullptr || version->cpu_runtime != DNNL_RUNTIME_OMP) return nullptr;
-    void* lib = dlopen("libgomp.so.1", RTLD_LAZY | RTLD_NOLOAD);
-    if (lib == nullptr) return nullptr;
-    static OmpRuntime runtime;
-    if (!Resolve(lib, "GOMP_parallel", &runtime.parallel) ||
-        !Resolve(lib, "omp_get_max_threads", &runtime.max_threads) ||
-        !Resolve(lib, "omp_get_thread_num", &runtime.thread_num)) {
-      return nullptr;
-    }
-    return &runtime;
-  }();
-  return omp;
-}
+// The OpenMP team is GNU libgomp's, the runtime Debian's oneDNN runs on, linked by qsdk: the
+// same threads oneDNN's primitives use, and omp_get_max_threads() is the context's count.
 
 std::atomic<internal::ParallelMode> g_mode{internal::ParallelMode::kAuto};
 
@@ -175,14 +142,6 @@ struct PartsJob {
     }
   }
 };
-
-// Body of the OpenMP parallel region.
-void OmpBody(void* data) {
-  auto* job = static_cast<PartsJob*>(data);
-  const int worker = GetOmp()->thread_num();
-  job->Work(worker);
-  if (worker == 0) job->caller_done = std::chrono::steady_clock::now();
-}
 
 // kAuto runs on the OpenMP team except during a back-off. A run is late when the caller,
 // out of parts, waited more than kLateTeam for the team to finish: a team thread was not
@@ -268,14 +227,10 @@ class HelperPool {
   std::vector<std::thread> threads_;
 };
 
-// The number of workers the INT16 kernels may use: omp_get_max_threads() of the OpenMP
-// runtime oneDNN uses (OMP_NUM_THREADS applies to the INT16 kernels as to oneDNN's), else
-// the hardware threads.
+// The number of workers the INT16 kernels may use: omp_get_max_threads() (the context's
+// thread count applies to the INT16 kernels as to oneDNN's).
 int MaxWorkers() {
-  const OmpRuntime* omp = GetOmp();
-  const int64_t threads = omp != nullptr
-                              ? omp->max_threads()
-                              : static_cast<int64_t>(std::thread::hardware_concurrency());
+  const int64_t threads = omp_get_max_threads();
   return static_cast<int>(threads < 1 ? 1 : (threads > 64 ? 64 : threads));
 }
 
@@ -310,7 +265,7 @@ void EndTeamBackOffForTesting() {
   g_team_back_off_until.store(0);
   g_late_runs.store(0);
 }
-bool HasOpenMpTeam() { return GetOmp() != nullptr; }
+bool HasOpenMpTeam() { return true; }
 }  // namespace internal
 
 int PrepareParallelWorkers(int64_t work) {
@@ -318,11 +273,11 @@ int PrepareParallelWorkers(int64_t work) {
   if (mode == internal::ParallelMode::kSerial || work < (int64_t{1} << 19)) return 1;
   const int workers = MaxWorkers();
   if (workers < 2) return 1;
-  if (mode == internal::ParallelMode::kOpenMp) return GetOmp() != nullptr ? workers : 1;
+  if (mode == internal::ParallelMode::kOpenMp) return workers;
   // kAuto and kPool may run on the pool: no more workers than it has threads (+ the caller).
   const HelperPool* pool = GetPool();
   if (pool == nullptr)
-    return mode == internal::ParallelMode::kAuto && GetOmp() != nullptr ? workers : 1;
+    return mode == internal::ParallelMode::kAuto ? workers : 1;
   return pool->size() + 1 < workers ? pool->size() + 1 : workers;
 }
 
@@ -335,15 +290,19 @@ void RunParallel(void (*task)(void* context, int64_t part, int worker), void* co
   const internal::ParallelMode mode = g_mode.load();
   if (parts > 1 && workers > 1 && mode != internal::ParallelMode::kSerial) {
     const int64_t team = parts < workers ? parts : workers;
-    const OmpRuntime* omp = GetOmp();
     const auto start = std::chrono::steady_clock::now();
     const bool use_team =
-        omp != nullptr && (mode == internal::ParallelMode::kOpenMp ||
-                           (mode == internal::ParallelMode::kAuto &&
-                            Ticks(start) >= g_team_back_off_until.load(std::memory_order_relaxed)));
+        mode == internal::ParallelMode::kOpenMp ||
+        (mode == internal::ParallelMode::kAuto &&
+         Ticks(start) >= g_team_back_off_until.load(std::memory_order_relaxed));
     if (use_team) {
       job.caller_done = start;
-      omp->parallel(&OmpBody, &job, static_cast<unsigned>(team), 0);
+#pragma omp parallel num_threads(static_cast<int>(team))
+      {
+        const int worker = omp_get_thread_num();
+        job.Work(worker);
+        if (worker == 0) job.caller_done = std::chrono::steady_clock::now();
+      }
       const auto end = std::chrono::steady_clock::now();
       if (end - job.caller_done <= kLateTeam) {
         g_late_runs.store(0, std::memory_order_relaxed);

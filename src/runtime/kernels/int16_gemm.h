@@ -86,9 +86,8 @@ void Int16Gemm(Int16GemmIsa isa, int64_t m, int64_t n, int64_t k, const int16_t*
 // --- Parallel execution ----------------------------------------------------------------------
 //
 // The INT16 kernels split their work into parts that the workers claim one at a time. The
-// workers are the caller and either the OpenMP team of the OpenMP runtime oneDNN uses
-// (when oneDNN was built for OpenMP; reached at run time through the runtime oneDNN already
-// loaded) or a process-wide pool of helper threads, one per further hardware thread,
+// workers are the caller and either an OpenMP team of the OpenMP runtime oneDNN uses (qsdk
+// links the same GNU libgomp Debian's oneDNN runs on) or a process-wide pool of helper threads, one per further hardware thread,
 // started on first use. The team is preferred: between oneDNN's primitives its threads
 // spin waiting for work, so they pick parts up at once, whereas helper threads would have
 // to share the cores with those spinning threads. But a run on the team waits for every
@@ -101,9 +100,8 @@ void Int16Gemm(Int16GemmIsa isa, int64_t m, int64_t n, int64_t k, const int16_t*
 
 // How many workers a kernel instance doing `work` multiply-adds per execution should use:
 // 1 when the work is too small to repay the hand-over (2^19 multiply-adds), else up to
-// omp_get_max_threads() of the OpenMP runtime oneDNN uses (so OMP_NUM_THREADS limits the
-// INT16 kernels as it limits oneDNN's; the hardware threads without one), bounded by the
-// pool. Call it at Instantiate (it may start the pool) and size per-worker scratch for the
+// omp_get_max_threads() (the context's thread count, ContextOptions::num_threads, which
+// limits the INT16 kernels as it limits oneDNN's), bounded by the pool. Call it at Instantiate (it may start the pool) and size per-worker scratch for the
 // result.
 int PrepareParallelWorkers(int64_t work);
 
@@ -122,7 +120,7 @@ void SetParallelModeForTesting(ParallelMode mode);
 // Whether kAuto currently avoids the OpenMP team (the back-off), and ending the back-off.
 bool TeamBackOffActiveForTesting();
 void EndTeamBackOffForTesting();
-// True when oneDNN's OpenMP runtime was found (the team is available).
+// True when the OpenMP team is available (qsdk is built with OpenMP).
 bool HasOpenMpTeam();
 
 // --- AVX-512 entry points (int16_gemm_avx512.cc, compiled for AVX-512 F/BW/DQ; call them
