@@ -1,5 +1,6 @@
 // qsdk bench ENGINE: latency percentiles and throughput of an engine on random inputs,
-// optionally from several threads (one execution context per thread).
+// optionally from several threads (one execution context per thread), and with --profile
+// the per-step times next to the execution plan and its fast paths (fast_paths.h).
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "command.h"
+#include "fast_paths.h"
 #include "latency_stats.h"
 #include "qsdk/model.h"
 #include "status_util.h"
@@ -83,10 +85,11 @@ class StepProfiler final : public IProfiler {
     std::string node;
     std::string kernel;
     double total_ms = 0;
+    size_t position = 0;  // in execution order
   };
   void ReportNodeTime(const std::string& node, const std::string& kernel,
                       double milliseconds) override {
-    if (position_ == steps_.size()) steps_.push_back({node, kernel, 0.0});
+    if (position_ == steps_.size()) steps_.push_back({node, kernel, 0.0, position_});
     steps_[position_++].total_ms += milliseconds;
   }
   // Called after each run: the next report is the first step again.
@@ -122,8 +125,9 @@ class BenchCommand final : public Command {
     app_ = parent->add_subcommand(
         "bench",
         "Measure latency percentiles and throughput on random inputs (fixed seed). "
-        "--threads N runs N execution contexts on N threads; the oneDNN threads inside one "
-        "primitive follow OMP_NUM_THREADS.");
+        "--threads N runs N execution contexts on N threads; --threads-per-context M gives "
+        "each context M threads inside every step (default: the OpenMP default, "
+        "OMP_NUM_THREADS or every hardware thread).");
     app_->add_option("ENGINE", engine_path_, "Engine file (.qsdk)")->required();
     app_->add_option("-b,--batch", batch_,
                      "Batch size: the value of a dynamic first input extent (default 1; a "
@@ -132,6 +136,11 @@ class BenchCommand final : public Command {
     app_->add_option("-t,--threads", threads_, "Threads, one context each")
         ->default_val(1)
         ->check(CLI::Range(1, 1024));
+    app_->add_option("--threads-per-context", threads_per_context_,
+                     "Threads each context uses inside a step (ContextOptions::num_threads); "
+                     "0 = the OpenMP default: OMP_NUM_THREADS, else every hardware thread")
+        ->default_val(0)
+        ->check(CLI::Range(0, 1024));
     app_->add_option("-n,--iterations", iterations_, "Timed runs per thread")
         ->default_val(100)
         ->check(CLI::Range(1, 100000000));
@@ -141,7 +150,8 @@ class BenchCommand final : public Command {
     app_->add_flag("--json", json_, "Print the result as JSON on stdout");
     app_->add_flag("--profile", profile_,
                    "After the timed runs, run --iterations more with a per-node profile and "
-                   "print each node's mean time, kernel and share, slowest first");
+                   "print each step's mean time, kernel, output layout, fusions, oneDNN "
+                   "implementation and share, slowest first, then the fast-paths summary");
   }
 
   CLI::App* app() const override { return app_; }
@@ -174,23 +184,31 @@ class BenchCommand final : public Command {
     s = MakeInputs(descs, batch, &inputs);
     if (!s.ok()) return ReportFailure("bench", s);
     std::vector<std::unique_ptr<IContext>> contexts(static_cast<size_t>(threads_));
+    ContextOptions options;
+    options.num_threads = threads_per_context_;
     for (auto& context : contexts) {
-      s = engine->CreateIContext(&context);
+      s = engine->CreateIContext(options, &context);
       if (!s.ok()) return ReportFailure("bench", s);
     }
+    const int threads_each = contexts[0]->GetNumThreads();
 
     StartLine start_line(threads_);
     std::vector<std::vector<double>> latencies(contexts.size());
     std::vector<Status> errors(contexts.size());
+    // Execute calls per context (warm-up, timed and profiled): the fast paths compare
+    // them with the plans the context built.
+    std::vector<int64_t> executes(contexts.size(), 0);
     auto worker = [&](size_t t) {
       std::vector<Tensor> outputs;
       IContext* context = contexts[t].get();
       for (int i = 0; i < warmup_ && errors[t].ok(); ++i) {
+        ++executes[t];
         errors[t] = context->Execute(inputs, &outputs);
       }
       start_line.ArriveAndWait();
       latencies[t].reserve(static_cast<size_t>(iterations_));
       for (int i = 0; i < iterations_ && errors[t].ok(); ++i) {
+        ++executes[t];
         const auto begin = std::chrono::steady_clock::now();
         errors[t] = context->Execute(inputs, &outputs);
         latencies[t].push_back(
@@ -212,16 +230,33 @@ class BenchCommand final : public Command {
     // The profile: separate runs on context 0 (a profiled step waits for the previous
     // one, so the timed figures above stay unperturbed).
     StepProfiler profiler;
+    ExecutionPlanInfo plan;
+    const BuildReport& report = model->GetBuildReport();
     if (profile_) {
       std::vector<Tensor> outputs;
       contexts[0]->SetProfiler(&profiler);
       for (int i = 0; i < iterations_; ++i) {
+        ++executes[0];
         s = contexts[0]->Execute(inputs, &outputs);
-        if (!s.ok()) return ReportFailure("bench", s);
+        if (!s.ok()) {
+          contexts[0]->SetProfiler(nullptr);
+          return ReportFailure("bench", s);
+        }
         profiler.EndRun();
       }
       contexts[0]->SetProfiler(nullptr);
+      s = contexts[0]->GetLastExecutionPlan(&plan);
+      if (!s.ok()) return ReportFailure("bench", WithPrefix("execution plan: ", s));
     }
+    // Each profiled step's plan step (index into plan.steps, -1 when not found).
+    std::vector<std::string> profiled_nodes;
+    for (const auto& step : profiler.steps()) profiled_nodes.push_back(step.node);
+    const std::vector<int64_t> plan_index = MatchStepsToPlan(profiled_nodes, plan);
+    auto plan_step = [&](const StepProfiler::Step& step) -> const PlanStepInfo* {
+      const int64_t index = plan_index[step.position];
+      return index < 0 ? nullptr : &plan.steps[static_cast<size_t>(index)];
+    };
+    const FastPaths fast_paths = ComputeFastPaths(plan, report, executes[0], load_ms);
     std::vector<StepProfiler::Step> ranked = profiler.steps();
     double profiled_total = 0;
     for (const auto& step : ranked) profiled_total += step.total_ms;
@@ -240,9 +275,26 @@ class BenchCommand final : public Command {
 
     nlohmann::json profile_json = nlohmann::json::array();
     for (const auto& step : ranked) {
+      const PlanStepInfo* planned = plan_step(step);
+      const NodeReport* node = FindReportNode(report, step.node);
+      nlohmann::json inputs_json = nlohmann::json::array();
+      nlohmann::json outputs_json = nlohmann::json::array();
+      if (planned != nullptr) {
+        for (const PlanTensorInfo& t : planned->inputs) inputs_json.push_back(PlanTensorJson(t));
+        for (const PlanTensorInfo& t : planned->outputs) outputs_json.push_back(PlanTensorJson(t));
+      }
       profile_json.push_back(
           {{"node", step.node},
            {"kernel", step.kernel},
+           {"output", planned != nullptr && !planned->outputs.empty()
+                          ? nlohmann::json(PlanTensorText(planned->outputs[0]))
+                          : nlohmann::json()},
+           {"fused", node != nullptr ? node->fused : std::vector<std::string>()},
+           {"in_place", planned != nullptr && planned->in_place},
+           {"implementation",
+            planned != nullptr ? nlohmann::json(planned->implementation) : nlohmann::json()},
+           {"inputs", inputs_json},
+           {"outputs", outputs_json},
            {"mean_ms", step.total_ms / profile_runs},
            {"percent", profiled_total > 0 ? 100.0 * step.total_ms / profiled_total : 0.0}});
     }
@@ -250,6 +302,8 @@ class BenchCommand final : public Command {
       nlohmann::json result = {{"engine", engine_path_},
                  {"batch", batch},
                  {"threads", threads_},
+                 {"threads_per_context", threads_each},
+                 {"threads_per_context_option", threads_per_context_},
                  {"iterations", iterations_},
                  {"warmup", warmup_},
                  {"omp_num_threads", omp != nullptr ? nlohmann::json(omp_text) : nlohmann::json()},
@@ -269,7 +323,10 @@ class BenchCommand final : public Command {
                  {"peak_live_tensor_bytes", contexts[0]->GetPeakLiveTensorBytes()},
                  {"load_ms", load_ms},
                  {"peak_rss_bytes", PeakRssBytes()}};
-      if (profile_) result["profile"] = profile_json;
+      if (profile_) {
+        result["profile"] = profile_json;
+        result["fast_paths"] = FastPathsJson(fast_paths);
+      }
       PrintJson(result);
       return kExitOk;
     }
@@ -279,9 +336,7 @@ class BenchCommand final : public Command {
             {
                 {"engine", engine_path_ + " (" + model->GetName() + ")"},
                 {"batch", std::to_string(batch)},
-                {"threads", std::to_string(threads_) + " (one context each; OMP_NUM_THREADS " +
-                                (omp != nullptr ? "= " + omp_text : std::string("unset")) + "; " +
-                                std::to_string(cores) + " hardware threads)"},
+                {"threads", ThreadsText(threads_each, omp, cores)},
                 {"runs", std::to_string(iterations_) + " timed + " + std::to_string(warmup_) +
                              " warm-up per thread"},
                 {"activation memory",
@@ -306,16 +361,32 @@ class BenchCommand final : public Command {
     if (profile_) {
       std::printf("\nprofile (%d runs, mean per run: %.3f ms; slowest first):\n",
                   profiler.runs(), profiled_total / profile_runs);
-      TextTable steps({"#", "node", "kernel", "ms", "%"});
+      TextTable steps({"#", "node", "kernel", "output", "fused", "implementation", "ms", "%"});
       int rank = 0;
       for (const auto& step : ranked) {
         char percent[16];
         std::snprintf(percent, sizeof(percent), "%.1f",
                       profiled_total > 0 ? 100.0 * step.total_ms / profiled_total : 0.0);
-        steps.AddRow({std::to_string(++rank), step.node, step.kernel,
-                      Ms(step.total_ms / profile_runs), percent});
+        const PlanStepInfo* planned = plan_step(step);
+        std::string output = "-", fused = "-", implementation = "-";
+        if (planned != nullptr) {
+          if (!planned->outputs.empty()) output = PlanTensorText(planned->outputs[0]);
+          std::string joined;
+          for (const std::string& f :
+               StepFusedShort(*planned, FindReportNode(report, step.node))) {
+            joined += (joined.empty() ? "" : ",") + f;
+          }
+          if (!joined.empty()) fused = joined;
+          // "" is a step that runs no code (a zero-copy view).
+          implementation = planned->implementation.empty() ? "(none)"
+                                                           : planned->implementation;
+        }
+        steps.AddRow({std::to_string(++rank), step.node, step.kernel, output, fused,
+                      implementation, Ms(step.total_ms / profile_runs), percent});
       }
       steps.Print(stdout);
+      std::printf("\nfast paths (plan of the profiled context, %zu steps):\n%s", plan.steps.size(),
+                  RenderKeyValues(FastPathLines(fast_paths)).c_str());
     }
     return kExitOk;
   }
@@ -324,7 +395,22 @@ class BenchCommand final : public Command {
   CLI::App* app_ = nullptr;
   std::string engine_path_;
   int64_t batch_ = 0;  // 0: not given
+  // "1 context x 2 threads each (--threads-per-context 2; 2 hardware threads)".
+  std::string ThreadsText(int threads_each, const char* omp, unsigned cores) const {
+    std::string text = std::to_string(threads_) + (threads_ == 1 ? " context x " : " contexts x ") +
+                       std::to_string(threads_each) +
+                       (threads_each == 1 ? " thread each (" : " threads each (");
+    if (threads_per_context_ > 0) {
+      text += "--threads-per-context " + std::to_string(threads_per_context_);
+    } else {
+      text += std::string("OpenMP default: OMP_NUM_THREADS ") +
+              (omp != nullptr ? "= " + std::string(omp) : std::string("unset"));
+    }
+    return text + "; " + std::to_string(cores) + " hardware threads)";
+  }
+
   int threads_ = 1;
+  int threads_per_context_ = 0;  // 0: the OpenMP default
   int iterations_ = 100;
   int warmup_ = 10;
   bool json_ = false;

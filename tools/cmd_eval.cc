@@ -101,6 +101,11 @@ class EvalCommand final : public Command {
         });
     app_->add_option("--output", output_name_,
                      "The output holding the class scores (default: the first output)");
+    app_->add_option("--threads-per-context", threads_per_context_,
+                     "Threads the evaluation uses inside a step (ContextOptions::num_threads); "
+                     "0 = the OpenMP default: OMP_NUM_THREADS, else every hardware thread")
+        ->default_val(0)
+        ->check(CLI::Range(0, 1024));
     app_->add_flag("--json", json_, "Print the result as JSON on stdout");
   }
 
@@ -234,7 +239,9 @@ class EvalCommand final : public Command {
     const int64_t total = limit_ > 0 ? std::min(limit_, set.count) : set.count;
 
     std::unique_ptr<IContext> context;
-    s = engine->CreateIContext(&context);
+    ContextOptions options;
+    options.num_threads = threads_per_context_;
+    s = engine->CreateIContext(options, &context);
     if (!s.ok()) return ReportFailure("eval", s);
     std::vector<int64_t> shape = fitted;
     shape[0] = batch;
@@ -298,7 +305,8 @@ class EvalCommand final : public Command {
                  {"classes", classes},
                  {"batch", batch},
                  {"seconds", seconds},
-                 {"images_per_second", seconds > 0 ? static_cast<double>(total) / seconds : 0.0}});
+                 {"images_per_second", seconds > 0 ? static_cast<double>(total) / seconds : 0.0},
+                 {"threads_per_context", context->GetNumThreads()}});
       return kExitOk;
     }
     char line[64];
@@ -315,7 +323,8 @@ class EvalCommand final : public Command {
                 {"time",
                  FormatSeconds(seconds) + " (" +
                      std::to_string(static_cast<int64_t>(seconds > 0 ? total / seconds : 0)) +
-                     " images/s)"},
+                     " images/s, " + std::to_string(context->GetNumThreads()) +
+                     (context->GetNumThreads() == 1 ? " thread)" : " threads)")},
             },
             "")
             .c_str());
@@ -332,6 +341,7 @@ class EvalCommand final : public Command {
   int64_t batch_ = 0;  // 0: default
   std::string normalize_text_;
   std::string output_name_;
+  int threads_per_context_ = 0;  // 0: the OpenMP default
   bool json_ = false;
 };
 

@@ -85,6 +85,11 @@ class RunCommand final : public Command {
     app_->add_option("-o,--output-dir", output_dir_,
                      "Directory for the outputs (created if missing); without it the outputs "
                      "are only summarized");
+    app_->add_option("--threads-per-context", threads_per_context_,
+                     "Threads the run uses inside a step (ContextOptions::num_threads); 0 = the "
+                     "OpenMP default: OMP_NUM_THREADS, else every hardware thread")
+        ->default_val(0)
+        ->check(CLI::Range(0, 1024));
     app_->add_flag("--json", json_, "Print the result as JSON on stdout");
   }
 
@@ -161,7 +166,9 @@ class RunCommand final : public Command {
     }
 
     std::unique_ptr<IContext> context;
-    s = engine->CreateIContext(&context);
+    ContextOptions options;
+    options.num_threads = threads_per_context_;
+    s = engine->CreateIContext(options, &context);
     if (!s.ok()) return ReportFailure("run", s);
     std::vector<Tensor> outputs;
     const auto start = std::chrono::steady_clock::now();
@@ -233,7 +240,8 @@ class RunCommand final : public Command {
       PrintJson({{"engine", engine_path_},
                  {"inputs", inputs_json},
                  {"outputs", outputs_json},
-                 {"latency_ms", seconds * 1e3}});
+                 {"latency_ms", seconds * 1e3},
+                 {"threads_per_context", context->GetNumThreads()}});
       return kExitOk;
     }
     std::printf("ran %s in %s (first run: includes building the execution plan)\n",
@@ -254,6 +262,7 @@ class RunCommand final : public Command {
   std::string engine_path_;
   std::vector<std::string> inputs_;
   std::string output_dir_;
+  int threads_per_context_ = 0;  // 0: the OpenMP default
   bool json_ = false;
 };
 

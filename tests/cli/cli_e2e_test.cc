@@ -240,12 +240,14 @@ TEST_F(CliTest, HelpListsEveryCommandAndFlag) {
        {"--output", "--config", "--precision", "--calib", "--calib-samples", "--calib-algorithm",
         "--calib-normalize", "--calib-batch", "--calib-table", "--save-calib-table", "--report",
         "--json"}},
-      {"run", {"--input", "--output-dir", "--json"}},
-      {"bench", {"--batch", "--threads", "--iterations", "--warmup", "--json"}},
+      {"run", {"--input", "--output-dir", "--threads-per-context", "--json"}},
+      {"bench",
+       {"--batch", "--threads", "--threads-per-context", "--iterations", "--warmup", "--profile",
+        "--json"}},
       {"inspect", {"--json", "--show-config"}},
       {"eval",
        {"--dataset", "--dataset-dir", "--data", "--labels", "--limit", "--batch", "--normalize",
-        "--output", "--json"}},
+        "--output", "--threads-per-context", "--json"}},
   };
   for (const auto& [cmd, names] : flags) {
     r = RunCli(tmp(), {cmd, "--help"});
@@ -268,6 +270,16 @@ TEST_F(CliTest, UsageErrorsExitWith2AndOneLine) {
   ExpectError(tmp(), {"build", kOnnx}, 2, "--output is required");
   ExpectError(tmp(), {"bench", e, "--threads", "0"}, 2, "--threads");
   ExpectError(tmp(), {"bench", e, "--iterations", "many"}, 2, "--iterations");
+  // --threads-per-context: 0 (the OpenMP default) to 1024, on every command that runs.
+  ExpectError(tmp(), {"bench", e, "--threads-per-context", "-1"}, 2,
+              "--threads-per-context: Value -1 not in range 0 to 1024");
+  ExpectError(tmp(), {"bench", e, "--threads-per-context", "2000"}, 2,
+              "--threads-per-context: Value 2000 not in range 0 to 1024");
+  ExpectError(tmp(), {"run", e, "--input", input_npy_, "--threads-per-context", "2000"}, 2,
+              "--threads-per-context: Value 2000 not in range 0 to 1024");
+  ExpectError(tmp(),
+              {"eval", e, "--dataset", "fashion-mnist", "--threads-per-context", "-1"}, 2,
+              "--threads-per-context: Value -1 not in range 0 to 1024");
   ExpectError(tmp(), {"run", e}, 2, "--input is required");
   ExpectError(tmp(), {"run", e, "--input", "nope=" + input_npy_}, 2, "no input named 'nope'");
   ExpectError(tmp(), {"run", e, "--input", input_npy_, "--input", "image=" + input_npy_}, 2,
@@ -446,6 +458,15 @@ TEST_F(CliTest, BenchProfileListsEveryNode) {
   for (const json& step : j["profile"]) {
     profiled.insert(step["node"].get<std::string>());
     EXPECT_FALSE(step["kernel"].get<std::string>().empty());
+    // Every step is found in the execution plan: its output as "element layout".
+    EXPECT_TRUE(step["output"].is_string()) << step;
+    EXPECT_TRUE(step["implementation"].is_string()) << step;
+    EXPECT_TRUE(step["fused"].is_array()) << step;
+    EXPECT_TRUE(step["inputs"].is_array()) << step;
+    ASSERT_TRUE(step["outputs"].is_array()) << step;
+    ASSERT_FALSE(step["outputs"].empty()) << step;
+    EXPECT_EQ(step["output"], step["outputs"][0]["element"].get<std::string>() + " " +
+                                  step["outputs"][0]["layout"].get<std::string>());
     EXPECT_GE(step["mean_ms"].get<double>(), 0.0);
     EXPECT_LE(step["mean_ms"].get<double>(), previous);  // slowest first
     previous = step["mean_ms"].get<double>();
@@ -455,9 +476,85 @@ TEST_F(CliTest, BenchProfileListsEveryNode) {
   for (const json& node : inspect["build_report"]["nodes"]) {
     EXPECT_EQ(profiled.count(node["name"].get<std::string>()), 1u) << node["name"];
   }
+  // The FP32 engine's fast paths: not INT8, one plan for 1 warm-up + 4 timed + 4 profiled
+  // runs.
+  EXPECT_EQ(j["fast_paths"]["int8"]["int8_engine"], false);
+  EXPECT_EQ(j["fast_paths"]["primitives"]["plans_built"], 1);
+  EXPECT_EQ(j["fast_paths"]["primitives"]["runs"], 9);
   const CliResult r = RunCli(tmp(), {"bench", fp32_engine_, "-n", "2", "-w", "0", "--profile"});
   EXPECT_EQ(r.code, 0) << r.err;
-  EXPECT_NE(r.out.find("slowest first"), std::string::npos) << r.out;
+  for (const char* text : {"slowest first", "implementation", "fused", "fast paths",
+                           "not an INT8 engine", "1 plan built for 4 runs"}) {
+    EXPECT_NE(r.out.find(text), std::string::npos) << text << "\n" << r.out;
+  }
+}
+
+// --threads-per-context reaches the context: each command reports the count it ran with.
+TEST_F(CliTest, ThreadsPerContextIsPassedToTheContext) {
+  json j = RunJson(tmp(), {"bench", fp32_engine_, "-n", "2", "-w", "0", "--threads", "2",
+                           "--threads-per-context", "1", "--json"});
+  EXPECT_EQ(j["threads"], 2);
+  EXPECT_EQ(j["threads_per_context"], 1);
+  EXPECT_EQ(j["threads_per_context_option"], 1);
+  j = RunJson(tmp(), {"run", fp32_engine_, "--input", input_npy_, "--threads-per-context", "2",
+                      "--json"});
+  EXPECT_EQ(j["threads_per_context"], 2);
+  j = RunJson(tmp(), {"eval", fp32_engine_, "--dataset", "fashion-mnist", "--dataset-dir",
+                      fmnist_dir_, "--threads-per-context", "1", "--json"});
+  EXPECT_EQ(j["threads_per_context"], 1);
+  // The default (0) resolves to the OpenMP default: at least one thread.
+  j = RunJson(tmp(), {"bench", fp32_engine_, "-n", "1", "-w", "0", "--json"});
+  EXPECT_EQ(j["threads_per_context_option"], 0);
+  EXPECT_GE(j["threads_per_context"].get<int>(), 1);
+  const CliResult r = RunCli(tmp(), {"bench", fp32_engine_, "-n", "1", "-w", "0",
+                                     "--threads-per-context", "1"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("1 context x 1 thread each (--threads-per-context 1;"), std::string::npos)
+      << r.out;
+}
+
+// The INT8 ResNet of models/ (residual adds): bench --profile shows the runtime's fast
+// paths: no reorder between kernels, every residual add fused as a sum post-op, every
+// Conv/FullyConnected step INT8, one plan for every run, the requested thread count.
+TEST_F(CliTest, BenchProfileShowsTheFastPathsOfAnInt8ResNet) {
+  const std::string model = std::string(QSDK_CLI_MODELS_DIR) + "/fmnist_resnet.onnx";
+  if (!std::filesystem::exists(model)) GTEST_SKIP() << "needs " << model;
+  // Calibrated on the synthetic images: the ranges do not matter here, only the plan.
+  const std::string int8 = tmp() + "/resnet.int8.qsdk";
+  const CliResult built =
+      RunCli(tmp(), {"build", model, "-o", int8, "-p", "qint8_mixed_float32", "--calib",
+                     calib_idx_, "--calib-batch", "8", "--no-progress"});
+  ASSERT_EQ(built.code, 0) << built.err;
+  const json j = RunJson(tmp(), {"bench", int8, "-n", "3", "-w", "1", "--profile", "--json",
+                                 "--threads-per-context", "1"});
+  ASSERT_TRUE(j["fast_paths"].is_object()) << j.dump(2);
+  const json& f = j["fast_paths"];
+  EXPECT_EQ(f["reorders"]["between_kernels"], 0) << f.dump(2);
+  EXPECT_GE(f["residual_adds"]["fused"].get<int>(), 1) << f.dump(2);
+  EXPECT_EQ(f["residual_adds"]["separate_elementwise_steps"], 0) << f.dump(2);
+  EXPECT_EQ(f["int8"]["int8_engine"], true);
+  EXPECT_GT(f["int8"]["heavy_steps"].get<int>(), 0) << f.dump(2);
+  EXPECT_EQ(f["int8"]["heavy_int8_steps"], f["int8"]["heavy_steps"]) << f.dump(2);
+  EXPECT_EQ(f["primitives"]["plans_built"], 1);
+  EXPECT_EQ(f["primitives"]["runs"], 1 + 3 + 3);  // warm-up + timed + profiled
+  EXPECT_EQ(f["threads"], 1);
+  EXPECT_EQ(j["threads_per_context"], 1);
+  // The profile rows of the residual convolutions say so in "fused".
+  int residual_rows = 0;
+  for (const json& step : j["profile"]) {
+    for (const json& fused : step["fused"]) {
+      residual_rows += fused.get<std::string>().rfind("residual add", 0) == 0;
+    }
+  }
+  EXPECT_EQ(residual_rows, f["residual_adds"]["fused"].get<int>());
+  const CliResult r = RunCli(tmp(), {"bench", int8, "-n", "2", "-w", "0", "--profile",
+                                     "--threads-per-context", "1"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  for (const char* text : {"fast paths", "reorders:", "0 between kernels", "int8 end to end:",
+                           "residual adds:", "depthwise conv:", "weights:", "primitives:",
+                           "activation arena:", "1 per context", "residual add,Relu"}) {
+    EXPECT_NE(r.out.find(text), std::string::npos) << text << "\n" << r.out;
+  }
 }
 
 TEST_F(CliTest, EvalCountsTopOneExactly) {
