@@ -220,5 +220,37 @@ TEST_F(ExecutionPlanTest, ShowsTheInt8FastPaths) {
   EXPECT_EQ(plan.input_shapes[0][0], 1);
 }
 
+// The BF16 engine casts the model input with a oneDNN reorder; that reorder writes the
+// layout the first convolution takes (channels-last), so no separate reorder follows it.
+TEST(ExecutionPlanBf16Test, InputCastWritesTheFirstConvolutionsLayout) {
+  auto net = MakeBlock();
+  std::unique_ptr<IModel> model;
+  const Status built =
+      test::Build(*net, R"({"precision_config": {"precision_mode": "force_bfloat16"}})", &model);
+  if (!built.ok() && built.message().find("AVX512_BF16") != std::string::npos) {
+    GTEST_SKIP() << "no BF16 on this CPU: " << built.message();
+  }
+  ASSERT_TRUE(built.ok()) << built.ToString();
+  std::unique_ptr<IEngine> engine;
+  ASSERT_TRUE(model->CreateIEngine(&engine).ok());
+  std::unique_ptr<IContext> context;
+  ASSERT_TRUE(engine->CreateIContext(&context).ok());
+  Tensor in = Tensor::Allocate(DataType::FLOAT32, Dims{1, 8, 12, 12}, "x");
+  std::vector<Tensor> out;
+  ASSERT_TRUE(context->Execute({in}, &out).ok());
+  ExecutionPlanInfo plan;
+  ASSERT_TRUE(context->GetLastExecutionPlan(&plan).ok());
+  ASSERT_FALSE(plan.steps.empty());
+  const PlanStepInfo& cast = plan.steps.front();
+  EXPECT_NE(cast.kernel.find("cast"), std::string::npos) << cast.kernel;
+  ASSERT_EQ(cast.outputs.size(), 1u);
+  EXPECT_EQ(cast.outputs[0].element, "bf16");
+  const PlanStepInfo* conv1 = FindStep(plan, "conv1");
+  ASSERT_NE(conv1, nullptr);
+  EXPECT_EQ(conv1->inputs[0].tensor, cast.outputs[0].tensor);
+  EXPECT_EQ(conv1->inputs[0].layout, cast.outputs[0].layout);
+  for (const PlanStepInfo& s : plan.steps) EXPECT_NE(s.kernel, "reorder") << s.node;
+}
+
 }  // namespace
 }  // namespace qsdk

@@ -1,6 +1,9 @@
 // Cast: a float tensor to another float type (FLOAT32 / FLOAT16 / BFLOAT16, docs/ops.md).
 // The output keeps the input's layout (only the element type changes), so blocked layouts
-// flow through a Cast as through an eltwise op. Narrowing rounds to nearest even (f32 ->
+// flow through a Cast as through an eltwise op; except that a reorder cast of a plain 4-D /
+// 5-D tensor read by convolutions writes channels-last (ReadersPreferChannelsLast, as
+// Quantize does), so that the cast of a model's input also makes the first convolution's
+// layout instead of leaving that to a separate reorder. Narrowing rounds to nearest even (f32 ->
 // f16 overflows to inf); widening is exact.
 //
 //   f32 <-> bf16   one oneDNN reorder when oneDNN runs it with a jit implementation (any
@@ -93,8 +96,9 @@ bool NativeBf16() {
 
 class CastKernel : public Kernel {
  public:
-  CastKernel(std::string what, memory::data_type from, memory::data_type to)
-      : what_(std::move(what)), from_(from), to_(to) {}
+  CastKernel(std::string what, memory::data_type from, memory::data_type to,
+             bool channels_last)
+      : what_(std::move(what)), from_(from), to_(to), channels_last_(channels_last) {}
 
   // "onednn_reorder_cast_f32_bf16" (a oneDNN reorder where it has a jit one, else the
   // loop), or "cast_loop_f16_f32" for a conversion with f16.
@@ -122,7 +126,11 @@ class CastKernel : public Kernel {
       const bool with_half = from_ == memory::data_type::f16 || to_ == memory::data_type::f16;
       if (!with_half && (to_ != memory::data_type::bf16 || NativeBf16()) &&
           src.data.format_kind == dnnl_blocked) {
-        const memory::desc dst = WithDataType(src, to_);
+        const memory::dims dims = src.dims();
+        const memory::desc dst = channels_last_ && IsPlain(src) &&
+                                         (dims.size() == 4 || dims.size() == 5)
+                                     ? ChannelsLastDesc(dims, to_)
+                                     : WithDataType(src, to_);
         dnnl::reorder::primitive_desc pd;
         try {
           pd = dnnl::reorder::primitive_desc(*args.engine, src, *args.engine, dst,
@@ -150,6 +158,7 @@ class CastKernel : public Kernel {
   std::string what_;
   memory::data_type from_;
   memory::data_type to_;
+  bool channels_last_;  // a reorder cast of a plain 4-D / 5-D input writes channels-last
 };
 
 }  // namespace
@@ -177,7 +186,8 @@ Status CreateCastKernel(const graph::Graph& graph, graph::NodeId id, const dnnl:
                              DataTypeName(y.dtype),
                              "; Cast converts between FLOAT32, FLOAT16 and BFLOAT16");
     }
-    *kernel = std::make_unique<CastKernel>(what, DnnlDataType(x.dtype), DnnlDataType(y.dtype));
+    *kernel = std::make_unique<CastKernel>(what, DnnlDataType(x.dtype), DnnlDataType(y.dtype),
+                                           ReadersPreferChannelsLast(graph, node.outputs[0]));
     return Status::Ok();
   });
 }

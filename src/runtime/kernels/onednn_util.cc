@@ -1,5 +1,6 @@
 #include "runtime/kernels/onednn_util.h"
 
+#include <algorithm>
 #include <cstring>
 #include <sstream>
 
@@ -425,6 +426,32 @@ void PrimitiveSequenceInstance::Execute(dnnl::stream& stream,
         dnnl_primitive_execute(call.primitive.get(), stream.get(), n, args.data()),
         "could not execute a primitive");
   }
+}
+
+memory::desc ChannelsLastDesc(const memory::dims& dims, memory::data_type type) {
+  return memory::desc(dims, type,
+                      dims.size() == 4 ? memory::format_tag::acdb : memory::format_tag::acdeb);
+}
+
+bool ReadersPreferChannelsLast(const graph::Graph& graph, graph::TensorId tensor) {
+  bool conv = false;
+  for (const graph::Node& node : graph.nodes) {
+    if (std::find(node.inputs.begin(), node.inputs.end(), tensor) == node.inputs.end()) continue;
+    switch (node.type) {
+      case NodeType::kConv:
+        conv = true;
+        break;
+      case NodeType::kPool:
+      case NodeType::kElementwise:
+      case NodeType::kConcat:
+      case NodeType::kQuantize:
+      case NodeType::kDequantize:
+        break;
+      default:
+        return false;
+    }
+  }
+  return conv && !graph.IsGraphOutput(tensor);
 }
 
 }  // namespace qsdk::runtime

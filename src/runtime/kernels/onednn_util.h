@@ -55,6 +55,16 @@ dnnl::memory::dims RowMajorStrides(const dnnl::memory::dims& dims);
 // True when `md` is the plain row-major layout of its own dims (any element type).
 bool IsPlain(const dnnl::memory::desc& md);
 
+// Channels-last layout (acdb for 4-D, acdeb for 5-D) of `dims` with element type `type`.
+dnnl::memory::desc ChannelsLastDesc(const dnnl::memory::dims& dims, dnnl::memory::data_type type);
+
+// True when every reader of `tensor` takes channels-last without a reorder and at least
+// one of them is a convolution (oneDNN's convolutions take channels-last at least for
+// their first layer, with few input channels); never for a graph output. A kernel that
+// changes a plain 4-D / 5-D tensor's element type with a reorder (Quantize, Cast) then
+// writes channels-last, so that the same reorder changes the layout too.
+bool ReadersPreferChannelsLast(const graph::Graph& graph, graph::TensorId tensor);
+
 // oneDNN element type of a graph type: FLOAT32 f32, BFLOAT16 bf16, FLOAT16 f16, INT8 s8,
 // UINT8 u8, INT32 s32; undef for the others.
 dnnl::memory::data_type DnnlDataType(DataType type);

@@ -87,8 +87,7 @@ class QuantizeKernel : public Kernel {
         dst = PlainDesc(out_shape, out_.type);
       } else if (layout_ == OutputLayout::kChannelsLast && IsPlain(src) &&
                  (dims.size() == 4 || dims.size() == 5)) {
-        dst = memory::desc(dims, out_.type,
-                           dims.size() == 4 ? memory::format_tag::acdb : memory::format_tag::acdeb);
+        dst = ChannelsLastDesc(dims, out_.type);
       }
       auto result = std::make_unique<PrimitiveSequenceInstance>();
       if (in_.quantized() && out_.quantized()) {
@@ -396,29 +395,6 @@ Status ReadSide(const graph::Tensor& tensor, const std::string& what, Side* side
     side->axis = -1;
   }
   return Status::Ok();
-}
-
-// True when every reader of `tensor` takes channels-last without a reorder and at least
-// one of them is a convolution (which prefers it).
-bool ReadersPreferChannelsLast(const graph::Graph& graph, graph::TensorId tensor) {
-  bool conv = false;
-  for (const graph::Node& node : graph.nodes) {
-    if (std::find(node.inputs.begin(), node.inputs.end(), tensor) == node.inputs.end()) continue;
-    switch (node.type) {
-      case NodeType::kConv:
-        conv = true;
-        break;
-      case NodeType::kPool:
-      case NodeType::kElementwise:
-      case NodeType::kConcat:
-      case NodeType::kQuantize:
-      case NodeType::kDequantize:
-        break;
-      default:
-        return false;
-    }
-  }
-  return conv && !graph.IsGraphOutput(tensor);
 }
 
 }  // namespace
