@@ -274,8 +274,8 @@ def header(meta):
         "",
         f"- Machine: {meta['cpu_model']}; {meta['cores']} cores, {meta['hardware_threads']} "
         f"hardware threads; {flags}.",
-        f"- Threads: {meta['threads']} for every system (qsdk: `OMP_NUM_THREADS={meta['threads']}`"
-        f", one context; ONNX Runtime: {meta['threads']} intra-op threads; PyTorch: "
+        f"- Threads: {meta['threads']} for every system (qsdk: one context, `qsdk bench "
+        f"--threads-per-context {meta['threads']}`, i.e. `ContextOptions::num_threads`; ONNX Runtime: {meta['threads']} intra-op threads; PyTorch: "
         f"`torch.set_num_threads({meta['threads']})`)"
         + (f"; every process at nice {meta['nice']:+d}" if meta.get("nice") else "")
         + (f"; `OMP_WAIT_POLICY={meta['omp_wait_policy']}` from the environment"
@@ -332,6 +332,55 @@ def profiles_section(results, targets):
     return "\n".join(out) + "\n"
 
 
+def fast_paths_section(results):
+    """One row per qsdk engine: the fast paths of its b=1 plan (`qsdk bench --profile`)."""
+    rows = []
+    for key, m in results["models"].items():
+        for prec in ("fp32", "bf16", "int8"):
+            prof = m.get("profiles", {}).get(prec)
+            if prof is None:
+                continue
+            label = [m["label"], prec.upper()]
+            fp = prof.get("fast_paths")
+            if prof.get("error") or not fp:
+                rows.append(label + [f"n/a ({short_error(prof.get('error', 'no fast paths'))})"]
+                            + [""] * 8)
+                continue
+            r, i8, res, dw = fp["reorders"], fp["int8"], fp["residual_adds"], fp["depthwise"]
+            if i8["int8_engine"]:
+                int8 = (f"{i8['int8_nodes']} of {i8['nodes']} nodes; "
+                        f"{i8['quantize_steps']} Q, {i8['dequantize_steps']} DQ; "
+                        f"{i8['int8_quantized_output_steps']} write u8/s8")
+            else:
+                int8 = ", ".join(f"{n} {p}" for p, n in sorted(i8["nodes_by_precision"].items()))
+            if dw["steps"] == 0:
+                depthwise = "none"
+            else:
+                depthwise = f"{dw['steps']}, " + (
+                    "u8/s8 in and out" if dw["quantized_io_steps"] == dw["steps"]
+                    else "/".join(dw["elements"]) + " in and out")
+                if dw["fp32_round_trips"]:
+                    depthwise += f"; {dw['fp32_round_trips']} FP32 round trips"
+            rows.append(label + [
+                str(fp["steps"]),
+                f"{r['between_kernels']} / {r['at_inputs']} / {r['at_outputs']}",
+                int8,
+                f"{res['fused']} ({res['in_place']} in place) / "
+                f"{res['separate_elementwise_steps']}",
+                depthwise,
+                str(fp["weights"]["relaid_out_steps"]),
+                f"{fp['primitives']['plans_built']} / {fp['primitives']['runs']}",
+                f"{fp['activation_arena']['arena_to_peak']:.2f}",
+                str(fp["threads"]),
+            ])
+    if not rows:
+        return "No engine was profiled.\n"
+    return table(["Model", "Engine", "Steps", "Reorders: between kernels / at inputs / at outputs",
+                  "Precision", "Residual adds fused (in place) / separate element-wise steps",
+                  "Depthwise convs", "Steps with weights re-laid out", "Plans built / runs",
+                  "Arena / peak live", "Threads"], rows) + "\n"
+
+
 def render(results):
     meta = results["meta"]
     targets = results.get("targets") or compute_targets(results)
@@ -354,7 +403,16 @@ def render(results):
                   f"`{m['onnx_display']}` ({size(m['onnx_size'])}), input "
                   f"{'x'.join(str(d) for d in m['sample_shape'])} per image. {m['note']}", "",
                   model_table(key, m), ""]
-    parts += ["### Profiles of missed targets", "", profiles_section(results, targets)]
+    parts += ["### Fast paths (b=1 plan of every engine, `qsdk bench --profile`)", "",
+              "What `qsdk bench --profile` reports about the plan each engine runs: layout "
+              "changes, precision end to end (Quantize / Dequantize steps, INT8 kernels whose "
+              "requantization to u8/s8 is fused), residual adds fused as sum post-ops, "
+              "depthwise convolutions, weights used as packed at engine creation, primitives "
+              "cached per shape (one plan for every run at b=1), the arena against the peak of "
+              "live tensors, and the threads per context. How to read each column: "
+              "`docs/cli.md`, \"Profile and fast paths\".", "",
+              fast_paths_section(results), "",
+              "### Profiles of missed targets", "", profiles_section(results, targets)]
     return "\n".join(parts).rstrip() + "\n"
 
 
