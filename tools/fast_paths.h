@@ -70,7 +70,7 @@ struct FastPaths {
   // Steps of Elementwise nodes (add / sub / mul: the build report does not say which).
   int64_t separate_elementwise_steps = 0;
 
-  // Depthwise convolutions: Conv steps whose oneDNN implementation contains "dw".
+  // Depthwise convolutions: Conv steps whose implementation the runtime marked "[depthwise]".
   int64_t depthwise_steps = 0;
   int64_t depthwise_quantized_io_steps = 0;  // every input and output u8 / s8
   int64_t depthwise_float_io_steps = 0;      // an input or output f32 / bf16 / f16
