@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "qsdk/data_type.h"
+#include "qsdk/export.h"
 #include "qsdk/node_type.h"
 #include "qsdk/status.h"
 
@@ -42,7 +43,7 @@ struct ReorderReport {
 };
 
 /// @brief The build report of a model: available from IModel and stored in the engine file.
-struct BuildReport {
+struct QSDK_API BuildReport {
   std::string precision_mode;            ///< The global mode of the build.
   std::string precision_policy;          ///< "strict" or "prefer".
   std::vector<NodeReport> nodes;         ///< In execution order.

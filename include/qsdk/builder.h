@@ -6,6 +6,7 @@
 #include <string>
 
 #include "qsdk/builder_config.h"
+#include "qsdk/export.h"
 #include "qsdk/model.h"
 #include "qsdk/network.h"
 #include "qsdk/status.h"
@@ -21,7 +22,7 @@ namespace qsdk {
 ///
 /// Thread-safety: one IBuilder may run one build at a time; use one builder per thread
 /// to build in parallel.
-class IBuilder {
+class QSDK_API IBuilder {
  public:
   virtual ~IBuilder() = default;
   /// @brief Builds @p network with @p config into @p model (named @p name).
@@ -31,6 +32,6 @@ class IBuilder {
 };
 
 /// @brief Creates a builder.
-std::unique_ptr<IBuilder> CreateIBuilder();
+QSDK_API std::unique_ptr<IBuilder> CreateIBuilder();
 
 }  // namespace qsdk

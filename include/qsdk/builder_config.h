@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "qsdk/export.h"
 #include "qsdk/status.h"
 
 namespace qsdk {
@@ -36,7 +37,7 @@ namespace qsdk {
 ///
 /// Thread-safety: not thread-safe while being modified; a configuration that is no longer
 /// modified may be read by several builds at once.
-class IBuilderConfig {
+class QSDK_API IBuilderConfig {
  public:
   virtual ~IBuilderConfig() = default;
   /// @brief Applies the JSON document @p json.
@@ -49,6 +50,6 @@ class IBuilderConfig {
 };
 
 /// @brief Creates a configuration with every key at its default.
-std::unique_ptr<IBuilderConfig> CreateIBuilderConfig();
+QSDK_API std::unique_ptr<IBuilderConfig> CreateIBuilderConfig();
 
 }  // namespace qsdk

@@ -30,6 +30,7 @@
 #include "qsdk/builder_config.h"
 #include "qsdk/data_type.h"
 #include "qsdk/dims.h"
+#include "qsdk/export.h"
 #include "qsdk/network.h"
 #include "qsdk/status.h"
 
@@ -46,7 +47,7 @@ namespace qsdk {
 /// Lifetime: the object is borrowed for the duration of ICalibrator::Calibrate only.
 /// Thread-safety: its methods are called from the thread that called Calibrate, one at a
 /// time; it need not be thread-safe.
-class CalibDataInterface {
+class QSDK_API CalibDataInterface {
  public:
   virtual ~CalibDataInterface() = default;
   /// @brief Shape of the current batch. It must have the network input's rank and its
@@ -84,7 +85,7 @@ enum class CalibrationAlgorithm : int32_t {
 
 /// @brief Stable lower-case name of @p algorithm as written in calibration tables
 ///        ("minmax", "entropy", "percentile", "mse"); "invalid" for other values.
-const char* CalibrationAlgorithmName(CalibrationAlgorithm algorithm);
+QSDK_API const char* CalibrationAlgorithmName(CalibrationAlgorithm algorithm);
 
 /// @brief Parameters of ICalibrator::Calibrate. Every field has a usable default.
 struct CalibrationOptions {
@@ -120,7 +121,7 @@ struct CalibrationOptions {
 /// Lifetime: the calibrator owns its table; the network and the data are borrowed for
 /// the duration of a call. Thread-safety: not thread-safe; use one calibrator from one
 /// thread at a time, and do not use the network from another thread during a call.
-class ICalibrator {
+class QSDK_API ICalibrator {
  public:
   virtual ~ICalibrator() = default;
   /// @brief Runs the FP32 network over every batch of @p data (one object per network
@@ -151,19 +152,20 @@ class ICalibrator {
 };
 
 /// @brief Creates a calibrator without a table.
-std::unique_ptr<ICalibrator> CreateICalibrator();
+QSDK_API std::unique_ptr<ICalibrator> CreateICalibrator();
 
 /// @brief Fills @p options from the `/calibration` section of @p config (algorithm,
 ///        percentile, histogram_bins, max_samples; docs/precision_config.md). The progress
 ///        callback and per_channel are left as they are. Fails when @p config was not
 ///        made by CreateIBuilderConfig or @p options is null.
-Status CalibrationOptionsFromConfig(const IBuilderConfig& config, CalibrationOptions* options);
+QSDK_API Status CalibrationOptionsFromConfig(const IBuilderConfig& config,
+                                             CalibrationOptions* options);
 
 /// @brief The fingerprint of @p network as 16 lower-case hex digits: xxHash64 of a
 ///        canonical encoding of what the network computes (node types, names, attributes
 ///        and connections; tensor names, types, shapes and constant bytes; inputs and
 ///        outputs). Tensor ranges and precision requests are not part of it.
 ///        Fails when @p hex is null or the network was not made by CreateINetwork.
-Status ComputeNetworkFingerprint(const INetwork& network, std::string* hex);
+QSDK_API Status ComputeNetworkFingerprint(const INetwork& network, std::string* hex);
 
 }  // namespace qsdk

@@ -5,6 +5,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "qsdk/export.h"
+
 namespace qsdk {
 
 /// @brief Element type of a tensor, or the precision requested for a node's input/output.
@@ -30,12 +32,12 @@ enum class DataType : int32_t {
 constexpr int32_t kDataTypeCount = 10;
 
 /// @brief Stable upper-case name ("FLOAT32", ...); "INVALID" for unknown values.
-const char* DataTypeName(DataType type);
+QSDK_API const char* DataTypeName(DataType type);
 
 /// @brief Bytes per element; 0 for INVALID or unknown values.
-size_t DataTypeSize(DataType type);
+QSDK_API size_t DataTypeSize(DataType type);
 
 /// @brief True for 1..kDataTypeCount.
-bool IsValidDataType(DataType type);
+QSDK_API bool IsValidDataType(DataType type);
 
 }  // namespace qsdk

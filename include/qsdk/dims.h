@@ -7,13 +7,15 @@
 #include <string>
 #include <vector>
 
+#include "qsdk/export.h"
+
 namespace qsdk {
 
 /// @brief The shape of a tensor: a list of extents, outermost first (NCHW for images).
 ///
 /// An extent of -1 marks a dynamic dimension (typically the batch) whose value is fixed
 /// only when inputs are given to IContext::Execute. A Dims is a plain value type.
-class Dims {
+class QSDK_API Dims {
  public:
   /// @brief A scalar shape (rank 0).
   Dims() = default;

@@ -12,6 +12,7 @@
 #include "qsdk/data_type.h"
 #include "qsdk/dims.h"
 #include "qsdk/execution_plan.h"
+#include "qsdk/export.h"
 #include "qsdk/status.h"
 #include "qsdk/tensor.h"
 
@@ -31,7 +32,7 @@ struct TensorDesc {
 ///
 /// Produced by IBuilder::BuildModel or by DeserializeModelFromFile/Memory. Immutable:
 /// every method is const and may be called from several threads at once.
-class IModel {
+class QSDK_API IModel {
  public:
   virtual ~IModel() = default;
   /// @brief The name given to BuildModel.
@@ -57,9 +58,10 @@ class IModel {
 /// @brief Loads an engine file written by IModel::SerializeToFile. Every size, offset,
 ///        checksum, enum and shape is checked before anything is allocated; a damaged,
 ///        truncated or newer-version file yields a status, never a crash.
-Status DeserializeModelFromFile(const std::string& path, std::unique_ptr<IModel>* model);
+QSDK_API Status DeserializeModelFromFile(const std::string& path, std::unique_ptr<IModel>* model);
 /// @brief Loads an engine file from @p size bytes at @p data (copied).
-Status DeserializeModelFromMemory(const void* data, size_t size, std::unique_ptr<IModel>* model);
+QSDK_API Status DeserializeModelFromMemory(const void* data, size_t size,
+                                           std::unique_ptr<IModel>* model);
 
 /// @brief Options of an execution context (IEngine::CreateIContext).
 struct ContextOptions {
@@ -78,7 +80,7 @@ struct ContextOptions {
 ///
 /// Immutable and thread-safe: share one engine among threads and give each thread its
 /// own IContext. The engine must outlive its contexts.
-class IEngine {
+class QSDK_API IEngine {
  public:
   virtual ~IEngine() = default;
   /// @brief Model inputs, in network order.
@@ -98,7 +100,7 @@ class IEngine {
 ///
 /// Implemented by the caller and set with IContext::SetProfiler. Called from the thread
 /// that runs IContext::Execute, once per step, in execution order.
-class IProfiler {
+class QSDK_API IProfiler {
  public:
   virtual ~IProfiler() = default;
   /// @brief One step of the run: @p node is the node's name (a reorder inserted by the
@@ -114,7 +116,7 @@ class IProfiler {
 /// Not thread-safe: use one context from one thread at a time (contexts of the same
 /// engine may run concurrently). Memory held by the context grows to the largest input
 /// shape run so far.
-class IContext {
+class QSDK_API IContext {
  public:
   virtual ~IContext() = default;
   /// @brief Runs the model.

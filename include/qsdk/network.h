@@ -22,6 +22,7 @@
 
 #include "qsdk/data_type.h"
 #include "qsdk/dims.h"
+#include "qsdk/export.h"
 #include "qsdk/node_type.h"
 #include "qsdk/status.h"
 
@@ -30,7 +31,7 @@ namespace qsdk {
 class INode;
 
 /// @brief A tensor of a network: a network input, a constant, or a node's output.
-class ITensor {
+class QSDK_API ITensor {
  public:
   virtual ~ITensor() = default;
   /// @brief Unique name within the network (generated when not set).
@@ -65,7 +66,7 @@ class ITensor {
 };
 
 /// @brief Common interface of all nodes. Typed nodes derive from it.
-class INode {
+class QSDK_API INode {
  public:
   virtual ~INode() = default;
   /// @brief Kind of the node.
@@ -101,11 +102,11 @@ class INode {
 };
 
 /// @brief A constant tensor (weights, biases, any fixed data). Output 0 is the constant.
-class IConstNode : public INode {};
+class QSDK_API IConstNode : public INode {};
 
 /// @brief 2-D convolution, NCHW. Inputs: 0 data [N,C,H,W], 1 filter [OC, C/group, KH,
 ///        KW] (constant by build time), 2 optional bias [OC].
-class IConvNode : public INode {
+class QSDK_API IConvNode : public INode {
  public:
   /// @brief Strides along H and W (each >= 1; default 1,1).
   virtual Status SetStride(int64_t stride_h, int64_t stride_w) = 0;
@@ -128,12 +129,12 @@ class IConvNode : public INode {
 
 /// @brief Fully connected layer: out = in x W^T + b. Inputs: 0 data [N, K] (a higher
 ///        rank input is flattened from axis 1), 1 weight [OC, K], 2 optional bias [OC].
-class IFullyConnectedNode : public INode {};
+class QSDK_API IFullyConnectedNode : public INode {};
 
 /// @brief Batched matrix product with numpy broadcasting of the batch dimensions.
 ///        Inputs: 0 A [..., M, K], 1 B [..., K, N], 2 optional bias broadcast to the
 ///        output [..., M, N].
-class IMatMulNode : public INode {
+class QSDK_API IMatMulNode : public INode {
  public:
   /// @brief Use A^T (last two dims swapped).
   virtual Status SetTransposeA(bool transpose) = 0;
@@ -146,7 +147,7 @@ class IMatMulNode : public INode {
 };
 
 /// @brief Element-wise activation. Input 0: any shape.
-class IActivationNode : public INode {
+class QSDK_API IActivationNode : public INode {
  public:
   /// @brief The function.
   virtual ActivationType GetActivationType() const = 0;
@@ -161,7 +162,7 @@ class IActivationNode : public INode {
 };
 
 /// @brief 2-D pooling, NCHW. Input 0: [N,C,H,W].
-class IPoolNode : public INode {
+class QSDK_API IPoolNode : public INode {
  public:
   /// @brief The pooling mode.
   virtual PoolMode GetPoolMode() const = 0;
@@ -190,14 +191,14 @@ class IPoolNode : public INode {
 };
 
 /// @brief Binary element-wise operation with numpy broadcasting. Inputs 0 and 1.
-class IElementwiseNode : public INode {
+class QSDK_API IElementwiseNode : public INode {
  public:
   /// @brief The operation.
   virtual ElementwiseOp GetElementwiseOp() const = 0;
 };
 
 /// @brief Concatenation of inputs along one axis (all other extents equal).
-class IConcatNode : public INode {
+class QSDK_API IConcatNode : public INode {
  public:
   /// @brief The axis (negative counts from the end).
   virtual int64_t GetAxis() const = 0;
@@ -206,7 +207,7 @@ class IConcatNode : public INode {
 /// @brief Inference batch normalization over channel axis 1:
 ///        y = scale * (x - mean) / sqrt(var + epsilon) + bias.
 ///        Inputs: 0 data [N,C,...], 1 mean [C], 2 variance [C], 3 scale [C], 4 bias [C].
-class IBatchNormNode : public INode {
+class QSDK_API IBatchNormNode : public INode {
  public:
   /// @brief Epsilon (> 0; default 1e-5).
   virtual Status SetEpsilon(float epsilon) = 0;
@@ -215,28 +216,28 @@ class IBatchNormNode : public INode {
 };
 
 /// @brief Softmax along one axis.
-class ISoftmaxNode : public INode {
+class QSDK_API ISoftmaxNode : public INode {
  public:
   /// @brief The axis (negative counts from the end).
   virtual int64_t GetAxis() const = 0;
 };
 
 /// @brief Reshape with ONNX semantics: 0 copies the input extent, one -1 is inferred.
-class IReshapeNode : public INode {
+class QSDK_API IReshapeNode : public INode {
  public:
   /// @brief The requested shape.
   virtual Dims GetShape() const = 0;
 };
 
 /// @brief Flatten to 2-D: [prod(dims[0:axis]), prod(dims[axis:])].
-class IFlattenNode : public INode {
+class QSDK_API IFlattenNode : public INode {
  public:
   /// @brief The axis (0 <= axis <= rank; negative counts from the end).
   virtual int64_t GetAxis() const = 0;
 };
 
 /// @brief Permutes dimensions: output dim i is input dim perm[i].
-class ITransposeNode : public INode {
+class QSDK_API ITransposeNode : public INode {
  public:
   /// @brief The permutation.
   virtual std::vector<int64_t> GetPermutation() const = 0;
@@ -252,7 +253,7 @@ class ITransposeNode : public INode {
 /// MatMul, Elementwise add, Pool and Concat is folded by the builder into a quantized
 /// kernel using these parameters; one it cannot fold runs as a kernel of its own
 /// (docs/quantization.md, "Explicit quantization"; the build report says which).
-class IQuantizeNode : public INode {
+class QSDK_API IQuantizeNode : public INode {
  public:
   /// @brief INT8, UINT8 or INT16.
   virtual DataType GetQuantizedType() const = 0;
@@ -268,7 +269,7 @@ class IQuantizeNode : public INode {
 ///        DequantizeLinear), FLOAT32 output. Its parameters are those of its input
 ///        tensor: the output of an IQuantizeNode, or an integer constant (quantized
 ///        weights) to which AddIDequantizeNode gives them.
-class IDequantizeNode : public INode {
+class QSDK_API IDequantizeNode : public INode {
  public:
   /// @brief One scale (per tensor) or one per index of GetAxis().
   virtual std::vector<float> GetScales() const = 0;
@@ -279,7 +280,7 @@ class IDequantizeNode : public INode {
 };
 
 /// @brief A network under construction.
-class INetwork {
+class QSDK_API INetwork {
  public:
   virtual ~INetwork() = default;
 
@@ -357,6 +358,6 @@ class INetwork {
 };
 
 /// @brief Creates an empty network.
-std::unique_ptr<INetwork> CreateINetwork();
+QSDK_API std::unique_ptr<INetwork> CreateINetwork();
 
 }  // namespace qsdk

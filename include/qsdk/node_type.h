@@ -4,6 +4,8 @@
 
 #include <cstdint>
 
+#include "qsdk/export.h"
+
 namespace qsdk {
 
 /// @brief Kind of a node. Values are stable ids stored in engine files.
@@ -32,10 +34,10 @@ enum class NodeType : int32_t {
 };
 
 /// @brief Name of @p type as in node_types.def ("Conv", ...), or "Invalid".
-const char* NodeTypeName(NodeType type);
+QSDK_API const char* NodeTypeName(NodeType type);
 
 /// @brief True when @p type is a row of node_types.def.
-bool IsValidNodeType(NodeType type);
+QSDK_API bool IsValidNodeType(NodeType type);
 
 /// @brief Activation functions of IActivationNode (and of activations fused into
 ///        convolution / fully connected nodes). Values are stable (stored in files).
@@ -54,7 +56,7 @@ enum class ActivationType : int32_t {
 constexpr int32_t kMaxActivationType = 8;
 
 /// @brief Name of @p type ("Relu", ...), or "Invalid".
-const char* ActivationTypeName(ActivationType type);
+QSDK_API const char* ActivationTypeName(ActivationType type);
 
 /// @brief Pooling modes of IPoolNode. Values are stable.
 enum class PoolMode : int32_t {

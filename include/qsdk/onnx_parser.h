@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "qsdk/export.h"
 #include "qsdk/network.h"
 #include "qsdk/status.h"
 
@@ -41,7 +42,7 @@ namespace qsdk {
 /// model bytes or to the network after a call returns; it may be destroyed at any time.
 /// Thread-safety: one parser may be used by one thread at a time; separate parsers (and
 /// separate networks) may import in parallel.
-class IParser {
+class QSDK_API IParser {
  public:
   virtual ~IParser() = default;
   /// @brief Fills @p network (empty, from CreateINetwork) from the .onnx file at @p path.
@@ -61,6 +62,6 @@ class IParser {
 };
 
 /// @brief Creates an ONNX parser (owned by the caller).
-std::unique_ptr<IParser> CreateIParser();
+QSDK_API std::unique_ptr<IParser> CreateIParser();
 
 }  // namespace qsdk

@@ -9,6 +9,7 @@
 #include "qsdk/data_type.h"
 #include "qsdk/dims.h"
 #include "qsdk/execution_plan.h"
+#include "qsdk/export.h"
 #include "qsdk/model.h"
 #include "qsdk/network.h"
 #include "qsdk/node_type.h"

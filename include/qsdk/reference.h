@@ -4,6 +4,7 @@
 
 #include <vector>
 
+#include "qsdk/export.h"
 #include "qsdk/network.h"
 #include "qsdk/status.h"
 #include "qsdk/tensor.h"
@@ -17,7 +18,7 @@ namespace qsdk {
 /// IContext::Execute (one per network input, in order; concrete extents for dynamic
 /// ones). @p outputs receives one newly allocated tensor per network output.
 /// The network is only read. Not for production inference.
-Status ExecuteReference(const INetwork& network, const std::vector<Tensor>& inputs,
-                        std::vector<Tensor>* outputs);
+QSDK_API Status ExecuteReference(const INetwork& network, const std::vector<Tensor>& inputs,
+                                 std::vector<Tensor>* outputs);
 
 }  // namespace qsdk

@@ -5,6 +5,8 @@
 #include <string>
 #include <utility>
 
+#include "qsdk/export.h"
+
 namespace qsdk {
 
 /// @brief Category of a failure. The message says what exactly went wrong.
@@ -24,7 +26,7 @@ enum class StatusCode : int {
 };
 
 /// @brief Returns a stable lower-case name for @p code, e.g. "invalid_argument".
-const char* StatusCodeName(StatusCode code);
+QSDK_API const char* StatusCodeName(StatusCode code);
 
 /// @brief Result of every fallible qsdk call.
 ///
@@ -34,7 +36,7 @@ const char* StatusCodeName(StatusCode code);
 /// under `-Werror`.
 ///
 /// Thread-safety: a Status is a value; distinct objects may be used from any thread.
-class [[nodiscard]] Status {
+class [[nodiscard]] QSDK_API Status {
  public:
   /// @brief Constructs success.
   Status() = default;

@@ -8,6 +8,7 @@
 
 #include "qsdk/data_type.h"
 #include "qsdk/dims.h"
+#include "qsdk/export.h"
 
 namespace qsdk {
 
@@ -20,7 +21,7 @@ namespace qsdk {
 ///
 /// Thread-safety: distinct Tensor objects may be used from different threads; concurrent
 /// writes to one buffer must be synchronized by the caller.
-class Tensor {
+class QSDK_API Tensor {
  public:
   /// @brief An empty tensor.
   Tensor() = default;

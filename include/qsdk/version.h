@@ -2,6 +2,8 @@
 /// @brief Library version.
 #pragma once
 
+#include "qsdk/export.h"
+
 /// @brief Major version of qsdk.
 #define QSDK_VERSION_MAJOR 0
 /// @brief Minor version of qsdk.
@@ -11,5 +13,5 @@
 
 namespace qsdk {
 /// @brief "MAJOR.MINOR.PATCH" of the library actually loaded.
-const char* GetVersionString();
+QSDK_API const char* GetVersionString();
 }  // namespace qsdk
