@@ -9,6 +9,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "qsdk/qsdk.h"
@@ -151,6 +152,42 @@ TEST_F(ExecutionPlanTest, EachContextRunsWithItsOwnThreadCountAndRestoresTheCall
   // change a single bit of the result.
   EXPECT_EQ(results[0], results[1]);
   EXPECT_EQ(results[0], results[2]);
+}
+
+// Two application threads run contexts of 1 and 3 threads at the same time: the OpenMP
+// setting is per calling thread, so each context's steps see its own count throughout.
+TEST_F(ExecutionPlanTest, ConcurrentContextsKeepTheirOwnThreadCounts) {
+  const std::vector<int> counts = {1, 3};
+  std::vector<std::vector<int>> seen(counts.size());
+  std::vector<std::vector<float>> results(counts.size());
+  std::vector<Status> statuses(counts.size());
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < counts.size(); ++i) {
+    threads.emplace_back([&, i] {
+      ContextOptions options;
+      options.num_threads = counts[i];
+      std::unique_ptr<IContext> context;
+      statuses[i] = engine_->CreateIContext(options, &context);
+      if (!statuses[i].ok()) return;
+      ThreadCountProbe probe;
+      context->SetProfiler(&probe);
+      std::vector<Tensor> out;
+      for (int run = 0; run < 20 && statuses[i].ok(); ++run) {
+        statuses[i] = context->Execute({Input(2)}, &out);
+      }
+      seen[i] = probe.seen;
+      if (statuses[i].ok()) {
+        results[i].assign(out[0].Data<float>(), out[0].Data<float>() + out[0].GetElementCount());
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  for (size_t i = 0; i < counts.size(); ++i) {
+    ASSERT_TRUE(statuses[i].ok()) << statuses[i].ToString();
+    ASSERT_FALSE(seen[i].empty());
+    for (int s : seen[i]) ASSERT_EQ(s, counts[i]) << "context " << i;
+  }
+  EXPECT_EQ(results[0], results[1]);  // exact, as above
 }
 
 TEST_F(ExecutionPlanTest, FailsBeforeTheFirstExecute) {
