@@ -12,10 +12,7 @@ namespace internal {
 namespace {
 
 Status CheckConvParams(const char* op, const ConvParams& p) {
-  if (p.stride_h < 1 || p.stride_w < 1) {
-    return InvalidArgument(op, ": strides = [", p.stride_h, ",", p.stride_w,
-                           "]; each stride must be >= 1");
-  }
+  QSDK_RETURN_IF_ERROR(CheckWindowStrides(op, p.stride_h, p.stride_w));
   if (p.pad_top < 0 || p.pad_bottom < 0 || p.pad_left < 0 || p.pad_right < 0) {
     return InvalidArgument(op, ": pads = [", p.pad_top, ",", p.pad_bottom, ",", p.pad_left, ",",
                            p.pad_right, "]; each pad must be >= 0");
@@ -35,19 +32,12 @@ Status ResolveConvGeometry(const char* op, const std::vector<int64_t>& xs,
                            const std::vector<int64_t>& ws, const ConvParams& params,
                            ConvGeometry* g) {
   QSDK_RETURN_IF_ERROR(CheckConvParams(op, params));
-  if (xs.size() != 4) {
-    return InvalidArgument(op, ": input x has shape ", ShapeString(xs),
-                           "; it must have 4 dims [N,C,H,W]");
-  }
+  ConvGeometry r;
+  QSDK_RETURN_IF_ERROR(ResolveNchwInput(op, xs, &r));
   if (ws.size() != 4) {
     return InvalidArgument(op, ": filter w has shape ", ShapeString(ws),
                            "; it must have 4 dims [OC, C/group, KH, KW]");
   }
-  ConvGeometry r;
-  r.n = xs[0];
-  r.c = xs[1];
-  r.h = xs[2];
-  r.w = xs[3];
   r.oc = ws[0];
   r.kh = ws[2];
   r.kw = ws[3];
@@ -84,6 +74,7 @@ Status ResolveConvGeometry(const char* op, const std::vector<int64_t>& xs,
   }
   r.oh = (padded_h - eff_kh) / params.stride_h + 1;
   r.ow = (padded_w - eff_kw) / params.stride_w + 1;
+  r.params = params;
   *g = r;
   return Status::Ok();
 }
@@ -99,7 +90,6 @@ Status Conv2D(const Tensor& x, const Tensor& w, const Tensor* b, const Tensor* r
               const ConvParams& params, Tensor* y) {
   constexpr const char* kOp = "Conv";
   return internal::GuardExceptions(kOp, [&]() -> Status {
-    using internal::ShapeString;
     QSDK_RETURN_IF_ERROR(internal::CheckOutputPointer(kOp, y));
     QSDK_RETURN_IF_ERROR(internal::CheckFloatOperand(kOp, "input x", x));
     QSDK_RETURN_IF_ERROR(internal::CheckFloatOperand(kOp, "filter w", w));
@@ -110,59 +100,30 @@ Status Conv2D(const Tensor& x, const Tensor& w, const Tensor* b, const Tensor* r
     internal::ConvGeometry g;
     QSDK_RETURN_IF_ERROR(internal::ResolveConvGeometry(kOp, internal::ShapeOf(x),
                                                        internal::ShapeOf(w), params, &g));
-    if (b != nullptr && internal::ShapeOf(*b) != std::vector<int64_t>{g.oc}) {
-      return InvalidArgument(kOp, ": bias b has shape ", ShapeString(internal::ShapeOf(*b)),
-                             "; it must be [OC] = [", g.oc, "]");
-    }
-    if (residual != nullptr && internal::ShapeOf(*residual) != g.OutputShape()) {
-      return InvalidArgument(kOp, ": residual has shape ",
-                             ShapeString(internal::ShapeOf(*residual)),
-                             "; it must be the output shape ", ShapeString(g.OutputShape()));
-    }
+    QSDK_RETURN_IF_ERROR(internal::CheckBiasShape(kOp, "bias b", b, g.oc));
+    const std::vector<int64_t> out_shape = g.OutputShape();
+    QSDK_RETURN_IF_ERROR(internal::CheckResidualShape(kOp, residual, out_shape));
 
     Tensor out;
-    QSDK_RETURN_IF_ERROR(internal::AllocateOutput(kOp, g.OutputShape(), &out));
+    QSDK_RETURN_IF_ERROR(internal::AllocateOutput(kOp, out_shape, &out));
     const float* xd = x.Data<float>();
     const float* wdata = w.Data<float>();
     const float* bd = b != nullptr ? b->Data<float>() : nullptr;
     const float* rd = residual != nullptr ? residual->Data<float>() : nullptr;
     float* yd = out.Data<float>();
     const FusedActivation& act = params.activation;
-    const int64_t sh = params.stride_h, sw = params.stride_w;
-    const int64_t dh = params.dilation_h, dw = params.dilation_w;
-    const int64_t pt = params.pad_top, pl = params.pad_left;
-
-    for (int64_t in = 0; in < g.n; ++in) {
-      for (int64_t grp = 0; grp < g.group; ++grp) {
-        for (int64_t ocg = 0; ocg < g.oc_per_group; ++ocg) {
-          const int64_t o = grp * g.oc_per_group + ocg;
-          for (int64_t y0 = 0; y0 < g.oh; ++y0) {
-            for (int64_t x0 = 0; x0 < g.ow; ++x0) {
-              double acc = bd != nullptr ? bd[o] : 0.0;
-              for (int64_t icg = 0; icg < g.c_per_group; ++icg) {
-                const int64_t ic = grp * g.c_per_group + icg;
-                for (int64_t ky = 0; ky < g.kh; ++ky) {
-                  const int64_t iy = y0 * sh - pt + ky * dh;
-                  if (iy < 0 || iy >= g.h) continue;  // zero padding
-                  for (int64_t kx = 0; kx < g.kw; ++kx) {
-                    const int64_t ix = x0 * sw - pl + kx * dw;
-                    if (ix < 0 || ix >= g.w) continue;  // zero padding
-                    acc += static_cast<double>(xd[g.XIndex(in, ic, iy, ix)]) *
-                           wdata[g.WIndex(o, icg, ky, kx)];
-                  }
-                }
-              }
-              const int64_t yi = g.YIndex(in, o, y0, x0);
-              // The residual is added to the float-rounded convolution, as an unfused
-              // Elementwise add of the two would, so that residual fusion is bit-exact.
-              float v = static_cast<float>(acc);
-              if (rd != nullptr) v += rd[yi];
-              yd[yi] = ApplyActivation(act.type, v, act.alpha, act.beta);
-            }
-          }
-        }
-      }
-    }
+    internal::ForEachConvOutput(g, [&](int64_t in, int64_t o, int64_t y0, int64_t x0) {
+      double acc = bd != nullptr ? bd[o] : 0.0;
+      internal::ForEachConvTap(g, in, o, y0, x0, [&](int64_t xi, int64_t wi) {
+        acc += static_cast<double>(xd[xi]) * wdata[wi];
+      });
+      const int64_t yi = g.YIndex(in, o, y0, x0);
+      // The residual is added to the float-rounded convolution, as an unfused Elementwise
+      // add of the two would, so that residual fusion is bit-exact.
+      float v = static_cast<float>(acc);
+      if (rd != nullptr) v += rd[yi];
+      yd[yi] = ApplyActivation(act.type, v, act.alpha, act.beta);
+    });
     *y = std::move(out);
     return Status::Ok();
   });

@@ -62,6 +62,23 @@ class Attrs {
     return Status::Ok();
   }
 
+  // The sliding-window attributes Conv and Pool share, strides [h, w] and pads
+  // [top, bottom, left, right], into the fields of those names of `p` (ConvParams or
+  // PoolParams).
+  template <typename WindowParams>
+  Status StridesAndPads(WindowParams* p) const {
+    std::vector<int64_t> strides, pads;
+    QSDK_RETURN_IF_ERROR(Ints(graph::attr::kStrides, 2, &strides));
+    QSDK_RETURN_IF_ERROR(Ints(graph::attr::kPads, 4, &pads));
+    p->stride_h = strides[0];
+    p->stride_w = strides[1];
+    p->pad_top = pads[0];
+    p->pad_bottom = pads[1];
+    p->pad_left = pads[2];
+    p->pad_right = pads[3];
+    return Status::Ok();
+  }
+
   FusedActivation Fused() const {
     FusedActivation act;
     act.type = static_cast<ActivationType>(Int(graph::attr::kFusedActivation));
@@ -316,17 +333,10 @@ Status Dispatch(const Graph& graph, NodeId id, const std::vector<const Tensor*>&
     case NodeType::kConst:
       return EvalConst(graph, id, inferred.shape, y);
     case NodeType::kConv: {
-      std::vector<int64_t> strides, pads, dilations;
-      QSDK_RETURN_IF_ERROR(attrs.Ints(attr::kStrides, 2, &strides));
-      QSDK_RETURN_IF_ERROR(attrs.Ints(attr::kPads, 4, &pads));
-      QSDK_RETURN_IF_ERROR(attrs.Ints(attr::kDilations, 2, &dilations));
       ConvParams p;
-      p.stride_h = strides[0];
-      p.stride_w = strides[1];
-      p.pad_top = pads[0];
-      p.pad_bottom = pads[1];
-      p.pad_left = pads[2];
-      p.pad_right = pads[3];
+      QSDK_RETURN_IF_ERROR(attrs.StridesAndPads(&p));
+      std::vector<int64_t> dilations;
+      QSDK_RETURN_IF_ERROR(attrs.Ints(attr::kDilations, 2, &dilations));
       p.dilation_h = dilations[0];
       p.dilation_w = dilations[1];
       p.group = attrs.Int(attr::kGroup);
@@ -359,18 +369,11 @@ Status Dispatch(const Graph& graph, NodeId id, const std::vector<const Tensor*>&
       PoolParams p;
       p.mode = static_cast<PoolMode>(attrs.Int(attr::kPoolMode));
       if (p.mode != PoolMode::kGlobalAverage && p.mode != PoolMode::kGlobalMax) {
-        std::vector<int64_t> kernel, strides, pads;
+        std::vector<int64_t> kernel;
         QSDK_RETURN_IF_ERROR(attrs.Ints(attr::kKernel, 2, &kernel));
-        QSDK_RETURN_IF_ERROR(attrs.Ints(attr::kStrides, 2, &strides));
-        QSDK_RETURN_IF_ERROR(attrs.Ints(attr::kPads, 4, &pads));
         p.kernel_h = kernel[0];
         p.kernel_w = kernel[1];
-        p.stride_h = strides[0];
-        p.stride_w = strides[1];
-        p.pad_top = pads[0];
-        p.pad_bottom = pads[1];
-        p.pad_left = pads[2];
-        p.pad_right = pads[3];
+        QSDK_RETURN_IF_ERROR(attrs.StridesAndPads(&p));
         p.count_include_pad = attrs.Int(attr::kCountIncludePad) != 0;
         p.ceil_mode = attrs.Int(attr::kCeilMode) != 0;
       }

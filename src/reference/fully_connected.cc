@@ -1,8 +1,32 @@
 // Fully connected layer (docs/ops.md, FullyConnected): y = act(flatten(x) * w^T + b + R).
+#include "reference/geometry.h"
 #include "reference/op_util.h"
 #include "reference/ops.h"
 
 namespace qsdk::reference {
+
+namespace internal {
+
+Status ResolveFullyConnectedGeometry(const char* op, const std::vector<int64_t>& xs,
+                                     const std::vector<int64_t>& ws, FullyConnectedGeometry* g) {
+  if (xs.size() < 2) {
+    return InvalidArgument(op, ": input x has shape ", ShapeString(xs),
+                           "; it must have at least 2 dims [N, K] or [N, d1, ...]");
+  }
+  FullyConnectedGeometry r;
+  // Every dim after the first is flattened into K.
+  r.n = xs[0];
+  r.k = Product(xs, 1, xs.size());
+  if (ws.size() != 2 || ws[1] != r.k) {
+    return InvalidArgument(op, ": weight w has shape ", ShapeString(ws), "; it must be [OC, ", r.k,
+                           "] for input x of shape ", ShapeString(xs));
+  }
+  r.oc = ws[0];
+  *g = r;
+  return Status::Ok();
+}
+
+}  // namespace internal
 
 Status FullyConnected(const Tensor& x, const Tensor& w, const Tensor* b,
                       const FusedActivation& activation, Tensor* y) {
@@ -13,7 +37,6 @@ Status FullyConnected(const Tensor& x, const Tensor& w, const Tensor* b, const T
                       const FusedActivation& activation, Tensor* y) {
   constexpr const char* kOp = "FullyConnected";
   return internal::GuardExceptions(kOp, [&]() -> Status {
-    using internal::ShapeString;
     QSDK_RETURN_IF_ERROR(internal::CheckOutputPointer(kOp, y));
     QSDK_RETURN_IF_ERROR(internal::CheckFloatOperand(kOp, "input x", x));
     QSDK_RETURN_IF_ERROR(internal::CheckFloatOperand(kOp, "weight w", w));
@@ -23,32 +46,15 @@ Status FullyConnected(const Tensor& x, const Tensor& w, const Tensor* b, const T
     }
     QSDK_RETURN_IF_ERROR(CheckActivation(kOp, activation.type, activation.alpha, activation.beta,
                                          /*allow_none=*/true));
-    const auto& xs = internal::ShapeOf(x);
-    const auto& ws = internal::ShapeOf(w);
-    if (xs.size() < 2) {
-      return InvalidArgument(kOp, ": input x has shape ", ShapeString(xs),
-                             "; it must have at least 2 dims [N, K] or [N, d1, ...]");
-    }
-    // Every dim after the first is flattened into K (row-major, so no data movement).
-    const int64_t n = xs[0];
-    const int64_t k = internal::Product(xs, 1, xs.size());
-    if (ws.size() != 2 || ws[1] != k) {
-      return InvalidArgument(kOp, ": weight w has shape ", ShapeString(ws), "; it must be [OC, ", k,
-                             "] for input x of shape ", ShapeString(xs));
-    }
-    const int64_t oc = ws[0];
-    if (b != nullptr && internal::ShapeOf(*b) != std::vector<int64_t>{oc}) {
-      return InvalidArgument(kOp, ": bias b has shape ", ShapeString(internal::ShapeOf(*b)),
-                             "; it must be [OC] = [", oc, "]");
-    }
-    if (residual != nullptr && internal::ShapeOf(*residual) != std::vector<int64_t>{n, oc}) {
-      return InvalidArgument(kOp, ": residual has shape ",
-                             ShapeString(internal::ShapeOf(*residual)),
-                             "; it must be the output shape [", n, ",", oc, "]");
-    }
+    internal::FullyConnectedGeometry g;
+    QSDK_RETURN_IF_ERROR(internal::ResolveFullyConnectedGeometry(kOp, internal::ShapeOf(x),
+                                                                 internal::ShapeOf(w), &g));
+    QSDK_RETURN_IF_ERROR(internal::CheckBiasShape(kOp, "bias b", b, g.oc));
+    QSDK_RETURN_IF_ERROR(internal::CheckResidualShape(kOp, residual, g.OutputShape()));
 
     Tensor out;
-    QSDK_RETURN_IF_ERROR(internal::AllocateOutput(kOp, {n, oc}, &out));
+    QSDK_RETURN_IF_ERROR(internal::AllocateOutput(kOp, g.OutputShape(), &out));
+    const int64_t n = g.n, k = g.k, oc = g.oc;
     const float* xd = x.Data<float>();
     const float* wd = w.Data<float>();
     const float* bd = b != nullptr ? b->Data<float>() : nullptr;

@@ -26,7 +26,6 @@
 #include <cstdint>
 #include <vector>
 
-#include "graph/graph.h"
 #include "qsdk/status.h"
 #include "qsdk/tensor.h"
 #include "reference/ops.h"
@@ -49,20 +48,5 @@ Status Int16FullyConnected(const QuantizedOperand& x, const QuantizedOperand& w,
 // transpose_b); geometry as MatMul (transposes, broadcast batch dims); y [..., M, N].
 Status Int16MatMul(const QuantizedOperand& a, const QuantizedOperand& b, const Tensor* bias,
                    const MatMulParams& p, const QuantizedOutputSpec& out, Tensor* y);
-
-namespace internal {
-
-// Shared with quantize.cc (INT16 Quantize / Dequantize). Checks `q` as the parameters of
-// an INT16 tensor of shape `shape`: as many zero points as scales, scales finite and > 0,
-// zero points in [-32768, 32767], per tensor (axis -1, one scale) or, when
-// `allow_per_axis`, one scale per index of an axis of `shape`. Messages start with
-// "<op>: <what>".
-Status CheckInt16Params(const char* op, const char* what, const std::vector<int64_t>& shape,
-                        const graph::QuantParams& q, bool allow_per_axis);
-
-// The values of an INT16 tensor widened to int32.
-std::vector<int32_t> WidenInt16(const Tensor& t);
-
-}  // namespace internal
 
 }  // namespace qsdk::reference

@@ -19,6 +19,8 @@ Status ResolveMatMulGeometry(const char* op, const std::vector<int64_t>& as,
                            "; both must have rank >= 2");
   }
   MatMulGeometry r;
+  r.transpose_a = params.transpose_a;
+  r.transpose_b = params.transpose_b;
   // Logical (post-transpose) matrix extents: a is M x K, b is K x N.
   const size_t ar = as.size(), br = bs.size();
   r.m = params.transpose_a ? as[ar - 1] : as[ar - 2];
@@ -45,6 +47,7 @@ Status ResolveMatMulGeometry(const char* op, const std::vector<int64_t>& as,
                              ", which does not broadcast to the output shape ",
                              ShapeString(r.out_shape));
     }
+    r.has_bias = true;
     r.bias_strides = BroadcastStrides(*bias_shape, r.out_shape.size());
   }
   r.a_batch_strides = BroadcastStrides(a_batch, r.batch.size());
@@ -73,40 +76,17 @@ Status MatMul(const Tensor& a, const Tensor& b, const Tensor* bias, const MatMul
     Tensor out;
     QSDK_RETURN_IF_ERROR(internal::AllocateOutput(kOp, g.out_shape, &out));
     const FusedActivation& act = params.activation;
-    const size_t batch_rank = g.batch.size();
     const float* ad = a.Data<float>();
     const float* bd = b.Data<float>();
     const float* biasd = bias != nullptr ? bias->Data<float>() : nullptr;
     float* yd = out.Data<float>();
-    const int64_t m = g.m, k = g.k, n = g.n;
-    const int64_t a_matrix = m * k, b_matrix = k * n;
-    const int64_t batch_count = internal::Product(g.batch);
-
-    std::vector<int64_t> bi(batch_rank, 0);
-    std::vector<int64_t> out_index(g.out_shape.size(), 0);
-    for (int64_t t = 0; t < batch_count; ++t, internal::NextIndex(g.batch, &bi)) {
-      const float* am = ad + internal::OffsetOf(bi, g.a_batch_strides) * a_matrix;
-      const float* bm = bd + internal::OffsetOf(bi, g.b_batch_strides) * b_matrix;
-      float* ym = yd + t * m * n;
-      for (size_t d = 0; d < batch_rank; ++d) out_index[d] = bi[d];
-      for (int64_t i = 0; i < m; ++i) {
-        for (int64_t j = 0; j < n; ++j) {
-          double acc = 0.0;
-          if (biasd != nullptr) {
-            out_index[batch_rank] = i;
-            out_index[batch_rank + 1] = j;
-            acc = biasd[internal::OffsetOf(out_index, g.bias_strides)];
-          }
-          for (int64_t p = 0; p < k; ++p) {
-            // Stored layouts: a is [M,K] or, transposed, [K,M]; b is [K,N] or [N,K].
-            const float av = params.transpose_a ? am[p * m + i] : am[i * k + p];
-            const float bv = params.transpose_b ? bm[j * k + p] : bm[p * n + j];
-            acc += static_cast<double>(av) * bv;
-          }
-          ym[i * n + j] = ApplyActivation(act.type, static_cast<float>(acc), act.alpha, act.beta);
-        }
+    internal::ForEachMatMulOutput(g, [&](const internal::MatMulElement& e) {
+      double acc = biasd != nullptr ? biasd[e.bias_index] : 0.0;
+      for (int64_t p = 0; p < g.k; ++p) {
+        acc += static_cast<double>(ad[g.AIndex(e, p)]) * bd[g.BIndex(e, p)];
       }
-    }
+      yd[e.y_index] = ApplyActivation(act.type, static_cast<float>(acc), act.alpha, act.beta);
+    });
     *y = std::move(out);
     return Status::Ok();
   });

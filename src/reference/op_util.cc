@@ -34,6 +34,23 @@ Status CheckOutputPointer(const char* op, const Tensor* y) {
   return Status::Ok();
 }
 
+Status CheckBiasShape(const char* op, const char* what, const Tensor* bias, int64_t oc) {
+  if (bias != nullptr && ShapeOf(*bias) != std::vector<int64_t>{oc}) {
+    return InvalidArgument(op, ": ", what, " has shape ", ShapeString(ShapeOf(*bias)),
+                           "; it must be [OC] = [", oc, "]");
+  }
+  return Status::Ok();
+}
+
+Status CheckResidualShape(const char* op, const Tensor* residual,
+                          const std::vector<int64_t>& out_shape) {
+  if (residual != nullptr && ShapeOf(*residual) != out_shape) {
+    return InvalidArgument(op, ": residual has shape ", ShapeString(ShapeOf(*residual)),
+                           "; it must be the output shape ", ShapeString(out_shape));
+  }
+  return Status::Ok();
+}
+
 Status AllocateOutput(const char* op, const std::vector<int64_t>& shape, Tensor* y) {
   Tensor t = Tensor::Allocate(DataType::FLOAT32, Dims(shape));
   if (t.empty()) {

@@ -27,6 +27,15 @@ Status CheckFloatOperand(const char* op, const char* what, const Tensor& t);
 // Checks a non-null output pointer.
 Status CheckOutputPointer(const char* op, const Tensor* y);
 
+// The shape rule of the per-output-channel bias of Conv / FullyConnected (any type):
+// absent (nullptr), or [OC]. `what` names it ("bias", "bias b").
+Status CheckBiasShape(const char* op, const char* what, const Tensor* bias, int64_t oc);
+
+// The shape rule of a fused residual (any type): absent (nullptr), or exactly the output
+// shape.
+Status CheckResidualShape(const char* op, const Tensor* residual,
+                          const std::vector<int64_t>& out_shape);
+
 // Replaces *y with a new zero-filled FLOAT32 tensor of `shape`.
 Status AllocateOutput(const char* op, const std::vector<int64_t>& shape, Tensor* y);
 

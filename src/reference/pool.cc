@@ -38,10 +38,7 @@ Status CheckWindowParams(const char* op, const PoolParams& p) {
     return InvalidArgument(op, ": kernel = [", p.kernel_h, ",", p.kernel_w,
                            "]; each extent must be >= 1");
   }
-  if (p.stride_h < 1 || p.stride_w < 1) {
-    return InvalidArgument(op, ": strides = [", p.stride_h, ",", p.stride_w,
-                           "]; each stride must be >= 1");
-  }
+  QSDK_RETURN_IF_ERROR(CheckWindowStrides(op, p.stride_h, p.stride_w));
   const int64_t pads[4] = {p.pad_top, p.pad_bottom, p.pad_left, p.pad_right};
   const int64_t extents[4] = {p.kernel_h, p.kernel_h, p.kernel_w, p.kernel_w};
   for (int i = 0; i < 4; ++i) {
@@ -64,15 +61,8 @@ Status ResolvePoolGeometry(const char* op, const std::vector<int64_t>& xs,
     return InvalidArgument(op, ": pool mode ", mode_value, " is not valid; it must be in [1, ",
                            kMaxPoolMode, "]");
   }
-  if (xs.size() != 4) {
-    return InvalidArgument(op, ": input x has shape ", ShapeString(xs),
-                           "; it must have 4 dims [N,C,H,W]");
-  }
   PoolGeometry r;
-  r.n = xs[0];
-  r.c = xs[1];
-  r.h = xs[2];
-  r.w = xs[3];
+  QSDK_RETURN_IF_ERROR(ResolveNchwInput(op, xs, &r));
   if (r.h < 1 || r.w < 1) {
     return InvalidArgument(op, ": input x has shape ", ShapeString(xs),
                            "; H and W must be >= 1");
@@ -140,34 +130,22 @@ Status Pool(const Tensor& x, const PoolParams& params, Tensor* y) {
     internal::PoolGeometry g;
     QSDK_RETURN_IF_ERROR(internal::ResolvePoolGeometry(kOp, internal::ShapeOf(x), params, &g));
     Tensor out;
-    QSDK_RETURN_IF_ERROR(internal::AllocateOutput(kOp, {g.n, g.c, g.oh, g.ow}, &out));
+    QSDK_RETURN_IF_ERROR(internal::AllocateOutput(kOp, g.OutputShape(), &out));
     const float* xd = x.Data<float>();
     float* yd = out.Data<float>();
-    for (int64_t plane = 0; plane < g.n * g.c; ++plane) {
-      const float* xp = xd + plane * g.h * g.w;
-      float* yp = yd + plane * g.oh * g.ow;
-      for (int64_t oy = 0; oy < g.oh; ++oy) {
-        for (int64_t ox = 0; ox < g.ow; ++ox) {
-          internal::PoolWindow win;
-          QSDK_RETURN_IF_ERROR(internal::PoolWindowAt(kOp, g, oy, ox, &win));
+    QSDK_RETURN_IF_ERROR(internal::ForEachPoolWindow(
+        kOp, g, [&](int64_t plane_offset, int64_t yi, const internal::PoolWindow& win) {
+          const float* xp = xd + plane_offset;
           if (g.is_max) {
             float best = -std::numeric_limits<float>::infinity();
-            for (int64_t iy = win.iy0; iy < win.iy1; ++iy) {
-              for (int64_t ix = win.ix0; ix < win.ix1; ++ix) {
-                best = std::max(best, xp[iy * g.w + ix]);
-              }
-            }
-            yp[oy * g.ow + ox] = best;
+            win.ForEachInput(g.w, [&](int64_t i) { best = std::max(best, xp[i]); });
+            yd[yi] = best;
           } else {
             double sum = 0.0;
-            for (int64_t iy = win.iy0; iy < win.iy1; ++iy) {
-              for (int64_t ix = win.ix0; ix < win.ix1; ++ix) sum += xp[iy * g.w + ix];
-            }
-            yp[oy * g.ow + ox] = static_cast<float>(sum / static_cast<double>(win.divisor));
+            win.ForEachInput(g.w, [&](int64_t i) { sum += xp[i]; });
+            yd[yi] = static_cast<float>(sum / static_cast<double>(win.divisor));
           }
-        }
-      }
-    }
+        }));
     *y = std::move(out);
     return Status::Ok();
   });

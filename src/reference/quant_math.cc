@@ -24,6 +24,19 @@ constexpr float kInt16Levels = 32767.0f;  // symmetric INT16: q in [-32767, 3276
 // would represent are below ~1e-36 anyway) is replaced by 1: the data is then all zeros.
 float UsableScale(float s) { return (s >= FLT_MIN && std::isfinite(s)) ? s : 1.0f; }
 
+// The arguments the activation-parameter choosers start by checking: the output pointer
+// set and a finite range [min, max] with min <= max.
+Status CheckRangeArguments(const char* fn, float min, float max, const ActivationQuant* out) {
+  if (out == nullptr) return InvalidArgument(fn, ": the output pointer is null");
+  if (!std::isfinite(min) || !std::isfinite(max)) {
+    return InvalidArgument(fn, ": range [", min, ", ", max, "] is not finite");
+  }
+  if (min > max) {
+    return InvalidArgument(fn, ": range [", min, ", ", max, "] has min > max");
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 int32_t QuantizedMin(DataType dtype) {
@@ -110,13 +123,7 @@ bool ChooseActivationScale(float min, float max, QuantScheme scheme, DataType* d
 
 Status ChooseActivationParams(float min, float max, QuantScheme scheme, ActivationQuant* out) {
   constexpr const char* kFn = "ChooseActivationParams";
-  if (out == nullptr) return InvalidArgument(kFn, ": the output pointer is null");
-  if (!std::isfinite(min) || !std::isfinite(max)) {
-    return InvalidArgument(kFn, ": range [", min, ", ", max, "] is not finite");
-  }
-  if (min > max) {
-    return InvalidArgument(kFn, ": range [", min, ", ", max, "] has min > max");
-  }
+  QSDK_RETURN_IF_ERROR(CheckRangeArguments(kFn, min, max, out));
   if (scheme != QuantScheme::kSymmetric && scheme != QuantScheme::kAsymmetric) {
     return InvalidArgument(kFn, ": scheme ", static_cast<int32_t>(scheme),
                            " is not a QuantScheme (0 symmetric, 1 asymmetric)");
@@ -138,13 +145,7 @@ Status ChooseActivationParams(float min, float max, QuantScheme scheme, Activati
 
 Status ChooseInt16ActivationParams(float min, float max, ActivationQuant* out) {
   constexpr const char* kFn = "ChooseInt16ActivationParams";
-  if (out == nullptr) return InvalidArgument(kFn, ": the output pointer is null");
-  if (!std::isfinite(min) || !std::isfinite(max)) {
-    return InvalidArgument(kFn, ": range [", min, ", ", max, "] is not finite");
-  }
-  if (min > max) {
-    return InvalidArgument(kFn, ": range [", min, ", ", max, "] has min > max");
-  }
+  QSDK_RETURN_IF_ERROR(CheckRangeArguments(kFn, min, max, out));
   ActivationQuant result;
   result.dtype = DataType::INT16;
   result.params.scales = {UsableScale(std::max(std::fabs(min), std::fabs(max)) / kInt16Levels)};
@@ -156,6 +157,20 @@ Status ChooseInt16ActivationParams(float min, float max, ActivationQuant* out) {
 
 namespace {
 
+// The arguments every weight / bias quantizer starts by checking: both output pointers
+// set, `shape` fully defined (its element count into *count), values given when it has
+// elements.
+Status CheckQuantizerArguments(const char* fn, bool outputs_set, const float* values,
+                               const std::vector<int64_t>& shape, int64_t* count) {
+  if (!outputs_set) return InvalidArgument(fn, ": an output pointer is null");
+  *count = graph::ElementCount(shape);
+  if (*count < 0) {
+    return InvalidArgument(fn, ": shape ", graph::ShapeToString(shape), " is not fully defined");
+  }
+  if (values == nullptr && *count > 0) return InvalidArgument(fn, ": the values are null");
+  return Status::Ok();
+}
+
 // Symmetric quantization of weights with `levels` (127 or 32767) positive steps into
 // integers of type T (see QuantizeWeights).
 template <typename T>
@@ -163,15 +178,9 @@ Status QuantizeSymmetricWeights(const char* fn, float levels, const float* value
                                 const std::vector<int64_t>& shape, int32_t axis,
                                 std::vector<T>* q, graph::QuantParams* params) {
   return internal::GuardExceptions(fn, [&]() -> Status {
-    if (q == nullptr || params == nullptr) {
-      return InvalidArgument(fn, ": an output pointer is null");
-    }
-    const int64_t count = graph::ElementCount(shape);
-    if (count < 0) {
-      return InvalidArgument(fn, ": shape ", graph::ShapeToString(shape),
-                             " is not fully defined");
-    }
-    if (values == nullptr && count > 0) return InvalidArgument(fn, ": the values are null");
+    int64_t count = 0;
+    QSDK_RETURN_IF_ERROR(CheckQuantizerArguments(fn, q != nullptr && params != nullptr, values,
+                                                 shape, &count));
     const auto rank = static_cast<int32_t>(shape.size());
     if (axis < -1 || axis >= rank) {
       return InvalidArgument(fn, ": axis = ", axis, " for shape ", graph::ShapeToString(shape),
@@ -233,15 +242,9 @@ Status QuantizeBias(const float* values, const std::vector<int64_t>& shape, floa
                     graph::QuantParams* params) {
   constexpr const char* kFn = "QuantizeBias";
   return internal::GuardExceptions(kFn, [&]() -> Status {
-    if (q == nullptr || params == nullptr) {
-      return InvalidArgument(kFn, ": an output pointer is null");
-    }
-    const int64_t count = graph::ElementCount(shape);
-    if (count < 0) {
-      return InvalidArgument(kFn, ": shape ", graph::ShapeToString(shape),
-                             " is not fully defined");
-    }
-    if (values == nullptr && count > 0) return InvalidArgument(kFn, ": the values are null");
+    int64_t count = 0;
+    QSDK_RETURN_IF_ERROR(CheckQuantizerArguments(kFn, q != nullptr && params != nullptr, values,
+                                                 shape, &count));
     if (!std::isfinite(input_scale) || !(input_scale > 0.0f)) {
       return InvalidArgument(kFn, ": input scale = ", input_scale,
                              "; it must be finite and > 0");

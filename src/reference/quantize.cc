@@ -2,9 +2,6 @@
 // Dequantize (INT8 / UINT8 / INT16 / INT32 -> FLOAT32), per tensor or per axis
 // (docs/quantization.md; INT16: point 4 of the issue-5 contract). Compiled with
 // -ffp-contract=off (src/reference/CMakeLists.txt).
-#include <cstring>
-
-#include "reference/int16_ops.h"
 #include "reference/op_util.h"
 #include "reference/quant_math.h"
 #include "reference/quantized_ops.h"
@@ -15,30 +12,6 @@ namespace {
 
 bool IsActivationStorage(DataType t) {
   return t == DataType::INT8 || t == DataType::UINT8 || t == DataType::INT16;
-}
-
-// Checks the parameters of a quantized tensor of type `dtype` (per tensor or per axis).
-Status CheckAnyParams(const char* op, const char* what, DataType dtype,
-                      const std::vector<int64_t>& shape, const graph::QuantParams& q) {
-  if (dtype == DataType::INT16) {
-    return internal::CheckInt16Params(op, what, shape, q, /*allow_per_axis=*/true);
-  }
-  return internal::CheckParams(op, what, dtype, shape, q, /*allow_per_axis=*/true);
-}
-
-std::vector<int32_t> WidenAny(const Tensor& t) {
-  return t.GetDataType() == DataType::INT16 ? internal::WidenInt16(t) : internal::Widen(t);
-}
-
-Status WriteAny(const char* op, DataType dtype, const std::vector<int64_t>& shape,
-                const std::vector<int32_t>& q, Tensor* y) {
-  if (dtype != DataType::INT16) return internal::WriteQuantized(op, dtype, shape, q, y);
-  Tensor out;
-  QSDK_RETURN_IF_ERROR(internal::AllocateTyped(op, dtype, shape, &out));
-  int16_t* p = out.Data<int16_t>();
-  for (size_t i = 0; i < q.size(); ++i) p[i] = static_cast<int16_t>(q[i]);
-  *y = std::move(out);
-  return Status::Ok();
 }
 
 }  // namespace
@@ -55,7 +28,8 @@ Status Quantize(const QuantizedOperand& x, const QuantizedOutputSpec& out, Tenso
         return InvalidArgument(kOp, ": input x is FLOAT32 but has quantization parameters");
       }
     } else if (IsActivationStorage(in_type)) {
-      QSDK_RETURN_IF_ERROR(CheckAnyParams(kOp, "input x", in_type, shape, x.quant));
+      QSDK_RETURN_IF_ERROR(internal::CheckParams(kOp, "input x", in_type, shape, x.quant,
+                                                 /*allow_per_axis=*/true));
     } else {
       return InvalidArgument(kOp, ": input x has type ", DataTypeName(in_type),
                              "; it must be FLOAT32 (quantize) or INT8 / UINT8 / INT16 "
@@ -65,7 +39,8 @@ Status Quantize(const QuantizedOperand& x, const QuantizedOutputSpec& out, Tenso
       return InvalidArgument(kOp, ": the output type is ", DataTypeName(out.dtype),
                              "; it must be INT16, INT8 or UINT8");
     }
-    QSDK_RETURN_IF_ERROR(CheckAnyParams(kOp, "the output", out.dtype, shape, out.quant));
+    QSDK_RETURN_IF_ERROR(internal::CheckParams(kOp, "the output", out.dtype, shape, out.quant,
+                                               /*allow_per_axis=*/true));
 
     // The reciprocal of each output scale, computed once (the contract's 1.0f / s).
     std::vector<float> inverse(out.quant.scales.size());
@@ -80,7 +55,7 @@ Status Quantize(const QuantizedOperand& x, const QuantizedOutputSpec& out, Tenso
         q[i] = QuantizeValue(xd[i], inverse[c], out.quant.zero_points[c], out.dtype);
       }
     } else {
-      const std::vector<int32_t> in = WidenAny(*x.tensor);
+      const std::vector<int32_t> in = internal::Widen(*x.tensor);
       const internal::AxisIndexer in_channel(shape, x.quant.axis);
       for (size_t i = 0; i < count; ++i) {
         const auto ci = static_cast<size_t>(in_channel(static_cast<int64_t>(i)));
@@ -89,7 +64,7 @@ Status Quantize(const QuantizedOperand& x, const QuantizedOutputSpec& out, Tenso
                                out.quant.zero_points[co], out.dtype);
       }
     }
-    return WriteAny(kOp, out.dtype, shape, q, y);
+    return internal::WriteQuantized(kOp, out.dtype, shape, q, y);
   });
 }
 
@@ -106,8 +81,9 @@ Status Dequantize(const QuantizedOperand& x, Tensor* y) {
                              "; it must be INT8, UINT8, INT16 or INT32");
     }
     const std::vector<int64_t>& shape = internal::ShapeOf(*x.tensor);
-    QSDK_RETURN_IF_ERROR(CheckAnyParams(kOp, "input x", in_type, shape, x.quant));
-    const std::vector<int32_t> q = WidenAny(*x.tensor);
+    QSDK_RETURN_IF_ERROR(internal::CheckParams(kOp, "input x", in_type, shape, x.quant,
+                                               /*allow_per_axis=*/true));
+    const std::vector<int32_t> q = internal::Widen(*x.tensor);
     const internal::AxisIndexer channel(shape, x.quant.axis);
     Tensor out;
     QSDK_RETURN_IF_ERROR(internal::AllocateTyped(kOp, DataType::FLOAT32, shape, &out));

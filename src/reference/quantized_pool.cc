@@ -25,36 +25,25 @@ Status QuantizedPool(const QuantizedOperand& x, const PoolParams& params, Tensor
     const int32_t z = x.quant.zero_points[0];
     const int32_t lo = QuantizedMin(dtype), hi = QuantizedMax(dtype);
     const std::vector<int32_t> xq = internal::Widen(*x.tensor);
-    std::vector<int32_t> q(static_cast<size_t>(g.n * g.c * g.oh * g.ow));
-    for (int64_t plane = 0; plane < g.n * g.c; ++plane) {
-      const int32_t* xp = xq.data() + plane * g.h * g.w;
-      int32_t* yp = q.data() + plane * g.oh * g.ow;
-      for (int64_t oy = 0; oy < g.oh; ++oy) {
-        for (int64_t ox = 0; ox < g.ow; ++ox) {
-          internal::PoolWindow win;
-          QSDK_RETURN_IF_ERROR(internal::PoolWindowAt(kOp, g, oy, ox, &win));
+    const std::vector<int64_t> out_shape = g.OutputShape();
+    std::vector<int32_t> q(static_cast<size_t>(internal::Product(out_shape)));
+    QSDK_RETURN_IF_ERROR(internal::ForEachPoolWindow(
+        kOp, g, [&](int64_t plane_offset, int64_t yi, const internal::PoolWindow& win) {
+          const int32_t* xp = xq.data() + plane_offset;
           if (g.is_max) {
             int32_t best = std::numeric_limits<int32_t>::min();
-            for (int64_t iy = win.iy0; iy < win.iy1; ++iy) {
-              for (int64_t ix = win.ix0; ix < win.ix1; ++ix) {
-                best = std::max(best, xp[iy * g.w + ix]);
-              }
-            }
-            yp[oy * g.ow + ox] = best;
+            win.ForEachInput(g.w, [&](int64_t i) { best = std::max(best, xp[i]); });
+            q[static_cast<size_t>(yi)] = best;
           } else {
             // Exact integer sum; counted padding elements hold z.
             int64_t sum = 0;
-            for (int64_t iy = win.iy0; iy < win.iy1; ++iy) {
-              for (int64_t ix = win.ix0; ix < win.ix1; ++ix) sum += xp[iy * g.w + ix];
-            }
+            win.ForEachInput(g.w, [&](int64_t i) { sum += xp[i]; });
             sum += static_cast<int64_t>(z) * (win.divisor - win.inside());
             const float mean = static_cast<float>(sum) / static_cast<float>(win.divisor);
-            yp[oy * g.ow + ox] = RoundAndSaturate(mean, lo, hi);
+            q[static_cast<size_t>(yi)] = RoundAndSaturate(mean, lo, hi);
           }
-        }
-      }
-    }
-    return internal::WriteQuantized(kOp, dtype, {g.n, g.c, g.oh, g.ow}, q, y);
+        }));
+    return internal::WriteQuantized(kOp, dtype, out_shape, q, y);
   });
 }
 

@@ -135,16 +135,10 @@ Status QuantizedFlatten(const QuantizedOperand& x, int64_t axis, Tensor* y) {
   return internal::GuardExceptions(kOp, [&]() -> Status {
     QSDK_RETURN_IF_ERROR(internal::CheckOutputPointer(kOp, y));
     QSDK_RETURN_IF_ERROR(internal::CheckActivationOperand(kOp, "input x", x, false));
-    const auto& xs = internal::ShapeOf(*x.tensor);
-    const auto rank = static_cast<int64_t>(xs.size());
-    if (axis < 0 || axis > rank) {
-      return InvalidArgument(kOp, ": axis = ", axis, " for input of rank ", rank,
-                             "; it must be in [0, ", rank, "]");
-    }
-    const auto split = static_cast<size_t>(axis);
-    return CopyQuantized(
-        kOp, *x.tensor,
-        {internal::Product(xs, 0, split), internal::Product(xs, split, xs.size())}, y);
+    std::vector<int64_t> out_shape;
+    QSDK_RETURN_IF_ERROR(
+        internal::ResolveFlattenShape(kOp, internal::ShapeOf(*x.tensor), axis, &out_shape));
+    return CopyQuantized(kOp, *x.tensor, out_shape, y);
   });
 }
 

@@ -61,6 +61,7 @@ Status CheckParams(const char* op, const char* what, DataType dtype,
   switch (dtype) {
     case DataType::INT8:
     case DataType::UINT8:
+    case DataType::INT16:
       lo = QuantizedMin(dtype);
       hi = QuantizedMax(dtype);
       break;
@@ -129,6 +130,11 @@ std::vector<int32_t> Widen(const Tensor& t) {
       for (size_t i = 0; i < v.size(); ++i) v[i] = p[i];
       break;
     }
+    case DataType::INT16: {
+      const int16_t* p = t.Data<int16_t>();
+      for (size_t i = 0; i < v.size(); ++i) v[i] = p[i];
+      break;
+    }
     case DataType::INT32:
       if (!v.empty()) std::memcpy(v.data(), t.GetData(), v.size() * sizeof(int32_t));
       break;
@@ -146,6 +152,7 @@ AxisIndexer::AxisIndexer(const std::vector<int64_t>& shape, int32_t axis) {
 }
 
 std::vector<float> RealValues(const QuantizedOperand& x) {
+  if (x.tensor == nullptr) return {};
   const Tensor& t = *x.tensor;
   const auto count = static_cast<size_t>(t.GetElementCount());
   if (t.GetDataType() == DataType::FLOAT32) {
@@ -185,6 +192,9 @@ Status WriteQuantized(const char* op, DataType dtype, const std::vector<int64_t>
   if (dtype == DataType::INT8) {
     int8_t* p = out.Data<int8_t>();
     for (size_t i = 0; i < q.size(); ++i) p[i] = static_cast<int8_t>(q[i]);
+  } else if (dtype == DataType::INT16) {
+    int16_t* p = out.Data<int16_t>();
+    for (size_t i = 0; i < q.size(); ++i) p[i] = static_cast<int16_t>(q[i]);
   } else {
     uint8_t* p = out.Data<uint8_t>();
     for (size_t i = 0; i < q.size(); ++i) p[i] = static_cast<uint8_t>(q[i]);
@@ -228,14 +238,15 @@ Status CheckBiasScales(const char* op, const graph::QuantParams& b, float x_scal
 }
 
 Status CheckWeights(const char* op, const char* what, const QuantizedOperand& w,
-                    int32_t channel_axis) {
+                    int32_t channel_axis, DataType dtype) {
   QSDK_RETURN_IF_ERROR(CheckTensorBasics(op, what, w.tensor));
-  if (w.tensor->GetDataType() != DataType::INT8) {
+  if (w.tensor->GetDataType() != dtype) {
     return InvalidArgument(op, ": ", what, " has type ", DataTypeName(w.tensor->GetDataType()),
-                           "; quantized weights must be INT8");
+                           "; the weights of an ", DataTypeName(dtype), " op must be ",
+                           DataTypeName(dtype));
   }
   QSDK_RETURN_IF_ERROR(
-      CheckParams(op, what, DataType::INT8, ShapeOf(*w.tensor), w.quant, /*allow_per_axis=*/true));
+      CheckParams(op, what, dtype, ShapeOf(*w.tensor), w.quant, /*allow_per_axis=*/true));
   if (w.quant.axis >= 0 && w.quant.axis != channel_axis) {
     return InvalidArgument(op, ": ", what, " is quantized along axis ", w.quant.axis,
                            "; weights are quantized per tensor or along their output-channel "
@@ -247,7 +258,30 @@ Status CheckWeights(const char* op, const char* what, const QuantizedOperand& w,
                              "; weights are quantized symmetrically (zero point 0)");
     }
   }
+  if (dtype == DataType::INT16) {
+    const int16_t* p = w.tensor->Data<int16_t>();
+    const int64_t count = w.tensor->GetElementCount();
+    for (int64_t i = 0; i < count; ++i) {
+      if (p[i] == -32768) {
+        return InvalidArgument(op, ": ", what, " has value -32768 at element ", i,
+                               "; INT16 weights lie in [-32767, 32767] (the restricted "
+                               "symmetric range)");
+      }
+    }
+  }
   return Status::Ok();
+}
+
+Status CheckMatMulWeights(const char* op, const QuantizedOperand& b, const MatMulParams& params,
+                          DataType dtype) {
+  QSDK_RETURN_IF_ERROR(CheckTensorBasics(op, "input b", b.tensor));
+  const auto& bs = ShapeOf(*b.tensor);
+  if (bs.size() < 2) {
+    return InvalidArgument(op, ": input b has shape ", ShapeString(bs),
+                           "; it must have rank >= 2");
+  }
+  const auto column_axis = static_cast<int32_t>(bs.size()) - (params.transpose_b ? 2 : 1);
+  return CheckWeights(op, "input b", b, column_axis, dtype);
 }
 
 Status CheckBias(const char* op, const QuantizedOperand& b, int32_t channel_axis, float x_scale,
@@ -269,21 +303,17 @@ Status CheckBias(const char* op, const QuantizedOperand& b, int32_t channel_axis
   return CheckBiasScales(op, b.quant, x_scale, w, channels);
 }
 
+Status CheckChannelBias(const char* op, const QuantizedOperand& b, float x_scale,
+                        const graph::QuantParams& w, int64_t oc) {
+  QSDK_RETURN_IF_ERROR(CheckBiasShape(op, "bias", b.tensor, oc));
+  return CheckBias(op, b, /*channel_axis=*/0, x_scale, w, oc);
+}
+
 Status CheckResidual(const char* op, const QuantizedOperand& r,
                      const std::vector<int64_t>& out_shape) {
   if (r.tensor == nullptr) return Status::Ok();
   QSDK_RETURN_IF_ERROR(CheckActivationOperand(op, "residual", r, /*allow_float=*/true));
-  if (ShapeOf(*r.tensor) != out_shape) {
-    return InvalidArgument(op, ": residual has shape ", ShapeString(ShapeOf(*r.tensor)),
-                           "; it must be the output shape ", ShapeString(out_shape));
-  }
-  return Status::Ok();
-}
-
-float Epilogue(int64_t acc, float multiplier, const float* residual, const FusedActivation& act) {
-  float r = static_cast<float>(acc) * multiplier;
-  if (residual != nullptr) r = r + *residual;
-  return ApplyActivation(act.type, r, act.alpha, act.beta);
+  return CheckResidualShape(op, r.tensor, out_shape);
 }
 
 }  // namespace qsdk::reference::internal

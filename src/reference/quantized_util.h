@@ -18,10 +18,10 @@ inline bool IsQuantized8(DataType t) { return t == DataType::INT8 || t == DataTy
 // A usable tensor of any type: present, every extent known, data when non-empty.
 Status CheckTensorBasics(const char* op, const char* what, const Tensor* t);
 
-// Checks `q` as the parameters of a tensor of type `dtype` and shape `shape`: as many
-// zero points as scales, scales finite and > 0, zero points within the type's storage
-// range (0 for INT32), per tensor (axis -1, one scale) or, when `allow_per_axis`, along
-// an axis of `shape` with one scale per index.
+// Checks `q` as the parameters of a tensor of type `dtype` (INT8, UINT8, INT16 or INT32)
+// and shape `shape`: as many zero points as scales, scales finite and > 0, zero points
+// within the type's storage range (0 for INT32), per tensor (axis -1, one scale) or, when
+// `allow_per_axis`, along an axis of `shape` with one scale per index.
 Status CheckParams(const char* op, const char* what, DataType dtype,
                    const std::vector<int64_t>& shape, const graph::QuantParams& q,
                    bool allow_per_axis);
@@ -34,7 +34,7 @@ Status CheckActivationOperand(const char* op, const char* what, const QuantizedO
 // An output spec: FLOAT32 without parameters, or INT8 / UINT8 quantized per tensor.
 Status CheckOutputSpec(const char* op, const QuantizedOutputSpec& out);
 
-// The values of an INT8 / UINT8 / INT32 tensor widened to int32.
+// The values of an INT8 / UINT8 / INT16 / INT32 tensor widened to int32.
 std::vector<int32_t> Widen(const Tensor& t);
 
 // Maps a row-major element index to its index along the quantization axis (0 per tensor).
@@ -50,18 +50,21 @@ class AxisIndexer {
 
 // The real values of an operand checked by CheckActivationOperand (or any INT8 / UINT8
 // tensor with checked per-tensor or per-axis parameters): FLOAT32 copied, quantized
-// dequantized element by element with DequantizeValue.
+// dequantized element by element with DequantizeValue; empty for an absent operand
+// (x.tensor null).
 std::vector<float> RealValues(const QuantizedOperand& x);
 
 // Allocates a zero-filled tensor of `dtype` and `shape` into *y.
 Status AllocateTyped(const char* op, DataType dtype, const std::vector<int64_t>& shape, Tensor* y);
 
 // Writes the float results `r` (row-major, of `shape`) as the output `out`: copied when
-// FLOAT32, quantized with QuantizeValue (per-tensor parameters) otherwise.
+// FLOAT32, quantized with QuantizeValue (per-tensor parameters) to INT8 / UINT8 / INT16
+// otherwise.
 Status WriteOutput(const char* op, const QuantizedOutputSpec& out,
                    const std::vector<int64_t>& shape, const std::vector<float>& r, Tensor* y);
 
-// Writes integer values (already within the storage range of `dtype`, INT8 / UINT8).
+// Writes integer values (already within the storage range of `dtype`, INT8 / UINT8 /
+// INT16).
 Status WriteQuantized(const char* op, DataType dtype, const std::vector<int64_t>& shape,
                       const std::vector<int32_t>& q, Tensor* y);
 
@@ -76,10 +79,17 @@ inline float ScaleAt(const graph::QuantParams& q, int64_t c) {
 Status CheckBiasScales(const char* op, const graph::QuantParams& b, float x_scale,
                        const graph::QuantParams& w, int64_t channels);
 
-// Checks weights: present, INT8, zero points all 0 (symmetric), quantized per tensor or
-// along `channel_axis` of their shape.
+// Checks weights of type `dtype` (INT8, or INT16 for the INT16 ops): present, of that
+// type, zero points all 0 (symmetric), quantized per tensor or along `channel_axis` of
+// their shape; INT16 values in [-32767, 32767] (the restricted symmetric range).
 Status CheckWeights(const char* op, const char* what, const QuantizedOperand& w,
-                    int32_t channel_axis);
+                    int32_t channel_axis, DataType dtype);
+
+// Checks the weights b of a quantized MatMul ("input b", rank >= 2, as CheckWeights) and
+// their per-channel axis: the one holding the output column N, rank-1 of b [.., K, N] or
+// rank-2 of b [.., N, K] when transposed.
+Status CheckMatMulWeights(const char* op, const QuantizedOperand& b, const MatMulParams& params,
+                          DataType dtype);
 
 // Checks an optional bias (b.tensor may be null): INT32, zero points 0, per tensor or along
 // `channel_axis` of its shape, and scale[c] = x_scale * s_w[c] for each of `channels`.
@@ -87,14 +97,14 @@ Status CheckWeights(const char* op, const char* what, const QuantizedOperand& w,
 Status CheckBias(const char* op, const QuantizedOperand& b, int32_t channel_axis, float x_scale,
                  const graph::QuantParams& w, int64_t channels);
 
+// The bias rule of quantized Conv / FullyConnected: absent (b.tensor null), or of shape
+// [OC] and as CheckBias along axis 0 for `oc` channels.
+Status CheckChannelBias(const char* op, const QuantizedOperand& b, float x_scale,
+                        const graph::QuantParams& w, int64_t oc);
+
 // Checks an optional residual (fused sum; r.tensor may be null): FLOAT32 or INT8 / UINT8
 // per tensor, of exactly `out_shape`.
 Status CheckResidual(const char* op, const QuantizedOperand& r,
                      const std::vector<int64_t>& out_shape);
-
-// The epilogue of quantized Conv / FullyConnected / MatMul on one output element:
-// r = float(acc) * multiplier; r = r + residual (its real value, when fused);
-// r = act(r); all in float (docs/quantization.md).
-float Epilogue(int64_t acc, float multiplier, const float* residual, const FusedActivation& act);
 
 }  // namespace qsdk::reference::internal

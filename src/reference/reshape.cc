@@ -1,6 +1,7 @@
 // Reshape and Flatten (docs/ops.md): the data, copied, under a new shape.
 #include <algorithm>
 
+#include "reference/geometry.h"
 #include "reference/op_util.h"
 #include "reference/ops.h"
 
@@ -20,6 +21,22 @@ Status CopyWithShape(const char* op, const Tensor& x, const std::vector<int64_t>
 }
 
 }  // namespace
+
+namespace internal {
+
+Status ResolveFlattenShape(const char* op, const std::vector<int64_t>& xs, int64_t axis,
+                           std::vector<int64_t>* out_shape) {
+  const auto rank = static_cast<int64_t>(xs.size());
+  if (axis < 0 || axis > rank) {
+    return InvalidArgument(op, ": axis = ", axis, " for input of rank ", rank,
+                           "; it must be in [0, ", rank, "]");
+  }
+  const auto split = static_cast<size_t>(axis);
+  *out_shape = {Product(xs, 0, split), Product(xs, split, xs.size())};
+  return Status::Ok();
+}
+
+}  // namespace internal
 
 Status ResolveReshape(const char* op, const std::vector<int64_t>& in,
                       const std::vector<int64_t>& shape, std::vector<int64_t>* out) {
@@ -95,15 +112,10 @@ Status Flatten(const Tensor& x, int64_t axis, Tensor* y) {
   return internal::GuardExceptions(kOp, [&]() -> Status {
     QSDK_RETURN_IF_ERROR(internal::CheckOutputPointer(kOp, y));
     QSDK_RETURN_IF_ERROR(internal::CheckFloatOperand(kOp, "input x", x));
-    const auto& xs = internal::ShapeOf(x);
-    const auto rank = static_cast<int64_t>(xs.size());
-    if (axis < 0 || axis > rank) {
-      return InvalidArgument(kOp, ": axis = ", axis, " for input of rank ", rank,
-                             "; it must be in [0, ", rank, "]");
-    }
-    const auto split = static_cast<size_t>(axis);
-    return CopyWithShape(
-        kOp, x, {internal::Product(xs, 0, split), internal::Product(xs, split, xs.size())}, y);
+    std::vector<int64_t> out_shape;
+    QSDK_RETURN_IF_ERROR(
+        internal::ResolveFlattenShape(kOp, internal::ShapeOf(x), axis, &out_shape));
+    return CopyWithShape(kOp, x, out_shape, y);
   });
 }
 
