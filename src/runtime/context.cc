@@ -460,7 +460,9 @@ Status Context::Execute(const std::vector<Tensor>& inputs, std::vector<Tensor>* 
 }
 
 Status Context::GetLastExecutionPlan(ExecutionPlanInfo* plan) const {
-  if (plan == nullptr) return InvalidArgument("IContext::GetLastExecutionPlan: null output pointer");
+  if (plan == nullptr) {
+    return InvalidArgument("IContext::GetLastExecutionPlan: null output pointer");
+  }
   if (last_plan_ == nullptr) {
     return Status(StatusCode::kFailedPrecondition,
                   "IContext::GetLastExecutionPlan: no successful Execute yet");

@@ -68,10 +68,7 @@ class ActivationKernel : public Kernel {
                      std::unique_ptr<KernelInstance>* instance) const override {
     QSDK_RETURN_IF_ERROR(CheckInstantiateArgs(args, 1, 1, what_));
     const dnnl::memory::desc& src = args.input_descs[0];
-    if (src.data_type() != type_) {
-      return InvalidArgument(what_, ": input arrives as ", DnnlTypeName(src.data_type()),
-                             "; the kernel was built for ", DnnlTypeName(type_));
-    }
+    QSDK_RETURN_IF_ERROR(CheckInputType(src, type_, what_));
     return GuardDnnl(what_, [&]() -> Status {
       dnnl::eltwise_forward::desc desc(dnnl::prop_kind::forward_inference, params_.algorithm, src,
                                        params_.alpha, params_.beta);

@@ -76,11 +76,7 @@ class ConvKernel : public Kernel {
                              " does not match input ", DimsToString(src_dims), " and ",
                              geometry_.out_channels, " output channels");
     }
-    if (args.input_descs[0].data_type() != numerics_.src_dt) {
-      return InvalidArgument(what_, ": input arrives as ",
-                             DnnlTypeName(args.input_descs[0].data_type()),
-                             "; the kernel was built for ", DnnlTypeName(numerics_.src_dt));
-    }
+    QSDK_RETURN_IF_ERROR(CheckInputType(args.input_descs[0], numerics_.src_dt, what_));
     QSDK_RETURN_IF_ERROR(CheckResidualDims(args, numerics_, dst_dims, what_));
     return GuardDnnl(what_, [&]() -> Status {
       WeightsChoice weights;

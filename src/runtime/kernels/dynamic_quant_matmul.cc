@@ -49,27 +49,6 @@ using MatMulPd = dnnl::matmul::primitive_desc;
 constexpr size_t kAlign = 64;
 size_t AlignUp(size_t v) { return (v + kAlign - 1) / kAlign * kAlign; }
 
-// The desc oneDNN's matmul sees for a stored row-major tensor `stored`: rank padded to
-// `rank` with leading 1s and, when `transpose`, the last two dims swapped via strides.
-memory::desc LogicalDesc(const std::vector<int64_t>& stored, bool transpose, size_t rank,
-                         memory::data_type type) {
-  const size_t r = stored.size();
-  memory::dims dims(rank, 1);
-  memory::dims strides(rank, 1);
-  int64_t stride = 1;
-  for (size_t i = r; i-- > 0;) {
-    dims[rank - r + i] = stored[i];
-    strides[rank - r + i] = stride;
-    stride *= stored[i];
-  }
-  for (size_t i = 0; i < rank - r; ++i) strides[i] = stride;
-  if (transpose && r >= 2) {
-    std::swap(dims[rank - 1], dims[rank - 2]);
-    std::swap(strides[rank - 1], strides[rank - 2]);
-  }
-  return memory::desc(dims, type, strides);
-}
-
 std::vector<int64_t> BroadcastReadStrides(const std::vector<int64_t>& shape, size_t rank) {
   std::vector<int64_t> strides(rank, 0);
   int64_t stride = 1;
@@ -118,7 +97,7 @@ class DynamicInstance : public KernelInstance {
     if (d.fully_connected) {
       src_md = PlainDesc({x_shape[0], d.k}, memory::data_type::u8);
     } else {
-      src_md = LogicalDesc(x_shape, d.transpose_a, rank, memory::data_type::u8);
+      src_md = MatMulLogicalDesc(x_shape, d.transpose_a, rank, memory::data_type::u8);
     }
     const memory::desc dst_md = PlainDesc(out_shape);
     const bool per_column = d.weight_scales.size() > 1;
@@ -134,7 +113,7 @@ class DynamicInstance : public KernelInstance {
       // The output rank differs from the packing's (a broadcast batch of x): view the plain
       // weights at this rank and let oneDNN pick the layout.
       const memory::desc b_view =
-          LogicalDesc(d.b_shape, d.transpose_b, rank, memory::data_type::s8);
+          MatMulLogicalDesc(d.b_shape, d.transpose_b, rank, memory::data_type::s8);
       memory plain_view(b_view, engine, d.plain_b.get_data_handle());
       const memory::desc any_b(b_view.dims(), memory::data_type::s8, tag::any);
       pd_ = MatMulPd(dnnl::matmul::desc(src_md, any_b, dst_md), attr, engine);
@@ -432,8 +411,8 @@ Status CreateDynamicQuantizedKernel(const graph::Graph& graph, graph::NodeId id,
   return GuardDnnl(what, [&]() -> Status {
     // Plain s8 weights viewed as [.., K, N] (FullyConnected: [OC, K] read transposed).
     const size_t rank = data->fully_connected ? 2 : std::max<size_t>(wr, 2);
-    const memory::desc b_md = LogicalDesc(w.shape, data->fully_connected || data->transpose_b, rank,
-                                          memory::data_type::s8);
+    const memory::desc b_md = MatMulLogicalDesc(
+        w.shape, data->fully_connected || data->transpose_b, rank, memory::data_type::s8);
     if (b_md.get_size() != w.data->size()) {
       return InvalidArgument(what, ": the weights hold ", w.data->size(), " bytes; shape ",
                              graph::ShapeToString(w.shape), " needs ", b_md.get_size());

@@ -69,10 +69,7 @@ class FullyConnectedKernel : public Kernel {
                              "; the kernel was built for [N, ", DimsToString(src_tail_),
                              "] -> [N, ", oc, "]");
     }
-    if (incoming.data_type() != numerics_.src_dt) {
-      return InvalidArgument(what_, ": input arrives as ", DnnlTypeName(incoming.data_type()),
-                             "; the kernel was built for ", DnnlTypeName(numerics_.src_dt));
-    }
+    QSDK_RETURN_IF_ERROR(CheckInputType(incoming, numerics_.src_dt, what_));
     QSDK_RETURN_IF_ERROR(CheckResidualDims(args, numerics_, dst_dims, what_));
     return GuardDnnl(what_, [&]() -> Status {
       const memory::desc dst_md = PlainDesc(args.output_shapes[0], numerics_.dst_dt);

@@ -87,8 +87,8 @@ void Int16Gemm(Int16GemmIsa isa, int64_t m, int64_t n, int64_t k, const int16_t*
 //
 // The INT16 kernels split their work into parts that the workers claim one at a time. The
 // workers are the caller and either an OpenMP team of the OpenMP runtime oneDNN uses (qsdk
-// links the same GNU libgomp Debian's oneDNN runs on) or a process-wide pool of helper threads, one per further hardware thread,
-// started on first use. The team is preferred: between oneDNN's primitives its threads
+// links the same GNU libgomp Debian's oneDNN runs on) or a process-wide pool of helper
+// threads, one per further hardware thread, started on first use. The team is preferred: between oneDNN's primitives its threads
 // spin waiting for work, so they pick parts up at once, whereas helper threads would have
 // to share the cores with those spinning threads. But a run on the team waits for every
 // team thread to finish, and a busy machine may not schedule one for milliseconds; after
@@ -101,8 +101,8 @@ void Int16Gemm(Int16GemmIsa isa, int64_t m, int64_t n, int64_t k, const int16_t*
 // How many workers a kernel instance doing `work` multiply-adds per execution should use:
 // 1 when the work is too small to repay the hand-over (2^19 multiply-adds), else up to
 // omp_get_max_threads() (the context's thread count, ContextOptions::num_threads, which
-// limits the INT16 kernels as it limits oneDNN's), bounded by the pool. Call it at Instantiate (it may start the pool) and size per-worker scratch for the
-// result.
+// limits the INT16 kernels as it limits oneDNN's), bounded by the pool. Call it at
+// Instantiate (it may start the pool) and size per-worker scratch for the result.
 int PrepareParallelWorkers(int64_t work);
 
 // Runs task(context, part, worker) for every part in [0, parts), each exactly once, on at

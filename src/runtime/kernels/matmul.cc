@@ -23,29 +23,6 @@ using dnnl::memory;
 using tag = memory::format_tag;
 using MatMulPd = dnnl::matmul::primitive_desc;
 
-// The desc oneDNN's matmul sees for a stored row-major tensor of shape `stored`: rank
-// padded to `rank` with leading 1s and, when `transpose`, the last two dims swapped via
-// their strides. It describes exactly the stored bytes.
-memory::desc LogicalDesc(const std::vector<int64_t>& stored, bool transpose, size_t rank,
-                         memory::data_type type = memory::data_type::f32) {
-  const size_t r = stored.size();
-  memory::dims dims(rank, 1);
-  memory::dims strides(rank, 1);
-  int64_t stride = 1;
-  for (size_t i = r; i-- > 0;) {
-    dims[rank - r + i] = stored[i];
-    strides[rank - r + i] = stride;
-    stride *= stored[i];
-  }
-  // Leading broadcast dims of extent 1: any stride is valid; use the tensor size.
-  for (size_t i = 0; i < rank - r; ++i) strides[i] = stride;
-  if (transpose && r >= 2) {
-    std::swap(dims[rank - 1], dims[rank - 2]);
-    std::swap(strides[rank - 1], strides[rank - 2]);
-  }
-  return memory::desc(dims, type, strides);
-}
-
 MatMulPd MakeMatMulPd(const memory::desc& a_md, const memory::desc& b_md,
                       const memory::desc& bias_md, const memory::desc& dst_md,
                       const dnnl::primitive_attr& attr, const dnnl::engine& engine) {
@@ -133,11 +110,13 @@ class MatMulKernel : public Kernel {
                              " has rank ", args.output_shapes[0].size(), "; expected ", rank_);
     }
     return GuardDnnl(what_, [&]() -> Status {
-      const memory::desc a_md = LogicalDesc(shapes_storage[0], transpose_a_, rank_, types_[0]);
-      const memory::desc b_md = LogicalDesc(shapes_storage[1], transpose_b_, rank_, types_[1]);
-      const memory::desc bias_md = operands_[2].present
-                                       ? LogicalDesc(shapes_storage[2], false, rank_, types_[2])
-                                       : memory::desc();
+      const memory::desc a_md =
+          MatMulLogicalDesc(shapes_storage[0], transpose_a_, rank_, types_[0]);
+      const memory::desc b_md =
+          MatMulLogicalDesc(shapes_storage[1], transpose_b_, rank_, types_[1]);
+      const memory::desc bias_md =
+          operands_[2].present ? MatMulLogicalDesc(shapes_storage[2], false, rank_, types_[2])
+                               : memory::desc();
       const memory::desc dst_md = PlainDesc(args.output_shapes[0], dst_dt_);
       // Builds the descriptor (and picks b's weights when b is constant) for a bias given
       // either as the primitive's bias or, with `bias_as_post_op`, as a binary-add post-op
@@ -284,10 +263,7 @@ class Int8MatMulKernel : public Kernel {
     const std::vector<int64_t> a_stored(a_dims.begin(), a_dims.end());
     const std::vector<int64_t>& out_shape = args.output_shapes[0];
     const memory::dims dst_dims = ToDnnlDims(out_shape);
-    if (incoming.data_type() != c_.numerics.src_dt) {
-      return InvalidArgument(c_.what, ": input arrives as ", DnnlTypeName(incoming.data_type()),
-                             "; the kernel was built for ", DnnlTypeName(c_.numerics.src_dt));
-    }
+    QSDK_RETURN_IF_ERROR(CheckInputType(incoming, c_.numerics.src_dt, c_.what));
     memory::desc a_md;
     if (c_.fully_connected) {
       int64_t k = 1;
@@ -305,7 +281,7 @@ class Int8MatMulKernel : public Kernel {
                                " and the output ", graph::ShapeToString(out_shape),
                                "; the kernel was built for rank ", c_.rank);
       }
-      a_md = LogicalDesc(a_stored, c_.transpose_a, c_.rank, c_.numerics.src_dt);
+      a_md = MatMulLogicalDesc(a_stored, c_.transpose_a, c_.rank, c_.numerics.src_dt);
     }
     QSDK_RETURN_IF_ERROR(CheckResidualDims(args, c_.numerics, dst_dims, c_.what));
     return GuardDnnl(c_.what, [&]() -> Status {
@@ -395,8 +371,8 @@ Status CreateInt8MatMulKernel(const graph::Graph& graph, graph::NodeId id,
                            " (the output rank)");
   }
   QSDK_RETURN_IF_ERROR(
-      ConstantAs(b, LogicalDesc(b.shape, transpose_b, rank, memory::data_type::s8), engine, what,
-                 &config.plain_b));
+      ConstantAs(b, MatMulLogicalDesc(b.shape, transpose_b, rank, memory::data_type::s8), engine,
+                 what, &config.plain_b));
   std::vector<int64_t> bias_shape;
   if (bias_id != graph::kNoTensor) {
     bias_shape = graph.tensors[bias_id].shape;
@@ -409,14 +385,15 @@ Status CreateInt8MatMulKernel(const graph::Graph& graph, graph::NodeId id,
                            DataTypeName(graph.tensors[bias_id].dtype),
                            "; the int8 kernel takes an INT32 bias");
     }
-    QSDK_RETURN_IF_ERROR(ConstantAs(graph.tensors[bias_id],
-                                    LogicalDesc(bias_shape, false, rank, memory::data_type::s32),
-                                    engine, what, &config.bias));
+    QSDK_RETURN_IF_ERROR(
+        ConstantAs(graph.tensors[bias_id],
+                   MatMulLogicalDesc(bias_shape, false, rank, memory::data_type::s32), engine, what,
+                   &config.bias));
   }
   // Pack b for a nominal `a`: dynamic extents taken as 1.
   std::vector<int64_t> nominal_a = a_shape;
   for (int64_t& e : nominal_a) e = NominalExtent(e, 1);
-  const memory::desc a_md = LogicalDesc(nominal_a, config.transpose_a, rank, numerics.src_dt);
+  const memory::desc a_md = MatMulLogicalDesc(nominal_a, config.transpose_a, rank, numerics.src_dt);
   const memory::dims a_dims = a_md.dims();
   const memory::dims b_dims = config.plain_b.get_desc().dims();
   std::vector<int64_t> out_shape(rank);
@@ -544,19 +521,19 @@ Status CreateMatMulKernel(const graph::Graph& graph, graph::NodeId id, const dnn
   }));
   if (operands[0].constant) {
     QSDK_RETURN_IF_ERROR(ConstantAs(graph.tensors[node.inputs[0]],
-                                    LogicalDesc(operands[0].shape, transpose_a, rank,
+                                    MatMulLogicalDesc(operands[0].shape, transpose_a, rank,
                                                 numerics.src_dt),
                                     engine, what, &operands[0].data));
   }
   if (operands[2].present && operands[2].constant) {
     QSDK_RETURN_IF_ERROR(ConstantAs(graph.tensors[node.inputs[2]],
-                                    LogicalDesc(operands[2].shape, false, rank), engine, what,
+                                    MatMulLogicalDesc(operands[2].shape, false, rank), engine, what,
                                     &operands[2].data));
   }
   if (operands[1].constant) {
     memory b_view;
     QSDK_RETURN_IF_ERROR(ConstantAs(graph.tensors[node.inputs[1]],
-                                    LogicalDesc(operands[1].shape, transpose_b, rank,
+                                    MatMulLogicalDesc(operands[1].shape, transpose_b, rank,
                                                 numerics.src_dt),
                                     engine, what, &b_view));
     // Pack b for a nominal `a`: dynamic extents (batch, M) taken as 1. Other operands as
@@ -565,7 +542,7 @@ Status CreateMatMulKernel(const graph::Graph& graph, graph::NodeId id, const dnn
       std::vector<int64_t> a_shape = graph.tensors[node.inputs[0]].shape;
       for (int64_t& e : a_shape) e = NominalExtent(e, 1);
       std::vector<int64_t> out_shape = graph.tensors[out_id].shape;
-      const memory::desc a_md = LogicalDesc(a_shape, transpose_a, rank, numerics.src_dt);
+      const memory::desc a_md = MatMulLogicalDesc(a_shape, transpose_a, rank, numerics.src_dt);
       const memory::dims a_dims = a_md.dims();
       const memory::dims b_dims = b_view.get_desc().dims();
       for (size_t d = 0; d < rank; ++d) {
@@ -579,7 +556,7 @@ Status CreateMatMulKernel(const graph::Graph& graph, graph::NodeId id, const dnn
       if (operands[2].present) {
         std::vector<int64_t> bias_shape = operands[2].shape;
         for (int64_t& e : bias_shape) e = NominalExtent(e, 1);
-        bias_md = LogicalDesc(bias_shape, false, rank);
+        bias_md = MatMulLogicalDesc(bias_shape, false, rank);
       }
       const memory::desc any_b(b_dims, numerics.src_dt, tag::any);
       MatMulPd pd = MakeMatMulPd(a_md, any_b, bias_md, PlainDesc(out_shape, numerics.dst_dt), attr,

@@ -428,6 +428,33 @@ void PrimitiveSequenceInstance::Execute(dnnl::stream& stream,
   }
 }
 
+memory::desc MatMulLogicalDesc(const std::vector<int64_t>& stored, bool transpose, size_t rank,
+                               memory::data_type type) {
+  const size_t r = stored.size();
+  memory::dims dims(rank, 1);
+  memory::dims strides(rank, 1);
+  int64_t stride = 1;
+  for (size_t i = r; i-- > 0;) {
+    dims[rank - r + i] = stored[i];
+    strides[rank - r + i] = stride;
+    stride *= stored[i];
+  }
+  // Leading broadcast dims of extent 1: any stride is valid; use the tensor size.
+  for (size_t i = 0; i < rank - r; ++i) strides[i] = stride;
+  if (transpose && r >= 2) {
+    std::swap(dims[rank - 1], dims[rank - 2]);
+    std::swap(strides[rank - 1], strides[rank - 2]);
+  }
+  return memory::desc(dims, type, strides);
+}
+
+Status CheckInputType(const memory::desc& given, memory::data_type expected,
+                      const std::string& what) {
+  if (given.data_type() == expected) return Status::Ok();
+  return InvalidArgument(what, ": input arrives as ", DnnlTypeName(given.data_type()),
+                         "; the kernel was built for ", DnnlTypeName(expected));
+}
+
 memory::desc ChannelsLastDesc(const memory::dims& dims, memory::data_type type) {
   return memory::desc(dims, type,
                       dims.size() == 4 ? memory::format_tag::acdb : memory::format_tag::acdeb);

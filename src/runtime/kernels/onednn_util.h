@@ -93,6 +93,18 @@ uint16_t FloatToBf16Bits(float value);
 // "f32", "u8", ... for messages.
 const char* DnnlTypeName(dnnl::memory::data_type type);
 
+// The desc oneDNN's matmul sees for a stored row-major tensor of shape `stored`: rank
+// padded to `rank` with leading 1s and, when `transpose`, the last two dims swapped via
+// their strides. It describes exactly the stored bytes.
+dnnl::memory::desc MatMulLogicalDesc(const std::vector<int64_t>& stored, bool transpose,
+                                     size_t rank,
+                                     dnnl::memory::data_type type = dnnl::memory::data_type::f32);
+
+// At Instantiate: the runtime input whose layout is `given` arrives with the element type
+// `expected` the kernel was built for, else an error naming `what` and both types.
+Status CheckInputType(const dnnl::memory::desc& given, dnnl::memory::data_type expected,
+                      const std::string& what);
+
 // `md` with another element type: the same dims and layout (strides and blocks count
 // elements, so they carry over). `md` must be a blocked (non-opaque) desc without extra
 // flags, as every activation desc is.

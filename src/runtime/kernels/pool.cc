@@ -115,10 +115,7 @@ class PoolKernel : public Kernel {
     const int64_t pad_r =
         std::max(c.pad_right, (ow - 1) * c.stride_w + c.kernel_w - w - c.pad_left);
 
-    if (src.data_type() != data_.type) {
-      return InvalidArgument(what_, ": input arrives as ", DnnlTypeName(src.data_type()),
-                             "; the kernel was built for ", DnnlTypeName(data_.type));
-    }
+    QSDK_RETURN_IF_ERROR(CheckInputType(src, data_.type, what_));
     dnnl::algorithm algorithm = dnnl::algorithm::pooling_max;
     if (c.mode == PoolMode::kAverage || c.mode == PoolMode::kGlobalAverage) {
       algorithm = c.count_include_pad ? dnnl::algorithm::pooling_avg_include_padding

@@ -69,10 +69,7 @@ class QuantizeKernel : public Kernel {
                      std::unique_ptr<KernelInstance>* instance) const override {
     QSDK_RETURN_IF_ERROR(CheckInstantiateArgs(args, 1, 1, what_));
     const memory::desc& src = args.input_descs[0];
-    if (src.data_type() != in_.type) {
-      return InvalidArgument(what_, ": input arrives as ", DnnlTypeName(src.data_type()),
-                             "; the kernel was built for ", DnnlTypeName(in_.type));
-    }
+    QSDK_RETURN_IF_ERROR(CheckInputType(src, in_.type, what_));
     const memory::dims dims = src.dims();
     std::vector<int64_t> out_shape = args.output_shapes[0];
     if (out_shape.empty()) out_shape.push_back(1);  // rank 0 runs as [1]

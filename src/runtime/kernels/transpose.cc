@@ -23,11 +23,7 @@ class TransposeKernel : public Kernel {
   Status Instantiate(const InstantiateArgs& args,
                      std::unique_ptr<KernelInstance>* instance) const override {
     QSDK_RETURN_IF_ERROR(CheckInstantiateArgs(args, 1, 1, what_));
-    if (args.input_descs[0].data_type() != type_) {
-      return InvalidArgument(what_, ": input arrives as ",
-                             DnnlTypeName(args.input_descs[0].data_type()),
-                             "; the kernel was built for ", DnnlTypeName(type_));
-    }
+    QSDK_RETURN_IF_ERROR(CheckInputType(args.input_descs[0], type_, what_));
     return GuardDnnl(what_, [&]() -> Status {
       const memory::dims in = args.input_descs[0].dims();
       const std::vector<int64_t> in_shape(in.begin(), in.end());
