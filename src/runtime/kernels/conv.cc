@@ -111,24 +111,6 @@ class ConvKernel : public Kernel {
   memory bias_;            // plain [OC] f32 / s32, or empty
 };
 
-// Reads an attribute of exactly `count` integers, each >= `min`.
-Status ReadInts(const graph::Graph& graph, graph::NodeId id, const char* key, size_t count,
-                int64_t min, std::vector<int64_t>* out) {
-  const graph::AttrMap& attrs = graph.nodes[id].attrs;
-  *out = attrs.GetInts(key);
-  if (out->size() != count) {
-    return InvalidArgument(graph.DescribeNode(id), ": attribute '", key, "' has ", out->size(),
-                           " values; it needs ", count);
-  }
-  for (int64_t v : *out) {
-    if (v < min) {
-      return InvalidArgument(graph.DescribeNode(id), ": attribute '", key, "' holds ", v,
-                             "; each value must be >= ", min);
-    }
-  }
-  return Status::Ok();
-}
-
 }  // namespace
 
 Status CreateConvKernel(const graph::Graph& graph, graph::NodeId id, const dnnl::engine& engine,
@@ -153,9 +135,9 @@ Status CreateConvKernel(const graph::Graph& graph, graph::NodeId id, const dnnl:
   }
 
   std::vector<int64_t> strides, pads, dilations;
-  QSDK_RETURN_IF_ERROR(ReadInts(graph, id, graph::attr::kStrides, 2, 1, &strides));
-  QSDK_RETURN_IF_ERROR(ReadInts(graph, id, graph::attr::kPads, 4, 0, &pads));
-  QSDK_RETURN_IF_ERROR(ReadInts(graph, id, graph::attr::kDilations, 2, 1, &dilations));
+  QSDK_RETURN_IF_ERROR(ReadIntsAttribute(graph, id, graph::attr::kStrides, 2, 1, &strides));
+  QSDK_RETURN_IF_ERROR(ReadIntsAttribute(graph, id, graph::attr::kPads, 4, 0, &pads));
+  QSDK_RETURN_IF_ERROR(ReadIntsAttribute(graph, id, graph::attr::kDilations, 2, 1, &dilations));
   const int64_t group = node.attrs.GetInt(graph::attr::kGroup, 1);
   const int64_t oc = w_shape[0];
   if (group < 1 || oc % group != 0) {

@@ -417,23 +417,6 @@ class Int16ConvKernel : public Kernel {
   std::shared_ptr<const ConvData> data_;
 };
 
-// Reads an attribute of exactly `count` integers, each >= `min`.
-Status ReadInts(const graph::Graph& graph, graph::NodeId id, const char* key, size_t count,
-                int64_t min, std::vector<int64_t>* out) {
-  *out = graph.nodes[id].attrs.GetInts(key);
-  if (out->size() != count) {
-    return InvalidArgument(graph.DescribeNode(id), ": attribute '", key, "' has ", out->size(),
-                           " values; it needs ", count);
-  }
-  for (int64_t v : *out) {
-    if (v < min) {
-      return InvalidArgument(graph.DescribeNode(id), ": attribute '", key, "' holds ", v,
-                             "; each value must be >= ", min);
-    }
-  }
-  return Status::Ok();
-}
-
 }  // namespace
 
 Status CreateInt16ConvKernel(const graph::Graph& graph, graph::NodeId id,
@@ -452,9 +435,9 @@ Status CreateInt16ConvKernel(const graph::Graph& graph, graph::NodeId id,
     }
     Geometry& g = data->g;
     std::vector<int64_t> strides, pads, dilations;
-    QSDK_RETURN_IF_ERROR(ReadInts(graph, id, graph::attr::kStrides, 2, 1, &strides));
-    QSDK_RETURN_IF_ERROR(ReadInts(graph, id, graph::attr::kPads, 4, 0, &pads));
-    QSDK_RETURN_IF_ERROR(ReadInts(graph, id, graph::attr::kDilations, 2, 1, &dilations));
+    QSDK_RETURN_IF_ERROR(ReadIntsAttribute(graph, id, graph::attr::kStrides, 2, 1, &strides));
+    QSDK_RETURN_IF_ERROR(ReadIntsAttribute(graph, id, graph::attr::kPads, 4, 0, &pads));
+    QSDK_RETURN_IF_ERROR(ReadIntsAttribute(graph, id, graph::attr::kDilations, 2, 1, &dilations));
     g.group = node.attrs.GetInt(graph::attr::kGroup, 1);
     g.oc = w.shape[0];
     if (g.group < 1 || g.oc % g.group != 0) {

@@ -428,6 +428,22 @@ void PrimitiveSequenceInstance::Execute(dnnl::stream& stream,
   }
 }
 
+Status ReadIntsAttribute(const graph::Graph& graph, graph::NodeId id, const char* key,
+                         size_t count, int64_t min, std::vector<int64_t>* out) {
+  *out = graph.nodes[id].attrs.GetInts(key);
+  if (out->size() != count) {
+    return InvalidArgument(graph.DescribeNode(id), ": attribute '", key, "' has ", out->size(),
+                           " values; it needs ", count);
+  }
+  for (int64_t v : *out) {
+    if (v < min) {
+      return InvalidArgument(graph.DescribeNode(id), ": attribute '", key, "' holds ", v,
+                             "; each value must be >= ", min);
+    }
+  }
+  return Status::Ok();
+}
+
 memory::desc MatMulLogicalDesc(const std::vector<int64_t>& stored, bool transpose, size_t rank,
                                memory::data_type type) {
   const size_t r = stored.size();

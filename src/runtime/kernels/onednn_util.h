@@ -131,6 +131,11 @@ int64_t BlockSizeOf(const dnnl::memory::desc& md, int dim);
 // Checks the node has exactly `count` inputs, all present.
 Status CheckInputCount(const graph::Graph& graph, graph::NodeId id, size_t count);
 
+// Reads attribute `key` of node `id`: exactly `count` integers, each >= `min`; else an
+// error naming the node, the attribute and the rule.
+Status ReadIntsAttribute(const graph::Graph& graph, graph::NodeId id, const char* key,
+                         size_t count, int64_t min, std::vector<int64_t>* out);
+
 // The checks of a node whose kernel reads one runtime input: CheckInputCount(graph, id, 1)
 // and CheckRuntimeInput(graph, id, 0, quantized_ok).
 Status CheckSingleRuntimeInput(const graph::Graph& graph, graph::NodeId id,
