@@ -10,55 +10,18 @@
 #include "graph/network_impl.h"
 #include "qsdk/qsdk.h"
 #include "reference/reference.h"
+#include "small_net.h"
 
 namespace qsdk {
 namespace {
 
-ITensor* RandomConst(INetwork* net, std::mt19937* rng, const Dims& dims, float lo, float hi) {
-  std::uniform_real_distribution<float> dist(lo, hi);
-  std::vector<float> data(static_cast<size_t>(dims.GetElementCount()));
-  for (float& v : data) v = dist(*rng);
-  return net->AddIConstNode(DataType::FLOAT32, dims, data.data())->GetOutput(0);
-}
+using test::SmallCnn;
 
-// conv -> BN -> relu -> conv (+ residual add) -> maxpool -> global avg -> flatten -> FC ->
-// softmax, with a dynamic batch.
-std::unique_ptr<INetwork> SmallCnn(uint32_t seed) {
-  std::mt19937 rng(seed);
-  auto net = CreateINetwork();
-  INetwork* n = net.get();
-  ITensor* x = n->AddInput(DataType::FLOAT32, Dims{-1, 3, 12, 12});
-  EXPECT_TRUE(x->SetTensorName("image").ok());
-  IConvNode* c1 = n->AddIConvNode(x, RandomConst(n, &rng, Dims{8, 3, 3, 3}, -0.5f, 0.5f),
-                                  RandomConst(n, &rng, Dims{8}, -0.1f, 0.1f));
-  EXPECT_TRUE(c1->SetPad(1, 1, 1, 1).ok());
-  IBatchNormNode* bn = n->AddIBatchNormNode(
-      c1->GetOutput(0), RandomConst(n, &rng, Dims{8}, -0.2f, 0.2f),
-      RandomConst(n, &rng, Dims{8}, 0.5f, 1.5f), RandomConst(n, &rng, Dims{8}, 0.8f, 1.2f),
-      RandomConst(n, &rng, Dims{8}, -0.1f, 0.1f));
-  IActivationNode* r1 = n->AddIActivationNode(bn->GetOutput(0), ActivationType::kRelu);
-  IConvNode* c2 = n->AddIConvNode(r1->GetOutput(0),
-                                  RandomConst(n, &rng, Dims{8, 8, 3, 3}, -0.3f, 0.3f), nullptr);
-  EXPECT_TRUE(c2->SetPad(1, 1, 1, 1).ok());
-  IElementwiseNode* add =
-      n->AddIElementwiseNode(c2->GetOutput(0), r1->GetOutput(0), ElementwiseOp::kAdd);
-  IPoolNode* pool = n->AddIPoolNode(add->GetOutput(0), PoolMode::kMax);
-  EXPECT_TRUE(pool->SetKernel(2, 2).ok());
-  EXPECT_TRUE(pool->SetStride(2, 2).ok());
-  IPoolNode* gap = n->AddIPoolNode(pool->GetOutput(0), PoolMode::kGlobalAverage);
-  IFlattenNode* flat = n->AddIFlattenNode(gap->GetOutput(0), 1);
-  IFullyConnectedNode* fc = n->AddIFullyConnectedNode(
-      flat->GetOutput(0), RandomConst(n, &rng, Dims{5, 8}, -1.0f, 1.0f),
-      RandomConst(n, &rng, Dims{5}, -0.1f, 0.1f));
-  ISoftmaxNode* sm = n->AddISoftmaxNode(fc->GetOutput(0), 1);
-  EXPECT_TRUE(sm->GetOutput(0)->SetTensorName("probs").ok());
-  EXPECT_TRUE(n->MarkOutput(sm->GetOutput(0)).ok());
-  EXPECT_TRUE(n->GetLastError().ok()) << n->GetLastError().ToString();
-  return net;
-}
+// SmallCnn with 8 channels on 12x12 images.
+constexpr int64_t kChannels = 8, kImageSize = 12;
 
 Tensor RandomInput(int64_t batch, uint32_t seed) {
-  Tensor t = Tensor::Allocate(DataType::FLOAT32, Dims{batch, 3, 12, 12}, "image");
+  Tensor t = Tensor::Allocate(DataType::FLOAT32, Dims{batch, 3, kImageSize, kImageSize}, "image");
   std::mt19937 rng(seed);
   std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
   for (int64_t i = 0; i < t.GetElementCount(); ++i) t.Data<float>()[i] = dist(rng);
@@ -84,7 +47,7 @@ std::unique_ptr<IModel> Build(const INetwork& net, const std::string& json = "{}
 }
 
 TEST(EndToEndTest, SerializedEngineMatchesReference) {
-  auto net = SmallCnn(7);
+  auto net = SmallCnn(7, kChannels, kImageSize);
   auto model = Build(*net);
   ASSERT_NE(model, nullptr);
   std::vector<uint8_t> bytes;
@@ -118,7 +81,7 @@ TEST(EndToEndTest, SerializedEngineMatchesReference) {
 }
 
 TEST(EndToEndTest, SerializationIsDeterministicAndFileRoundTrips) {
-  auto net = SmallCnn(3);
+  auto net = SmallCnn(3, kChannels, kImageSize);
   auto model = Build(*net);
   std::vector<uint8_t> a, b;
   ASSERT_TRUE(model->SerializeToMemory(&a).ok());
@@ -135,7 +98,7 @@ TEST(EndToEndTest, SerializationIsDeterministicAndFileRoundTrips) {
 }
 
 TEST(EndToEndTest, BuildFoldsBatchNormAndFusesRelu) {
-  auto net = SmallCnn(5);
+  auto net = SmallCnn(5, kChannels, kImageSize);
   auto model = Build(*net);
   // The build keeps the config it was made with.
   EXPECT_NE(model->GetBuildConfigJson().find("force_float32"), std::string::npos);

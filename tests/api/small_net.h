@@ -1,14 +1,17 @@
 // The small CNN the API build tests share: conv1+relu -> {conv2+relu, conv3+relu} ->
 // concat -> maxpool -> gap -> flatten -> fc -> softmax, seeded weights, optional ranges
 // on every tensor a quantized build needs; and helpers to build, find a node's report
-// and run a model on seeded N(0, 1) inputs.
+// and run a model on seeded N(0, 1) inputs. Also the FP32 residual CNN (with BatchNorm)
+// the end-to-end and calibrator tests share.
 #pragma once
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <memory>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "qsdk/qsdk.h"
@@ -21,6 +24,59 @@ inline ITensor* RandomConst(INetwork* net, std::mt19937* rng, const Dims& dims, 
   std::vector<float> data(static_cast<size_t>(dims.GetElementCount()));
   for (float& v : data) v = dist(*rng);
   return net->AddIConstNode(DataType::FLOAT32, dims, data.data())->GetOutput(0);
+}
+
+// A FLOAT32 constant of `dims` with values uniform in [lo, hi).
+inline ITensor* UniformConst(INetwork* net, std::mt19937* rng, const Dims& dims, float lo,
+                             float hi) {
+  std::uniform_real_distribution<float> dist(lo, hi);
+  std::vector<float> data(static_cast<size_t>(dims.GetElementCount()));
+  for (float& v : data) v = dist(*rng);
+  return net->AddIConstNode(DataType::FLOAT32, dims, data.data())->GetOutput(0);
+}
+
+// image [-1, 3, size, size] -> conv1 -> bn -> relu -> conv2 -> add(relu) -> maxpool -> gap
+// -> flatten -> fc -> softmax, `channels` channels up to the fc (5 outputs), a dynamic
+// batch and weights drawn with `seed`. Tensors are named after their nodes (conv1, bn,
+// relu, conv2, add, pool, gap, flat, fc; the softmax output "probs").
+inline std::unique_ptr<INetwork> SmallCnn(uint32_t seed, int64_t channels = 4, int64_t size = 8) {
+  std::mt19937 rng(seed);
+  auto net = CreateINetwork();
+  INetwork* n = net.get();
+  const int64_t c = channels;
+  ITensor* x = n->AddInput(DataType::FLOAT32, Dims{-1, 3, size, size});
+  EXPECT_TRUE(x->SetTensorName("image").ok());
+  IConvNode* c1 = n->AddIConvNode(x, UniformConst(n, &rng, Dims{c, 3, 3, 3}, -0.5f, 0.5f),
+                                  UniformConst(n, &rng, Dims{c}, -0.1f, 0.1f));
+  EXPECT_TRUE(c1->SetPad(1, 1, 1, 1).ok());
+  IBatchNormNode* bn = n->AddIBatchNormNode(
+      c1->GetOutput(0), UniformConst(n, &rng, Dims{c}, -0.2f, 0.2f),
+      UniformConst(n, &rng, Dims{c}, 0.5f, 1.5f), UniformConst(n, &rng, Dims{c}, 0.8f, 1.2f),
+      UniformConst(n, &rng, Dims{c}, -0.1f, 0.1f));
+  IActivationNode* relu = n->AddIActivationNode(bn->GetOutput(0), ActivationType::kRelu);
+  IConvNode* c2 = n->AddIConvNode(relu->GetOutput(0),
+                                  UniformConst(n, &rng, Dims{c, c, 3, 3}, -0.3f, 0.3f), nullptr);
+  EXPECT_TRUE(c2->SetPad(1, 1, 1, 1).ok());
+  IElementwiseNode* add =
+      n->AddIElementwiseNode(c2->GetOutput(0), relu->GetOutput(0), ElementwiseOp::kAdd);
+  IPoolNode* pool = n->AddIPoolNode(add->GetOutput(0), PoolMode::kMax);
+  EXPECT_TRUE(pool->SetKernel(2, 2).ok());
+  EXPECT_TRUE(pool->SetStride(2, 2).ok());
+  IPoolNode* gap = n->AddIPoolNode(pool->GetOutput(0), PoolMode::kGlobalAverage);
+  IFlattenNode* flat = n->AddIFlattenNode(gap->GetOutput(0), 1);
+  IFullyConnectedNode* fc = n->AddIFullyConnectedNode(
+      flat->GetOutput(0), UniformConst(n, &rng, Dims{5, c}, -1.0f, 1.0f),
+      UniformConst(n, &rng, Dims{5}, -0.1f, 0.1f));
+  ISoftmaxNode* sm = n->AddISoftmaxNode(fc->GetOutput(0), 1);
+  const std::pair<INode*, const char*> names[] = {
+      {c1, "conv1"}, {bn, "bn"}, {relu, "relu"}, {c2, "conv2"}, {add, "add"}, {pool, "pool"},
+      {gap, "gap"}, {flat, "flat"}, {fc, "fc"}, {sm, "probs"}};
+  for (const auto& [node, name] : names) {
+    EXPECT_TRUE(node->GetOutput(0)->SetTensorName(name).ok());
+  }
+  EXPECT_TRUE(n->MarkOutput(sm->GetOutput(0)).ok());
+  EXPECT_TRUE(n->GetLastError().ok()) << n->GetLastError().ToString();
+  return net;
 }
 
 struct SmallNet {

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "api/small_net.h"
 #include "graph/network_impl.h"
 #include "qsdk/calibration.h"
 #include "qsdk/network.h"
@@ -60,53 +61,9 @@ class VectorData : public CalibDataInterface {
   size_t current_ = 0;
 };
 
-ITensor* RandomConst(INetwork* net, std::mt19937* rng, const Dims& dims, float lo, float hi) {
-  std::uniform_real_distribution<float> dist(lo, hi);
-  std::vector<float> data(static_cast<size_t>(dims.GetElementCount()));
-  for (float& v : data) v = dist(*rng);
-  return net->AddIConstNode(DataType::FLOAT32, dims, data.data())->GetOutput(0);
-}
-
-// image [-1,3,8,8] -> conv1 -> bn -> relu -> conv2 -> add(relu) -> maxpool -> gap ->
-// flatten -> fc -> softmax. Tensors are named after their nodes.
-std::unique_ptr<INetwork> SmallCnn(uint32_t seed) {
-  std::mt19937 rng(seed);
-  auto net = CreateINetwork();
-  INetwork* n = net.get();
-  ITensor* x = n->AddInput(DataType::FLOAT32, Dims{-1, 3, 8, 8});
-  EXPECT_TRUE(x->SetTensorName("image").ok());
-  IConvNode* c1 = n->AddIConvNode(x, RandomConst(n, &rng, Dims{4, 3, 3, 3}, -0.5f, 0.5f),
-                                  RandomConst(n, &rng, Dims{4}, -0.1f, 0.1f));
-  EXPECT_TRUE(c1->SetPad(1, 1, 1, 1).ok());
-  IBatchNormNode* bn = n->AddIBatchNormNode(
-      c1->GetOutput(0), RandomConst(n, &rng, Dims{4}, -0.2f, 0.2f),
-      RandomConst(n, &rng, Dims{4}, 0.5f, 1.5f), RandomConst(n, &rng, Dims{4}, 0.8f, 1.2f),
-      RandomConst(n, &rng, Dims{4}, -0.1f, 0.1f));
-  IActivationNode* relu = n->AddIActivationNode(bn->GetOutput(0), ActivationType::kRelu);
-  IConvNode* c2 = n->AddIConvNode(relu->GetOutput(0),
-                                  RandomConst(n, &rng, Dims{4, 4, 3, 3}, -0.3f, 0.3f), nullptr);
-  EXPECT_TRUE(c2->SetPad(1, 1, 1, 1).ok());
-  IElementwiseNode* add =
-      n->AddIElementwiseNode(c2->GetOutput(0), relu->GetOutput(0), ElementwiseOp::kAdd);
-  IPoolNode* pool = n->AddIPoolNode(add->GetOutput(0), PoolMode::kMax);
-  EXPECT_TRUE(pool->SetKernel(2, 2).ok());
-  EXPECT_TRUE(pool->SetStride(2, 2).ok());
-  IPoolNode* gap = n->AddIPoolNode(pool->GetOutput(0), PoolMode::kGlobalAverage);
-  IFlattenNode* flat = n->AddIFlattenNode(gap->GetOutput(0), 1);
-  IFullyConnectedNode* fc = n->AddIFullyConnectedNode(
-      flat->GetOutput(0), RandomConst(n, &rng, Dims{5, 4}, -1.0f, 1.0f),
-      RandomConst(n, &rng, Dims{5}, -0.1f, 0.1f));
-  ISoftmaxNode* sm = n->AddISoftmaxNode(fc->GetOutput(0), 1);
-  const std::pair<INode*, const char*> names[] = {
-      {c1, "conv1"}, {bn, "bn"}, {relu, "relu"}, {c2, "conv2"}, {add, "add"}, {pool, "pool"},
-      {gap, "gap"}, {flat, "flat"}, {fc, "fc"}, {sm, "probs"}};
-  for (const auto& [node, name] : names) {
-    EXPECT_TRUE(node->GetOutput(0)->SetTensorName(name).ok());
-  }
-  EXPECT_TRUE(n->MarkOutput(sm->GetOutput(0)).ok());
-  EXPECT_TRUE(n->GetLastError().ok()) << n->GetLastError().ToString();
-  return net;
-}
+// SmallCnn (api/small_net.h) with its defaults: 4 channels on 8x8 images. Tensors are
+// named after their nodes.
+using test::SmallCnn;
 
 // Batches of varying size (dynamic batch), values in [-2, 2).
 std::vector<Tensor> RandomBatches(const std::vector<int64_t>& sizes, uint32_t seed) {

@@ -7,7 +7,6 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <algorithm>
 #include <cmath>
@@ -120,23 +119,6 @@ std::vector<float> Floats(const NpyArray& a) {
   std::vector<float> v(a.data.size() / 4);
   std::memcpy(v.data(), a.data.data(), a.data.size());
   return v;
-}
-
-std::vector<uint8_t> IdxBytes(const std::vector<uint32_t>& dims, const std::vector<uint8_t>& data) {
-  std::vector<uint8_t> bytes = {0, 0, 0x08, static_cast<uint8_t>(dims.size())};
-  for (uint32_t d : dims) {
-    for (int shift : {24, 16, 8, 0}) bytes.push_back(static_cast<uint8_t>(d >> shift));
-  }
-  bytes.insert(bytes.end(), data.begin(), data.end());
-  return bytes;
-}
-
-void WriteGzip(const std::string& path, const std::vector<uint8_t>& bytes) {
-  gzFile f = gzopen(path.c_str(), "wb");
-  ASSERT_NE(f, nullptr);
-  ASSERT_EQ(gzwrite(f, bytes.data(), static_cast<unsigned>(bytes.size())),
-            static_cast<int>(bytes.size()));
-  ASSERT_EQ(gzclose(f), Z_OK);
 }
 
 // Logits of `engine_path` for `images` [n,1,28,28], computed in this process.

@@ -1,8 +1,9 @@
-// Helpers shared by the tests of the qsdk tool: temporary directories and files.
+// Helpers shared by the tests of the qsdk tool: temporary directories and files, IDX files.
 #pragma once
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <zlib.h>
 
 #include <cstdint>
 #include <filesystem>
@@ -53,6 +54,26 @@ inline std::string ReadText(const std::string& path) {
   std::stringstream s;
   s << in.rdbuf();
   return s.str();
+}
+
+// An IDX file of unsigned bytes with `dims` and `data`.
+inline std::vector<uint8_t> IdxBytes(const std::vector<uint32_t>& dims,
+                                     const std::vector<uint8_t>& data) {
+  std::vector<uint8_t> bytes = {0, 0, 0x08, static_cast<uint8_t>(dims.size())};
+  for (uint32_t d : dims) {
+    for (int shift : {24, 16, 8, 0}) bytes.push_back(static_cast<uint8_t>(d >> shift));
+  }
+  bytes.insert(bytes.end(), data.begin(), data.end());
+  return bytes;
+}
+
+// Writes `bytes` gzip-compressed to `path`.
+inline void WriteGzip(const std::string& path, const std::vector<uint8_t>& bytes) {
+  gzFile f = gzopen(path.c_str(), "wb");
+  ASSERT_NE(f, nullptr);
+  ASSERT_EQ(gzwrite(f, bytes.data(), static_cast<unsigned>(bytes.size())),
+            static_cast<int>(bytes.size()));
+  ASSERT_EQ(gzclose(f), Z_OK);
 }
 
 }  // namespace qsdk::tools

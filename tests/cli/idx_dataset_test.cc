@@ -2,7 +2,6 @@
 #include "idx_dataset.h"
 
 #include <gtest/gtest.h>
-#include <zlib.h>
 
 #include <string>
 #include <vector>
@@ -12,28 +11,10 @@
 namespace qsdk::tools {
 namespace {
 
-// An IDX file of unsigned bytes with `dims` and `data`.
-std::vector<uint8_t> MakeIdx(const std::vector<uint32_t>& dims, const std::vector<uint8_t>& data) {
-  std::vector<uint8_t> bytes = {0, 0, 0x08, static_cast<uint8_t>(dims.size())};
-  for (uint32_t d : dims) {
-    for (int shift : {24, 16, 8, 0}) bytes.push_back(static_cast<uint8_t>(d >> shift));
-  }
-  bytes.insert(bytes.end(), data.begin(), data.end());
-  return bytes;
-}
-
 std::vector<uint8_t> Iota(size_t n) {
   std::vector<uint8_t> v(n);
   for (size_t i = 0; i < n; ++i) v[i] = static_cast<uint8_t>(i * 7 + 3);
   return v;
-}
-
-void WriteGzip(const std::string& path, const std::vector<uint8_t>& bytes) {
-  gzFile f = gzopen(path.c_str(), "wb");
-  ASSERT_NE(f, nullptr);
-  ASSERT_EQ(gzwrite(f, bytes.data(), static_cast<unsigned>(bytes.size())),
-            static_cast<int>(bytes.size()));
-  ASSERT_EQ(gzclose(f), Z_OK);
 }
 
 void ExpectError(const std::vector<uint8_t>& bytes, StatusCode code, const std::string& needle) {
@@ -49,13 +30,13 @@ void ExpectError(const std::vector<uint8_t>& bytes, StatusCode code, const std::
 TEST(IdxTest, ParsesImagesAndLabels) {
   const std::vector<uint8_t> pixels = Iota(3 * 4 * 5);
   IdxArray array;
-  const std::vector<uint8_t> bytes = MakeIdx({3, 4, 5}, pixels);
+  const std::vector<uint8_t> bytes = IdxBytes({3, 4, 5}, pixels);
   ASSERT_TRUE(ParseIdx(bytes.data(), bytes.size(), "x", &array).ok());
   EXPECT_EQ(array.dims, (std::vector<int64_t>{3, 4, 5}));
   EXPECT_EQ(array.Count(), 3);
   EXPECT_EQ(array.ItemSize(), 20);
   EXPECT_EQ(array.data, pixels);
-  const std::vector<uint8_t> labels = MakeIdx({4}, {1, 2, 3, 9});
+  const std::vector<uint8_t> labels = IdxBytes({4}, {1, 2, 3, 9});
   ASSERT_TRUE(ParseIdx(labels.data(), labels.size(), "y", &array).ok());
   EXPECT_EQ(array.ItemSize(), 1);
   EXPECT_EQ(array.data, (std::vector<uint8_t>{1, 2, 3, 9}));
@@ -63,7 +44,7 @@ TEST(IdxTest, ParsesImagesAndLabels) {
 
 TEST(IdxTest, ReadsRawAndGzipFilesAlike) {
   TempDir dir;
-  const std::vector<uint8_t> bytes = MakeIdx({2, 3, 3}, Iota(18));
+  const std::vector<uint8_t> bytes = IdxBytes({2, 3, 3}, Iota(18));
   WriteBytes(dir.path() + "/raw", bytes);
   WriteGzip(dir.path() + "/packed.gz", bytes);
   IdxArray raw, packed;
@@ -88,13 +69,13 @@ TEST(IdxTest, RejectsTruncatedFiles) {
   ExpectError({0, 0}, StatusCode::kDataLoss, "shorter than the 4-byte IDX magic");
   ExpectError({0, 0, 0x08, 3, 0, 0, 0, 2, 0, 0}, StatusCode::kDataLoss,
               "truncated inside the 3 dimensions");
-  std::vector<uint8_t> bytes = MakeIdx({2, 3}, Iota(6));
+  std::vector<uint8_t> bytes = IdxBytes({2, 3}, Iota(6));
   bytes.pop_back();
   ExpectError(bytes, StatusCode::kDataLoss, "dimensions [2,3] need 6 data bytes, the file has 5");
 }
 
 TEST(IdxTest, RejectsBytesAfterTheData) {
-  std::vector<uint8_t> bytes = MakeIdx({2}, {1, 2});
+  std::vector<uint8_t> bytes = IdxBytes({2}, {1, 2});
   bytes.push_back(0);
   ExpectError(bytes, StatusCode::kDataLoss, "unexpected bytes after the 2 data bytes");
 }
@@ -102,15 +83,15 @@ TEST(IdxTest, RejectsBytesAfterTheData) {
 TEST(IdxTest, HugeDimensionsFailWithoutAllocatingThem) {
   // 4G x 4G x 4G elements overflow; 4G x 16 fits in 64 bits but the data is absent: the
   // reader grows its buffer with the data actually read, so this fails quickly.
-  ExpectError(MakeIdx({0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF}, {}), StatusCode::kDataLoss,
+  ExpectError(IdxBytes({0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF}, {}), StatusCode::kDataLoss,
               "too many elements");
-  ExpectError(MakeIdx({0xFFFFFFFF, 16}, Iota(10)), StatusCode::kDataLoss, "the file has 10");
+  ExpectError(IdxBytes({0xFFFFFFFF, 16}, Iota(10)), StatusCode::kDataLoss, "the file has 10");
 }
 
 TEST(IdxTest, RejectsCorruptAndTruncatedGzip) {
   TempDir dir;
   const std::string path = dir.path() + "/x.gz";
-  WriteGzip(path, MakeIdx({64, 8, 8}, Iota(64 * 64)));
+  WriteGzip(path, IdxBytes({64, 8, 8}, Iota(64 * 64)));
   std::vector<uint8_t> packed = ReadBytes(path);
   ASSERT_GT(packed.size(), 40u);
 
@@ -138,23 +119,23 @@ TEST(IdxTest, MissingFileIsNotFound) {
 
 TEST(IdxTest, ReadsFashionMnistLayout) {
   TempDir dir;
-  WriteGzip(dir.path() + "/t10k-images-idx3-ubyte.gz", MakeIdx({3, 2, 2}, Iota(12)));
-  WriteBytes(dir.path() + "/t10k-labels-idx1-ubyte", MakeIdx({3}, {0, 9, 4}));  // raw works too
+  WriteGzip(dir.path() + "/t10k-images-idx3-ubyte.gz", IdxBytes({3, 2, 2}, Iota(12)));
+  WriteBytes(dir.path() + "/t10k-labels-idx1-ubyte", IdxBytes({3}, {0, 9, 4}));  // raw works too
   IdxArray images, labels;
   ASSERT_TRUE(ReadFashionMnistTest(dir.path(), &images, &labels).ok());
   EXPECT_EQ(images.Count(), 3);
   EXPECT_EQ(labels.data, (std::vector<uint8_t>{0, 9, 4}));
 
-  WriteBytes(dir.path() + "/t10k-labels-idx1-ubyte", MakeIdx({2}, {0, 9}));
+  WriteBytes(dir.path() + "/t10k-labels-idx1-ubyte", IdxBytes({2}, {0, 9}));
   Status s = ReadFashionMnistTest(dir.path(), &images, &labels);
   EXPECT_EQ(s.code(), StatusCode::kDataLoss);
   EXPECT_NE(s.message().find("3 images"), std::string::npos) << s.message();
 
-  WriteBytes(dir.path() + "/t10k-labels-idx1-ubyte", MakeIdx({3}, {0, 10, 1}));
+  WriteBytes(dir.path() + "/t10k-labels-idx1-ubyte", IdxBytes({3}, {0, 10, 1}));
   s = ReadFashionMnistTest(dir.path(), &images, &labels);
   EXPECT_NE(s.message().find("label 1 is 10"), std::string::npos) << s.message();
 
-  WriteBytes(dir.path() + "/t10k-labels-idx1-ubyte", MakeIdx({3, 1}, {0, 1, 1}));
+  WriteBytes(dir.path() + "/t10k-labels-idx1-ubyte", IdxBytes({3, 1}, {0, 1, 1}));
   s = ReadFashionMnistTest(dir.path(), &images, &labels);
   EXPECT_NE(s.message().find("labels must have 1 dimension"), std::string::npos) << s.message();
 

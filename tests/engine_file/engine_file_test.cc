@@ -40,7 +40,7 @@ graph::Graph EveryOpGraph() {
   const auto w = b.Const("conv1_w", {4, 3, 3, 3}, 1);
   const auto bias = b.Const("conv1_b", {4}, 2);
   graph::AttrMap conv_attrs =
-      testing::ConvAttrs({1, 1, 1, 1}, 1, static_cast<int64_t>(ActivationType::kClip));
+      testing::ConvAttrs({1, 1}, {1, 1, 1, 1}, {1, 1}, 1, ActivationType::kClip);
   conv_attrs.SetFloat(graph::attr::kFusedAlpha, -0.5);
   conv_attrs.SetFloat(graph::attr::kFusedBeta, 6.25);
   // Attribute types no op uses yet (string, list of floats) with values that test exact
@@ -74,7 +74,7 @@ graph::Graph EveryOpGraph() {
   // Grouped conv without bias (absent optional input).
   const auto w2 = b.Const("conv2_w", {4, 2, 1, 1}, 7);
   const auto conv2 = b.Op(NodeType::kConv, "conv2", {bnorm, w2, graph::kNoTensor},
-                          testing::ConvAttrs({0, 0, 0, 0}, 2, 0));
+                          testing::ConvAttrs({1, 1}, {0, 0, 0, 0}, {1, 1}, 2));
 
   graph::AttrMap add;
   add.SetInt(graph::attr::kElementwiseOp, static_cast<int64_t>(ElementwiseOp::kAdd));
@@ -84,8 +84,8 @@ graph::Graph EveryOpGraph() {
   concat.SetInt(graph::attr::kAxis, 1);
   const auto cat = b.Op(NodeType::kConcat, "concat", {sum, conv2}, concat);  // [-1,8,8,8]
 
-  const auto pool =
-      b.Op(NodeType::kPool, "pool", {cat}, testing::PoolAttrs(PoolMode::kAverage));  // 4x4
+  const auto pool = b.Op(NodeType::kPool, "pool", {cat},
+                         testing::PoolAttrs(PoolMode::kAverage, {2, 2}, {2, 2}));  // 4x4
 
   graph::AttrMap transpose;
   transpose.SetInts(graph::attr::kPerm, {0, 2, 3, 1});
@@ -776,7 +776,8 @@ TEST_F(EngineFileTest, QuantizedGraphOutputIsChecked) {
   const auto x = b.Input("in", {1, 2, 4, 4});
   const auto q = b.Op(NodeType::kQuantize, "quantize", {x});
   b.Quantized(q, DataType::INT8, testing::PerTensor(0.5f, 0));
-  const auto pool = b.Op(NodeType::kPool, "pool", {q}, testing::PoolAttrs(PoolMode::kMax));
+  const auto pool =
+      b.Op(NodeType::kPool, "pool", {q}, testing::PoolAttrs(PoolMode::kMax, {2, 2}, {2, 2}));
   b.Quantized(pool, DataType::INT8, testing::PerTensor(0.5f, 0));
   b.g.outputs = {pool};
   ASSERT_TRUE(graph::InferShapes(&b.g).ok());

@@ -1,5 +1,6 @@
-// Helpers shared by the engine file tests: a small graph builder and functions that
-// patch a serialized engine in place (rehashing so that a patch reaches the decoder).
+// Helpers shared by the engine file tests: a small graph builder (over the graph tests'
+// builders, graph/graph_test_util.h) and functions that patch a serialized engine in place
+// (rehashing so that a patch reaches the decoder).
 #pragma once
 
 #include <xxhash.h>
@@ -13,22 +14,21 @@
 #include "engine_file/byte_io.h"
 #include "engine_file/format.h"
 #include "graph/graph.h"
+#include "graph/graph_test_util.h"
 #include "graph/shape_inference.h"
 
 namespace qsdk::engine_file::testing {
+
+// The graph tests' builders: attributes (ConvAttrs, PoolAttrs, ...), quantization
+// parameters (PerTensor, PerAxis), inputs and constants.
+using namespace ::qsdk::graph::testing;  // NOLINT(build/namespaces)
 
 // Builds graphs node by node: every op output is a new FLOAT32 tensor named
 // "<node>_out".
 class GraphBuilder {
  public:
   graph::TensorId Input(const std::string& name, std::vector<int64_t> shape) {
-    graph::Tensor t;
-    t.name = name;
-    t.dtype = DataType::FLOAT32;
-    t.shape = std::move(shape);
-    const graph::TensorId id = g.AddTensor(std::move(t));
-    g.inputs.push_back(id);
-    return id;
+    return AddInput(&g, name, std::move(shape));
   }
 
   // A FLOAT32 constant filled with a deterministic pattern derived from `seed`.
@@ -38,8 +38,7 @@ class GraphBuilder {
     for (int64_t i = 0; i < count; ++i) {
       values[static_cast<size_t>(i)] = static_cast<float>((i * 7 + seed * 13) % 23) * 0.125f - 1.0f;
     }
-    return g.AddConstant(name, DataType::FLOAT32, std::move(shape), values.data(),
-                         values.size() * sizeof(float));
+    return AddConst(&g, name, std::move(shape), values);
   }
 
   // An INT8 / UINT8 / INT32 constant with quantization parameters `quant`, filled with a
@@ -56,76 +55,22 @@ class GraphBuilder {
         bytes[static_cast<size_t>(i)] = static_cast<uint8_t>(v);
       }
     }
-    const graph::TensorId id =
-        g.AddConstant(name, dtype, std::move(shape), bytes.data(), bytes.size());
-    g.tensors[id].quant = std::move(quant);
-    return id;
+    return AddTypedConstant(&g, name, dtype, std::move(shape), bytes, std::move(quant));
   }
 
   // Makes the output of an op quantized (as the quantization pass does before shape
   // inference keeps the type).
   void Quantized(graph::TensorId id, DataType dtype, graph::QuantParams quant) {
-    g.tensors[id].dtype = dtype;
-    g.tensors[id].quant = std::move(quant);
+    SetQuantized(&g, id, dtype, std::move(quant));
   }
 
   graph::TensorId Op(NodeType type, const std::string& name, std::vector<graph::TensorId> inputs,
                      graph::AttrMap attrs = {}) {
-    graph::Tensor out;
-    out.name = name + "_out";
-    const graph::TensorId id = g.AddTensor(std::move(out));
-    graph::Node n;
-    n.type = type;
-    n.name = name;
-    n.inputs = std::move(inputs);
-    n.outputs = {id};
-    n.attrs = std::move(attrs);
-    g.AddNode(std::move(n));
-    return id;
+    return dataflow::AddOp(&g, type, name, std::move(inputs), std::move(attrs), name + "_out");
   }
 
   graph::Graph g;
 };
-
-inline graph::AttrMap ConvAttrs(std::vector<int64_t> pads, int64_t group, int64_t fused) {
-  graph::AttrMap a;
-  a.SetInts(graph::attr::kStrides, {1, 1});
-  a.SetInts(graph::attr::kPads, std::move(pads));
-  a.SetInts(graph::attr::kDilations, {1, 1});
-  a.SetInt(graph::attr::kGroup, group);
-  a.SetInt(graph::attr::kFusedActivation, fused);
-  a.SetFloat(graph::attr::kFusedAlpha, 0.0);
-  a.SetFloat(graph::attr::kFusedBeta, 0.0);
-  return a;
-}
-
-inline graph::AttrMap PoolAttrs(PoolMode mode) {
-  graph::AttrMap a;
-  a.SetInt(graph::attr::kPoolMode, static_cast<int64_t>(mode));
-  a.SetInts(graph::attr::kKernel, {2, 2});
-  a.SetInts(graph::attr::kStrides, {2, 2});
-  a.SetInts(graph::attr::kPads, {0, 0, 0, 0});
-  a.SetInt(graph::attr::kCountIncludePad, 0);
-  a.SetInt(graph::attr::kCeilMode, 0);
-  return a;
-}
-
-inline graph::QuantParams PerTensor(float scale, int32_t zero_point) {
-  graph::QuantParams q;
-  q.scales = {scale};
-  q.zero_points = {zero_point};
-  q.axis = -1;
-  return q;
-}
-
-inline graph::QuantParams PerAxis(std::vector<float> scales, std::vector<int32_t> zero_points,
-                                  int32_t axis) {
-  graph::QuantParams q;
-  q.scales = std::move(scales);
-  q.zero_points = std::move(zero_points);
-  q.axis = axis;
-  return q;
-}
 
 inline graph::TensorRange Range(std::vector<float> min, std::vector<float> max, int32_t axis,
                                 bool manual) {
@@ -148,14 +93,14 @@ inline graph::TensorId QuantizedConvBranch(GraphBuilder* b, graph::TensorId x, i
   const auto q = b->Op(NodeType::kQuantize, prefix + "quantize", {x});
   b->Quantized(q, DataType::UINT8, PerTensor(0.05f, 128));
   const auto w = b->QuantConst(prefix + "conv_w", DataType::INT8, {4, channels, 3, 3},
-                               PerAxis(std::move(weight_scales), {0, 0, 0, 0}, 0), 5);
+                               PerAxis(std::move(weight_scales), 0), 5);
   const auto bias = b->QuantConst(prefix + "conv_b", DataType::INT32, {4},
-                                  PerAxis({1e-3f, 7.5e-4f, 2e-3f, 1.25e-3f}, {0, 0, 0, 0}, 0), 6);
-  const auto conv =
-      b->Op(NodeType::kConv, prefix + "conv", {q, w, bias},
-            ConvAttrs({1, 1, 1, 1}, 1, static_cast<int64_t>(ActivationType::kRelu)));
+                                  PerAxis({1e-3f, 7.5e-4f, 2e-3f, 1.25e-3f}, 0), 6);
+  const auto conv = b->Op(NodeType::kConv, prefix + "conv", {q, w, bias},
+                          ConvAttrs({1, 1}, {1, 1, 1, 1}, {1, 1}, 1, ActivationType::kRelu));
   b->Quantized(conv, DataType::INT8, PerTensor(0.1f, -3));
-  const auto pool = b->Op(NodeType::kPool, prefix + "pool", {conv}, PoolAttrs(PoolMode::kMax));
+  const auto pool =
+      b->Op(NodeType::kPool, prefix + "pool", {conv}, PoolAttrs(PoolMode::kMax, {2, 2}, {2, 2}));
   b->Quantized(pool, DataType::INT8, PerTensor(0.1f, -3));
   return b->Op(NodeType::kDequantize, prefix + "dequantize", {pool});
 }

@@ -13,6 +13,16 @@
 
 namespace qsdk::onnx_test {
 
+// The ONNX element types the tests name.
+using ::onnx::TensorProto_DataType_DOUBLE;
+using ::onnx::TensorProto_DataType_FLOAT;
+using ::onnx::TensorProto_DataType_FLOAT16;
+using ::onnx::TensorProto_DataType_INT16;
+using ::onnx::TensorProto_DataType_INT32;
+using ::onnx::TensorProto_DataType_INT64;
+using ::onnx::TensorProto_DataType_INT8;
+using ::onnx::TensorProto_DataType_UINT8;
+
 // Builds a ModelProto: IR version 8, one default-domain opset import.
 class ModelBuilder {
  public:

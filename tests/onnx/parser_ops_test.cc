@@ -12,11 +12,6 @@
 namespace qsdk::onnx_test {
 namespace {
 
-using ::onnx::TensorProto_DataType_INT32;
-using ::onnx::TensorProto_DataType_INT64;
-using ::onnx::TensorProto_DataType_INT8;
-using ::onnx::TensorProto_DataType_UINT8;
-
 std::vector<float> RandomValues(size_t n, uint32_t seed, float scale = 1.0f) {
   std::mt19937 rng(seed);
   std::normal_distribution<float> dist(0.0f, scale);

@@ -13,12 +13,6 @@ namespace qsdk::onnx_test {
 namespace {
 
 namespace fs = std::filesystem;
-using ::onnx::TensorProto_DataType_DOUBLE;
-using ::onnx::TensorProto_DataType_FLOAT;
-using ::onnx::TensorProto_DataType_FLOAT16;
-using ::onnx::TensorProto_DataType_INT64;
-using ::onnx::TensorProto_DataType_INT8;
-
 // x [1, 2, 4, 4] -> Conv(w [3, 2, 1, 1]) -> Relu -> y.
 ModelBuilder ConvRelu(int64_t opset = 13) {
   ModelBuilder m(opset);

@@ -16,12 +16,6 @@
 namespace qsdk::onnx_test {
 namespace {
 
-using ::onnx::TensorProto_DataType_INT16;
-using ::onnx::TensorProto_DataType_INT32;
-using ::onnx::TensorProto_DataType_INT64;
-using ::onnx::TensorProto_DataType_INT8;
-using ::onnx::TensorProto_DataType_UINT8;
-
 std::vector<int64_t> RandomInt8(size_t n, uint32_t seed) {
   std::mt19937 rng(seed);
   std::uniform_int_distribution<int> dist(-127, 127);

@@ -27,21 +27,12 @@ using graph::NodeId;
 using graph::TensorId;
 using namespace ::qsdk::graph::testing;  // NOLINT(build/namespaces)
 
-// A FLOAT32 tensor of `shape` with uniform random values in [-1, 1).
-inline Tensor RandomTensor(const std::vector<int64_t>& shape, std::mt19937* rng) {
-  Tensor t = Tensor::Allocate(DataType::FLOAT32, Dims(shape));
-  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-  float* p = t.Data<float>();
-  for (int64_t i = 0; i < t.GetElementCount(); ++i) p[i] = dist(*rng);
-  return t;
-}
-
 // One random tensor per graph input, with the given concrete shapes.
 inline std::vector<Tensor> RandomInputs(const std::vector<std::vector<int64_t>>& shapes,
                                         uint32_t seed) {
   std::mt19937 rng(seed);
   std::vector<Tensor> inputs;
-  for (const auto& s : shapes) inputs.push_back(RandomTensor(s, &rng));
+  for (const auto& s : shapes) inputs.push_back(RandomTensor(&rng, s));
   return inputs;
 }
 

@@ -21,21 +21,6 @@ namespace {
 using namespace ::qsdk::passes_test;  // NOLINT(build/namespaces)
 using graph::QuantParams;
 
-QuantParams PerTensor(float scale, int32_t zero_point) {
-  QuantParams p;
-  p.scales = {scale};
-  p.zero_points = {zero_point};
-  return p;
-}
-
-QuantParams PerAxis(std::vector<float> scales, int32_t axis) {
-  QuantParams p;
-  p.zero_points.assign(scales.size(), 0);
-  p.scales = std::move(scales);
-  p.axis = axis;
-  return p;
-}
-
 // Adds node `name`: a Quantize of `in` to `dtype` with `params`; returns its output.
 TensorId AddQuantize(Graph* g, const std::string& name, TensorId in, DataType dtype,
                      const QuantParams& params) {

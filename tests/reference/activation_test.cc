@@ -10,8 +10,7 @@
 namespace qsdk::reference {
 namespace {
 
-using testing::ExpectTensorNear;
-using testing::MakeTensor;
+using namespace testing;  // NOLINT(build/namespaces)
 
 // Expected values below have 8 significant digits (from the formulas in docs/ops.md); a
 // float result of magnitude <= 7 is within 1e-6 of them.

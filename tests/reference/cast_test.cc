@@ -13,21 +13,13 @@
 #include <vector>
 
 #include "reference/float_types.h"
+#include "reference/reference_test_util.h"
 
 namespace qsdk::reference {
 namespace {
 
-uint32_t Bits(float f) {
-  uint32_t u;
-  std::memcpy(&u, &f, sizeof(u));
-  return u;
-}
-
-float FromBits(uint32_t u) {
-  float f;
-  std::memcpy(&f, &u, sizeof(f));
-  return f;
-}
+using testing::BitsToFloat;
+using testing::FloatBits;
 
 // The value of binary16 `h`, computed independently of the code under test (in double).
 double HalfValue(uint16_t h) {
@@ -71,8 +63,8 @@ TEST(Float16Test, RoundsToNearestEvenAtTies) {
   EXPECT_EQ(FloatToHalfBits(1.0f + 0x1p-11f), 0x3c00);
   EXPECT_EQ(FloatToHalfBits(1.0f + 3 * 0x1p-11f), 0x3c02);
   // Just above a tie rounds up, just below rounds down.
-  EXPECT_EQ(FloatToHalfBits(FromBits(Bits(1.0f + 0x1p-11f) + 1)), 0x3c01);
-  EXPECT_EQ(FloatToHalfBits(FromBits(Bits(1.0f + 0x1p-11f) - 1)), 0x3c00);
+  EXPECT_EQ(FloatToHalfBits(BitsToFloat(FloatBits(1.0f + 0x1p-11f) + 1)), 0x3c01);
+  EXPECT_EQ(FloatToHalfBits(BitsToFloat(FloatBits(1.0f + 0x1p-11f) - 1)), 0x3c00);
   // Negative values round by magnitude.
   EXPECT_EQ(FloatToHalfBits(-(1.0f + 3 * 0x1p-11f)), 0xbc02);
   // A carry out of the mantissa bumps the exponent: 2 - 2^-12 rounds to 2.
@@ -96,10 +88,10 @@ TEST(Float16Test, NanStaysQuietNanWithSignAndPayload) {
   EXPECT_EQ(FloatToHalfBits(-qnan), 0xfe00);
   // A signalling NaN whose payload lies only in the low 13 bits would truncate to an inf
   // pattern: the quiet bit keeps it a NaN.
-  const uint16_t h = FloatToHalfBits(FromBits(0x7f800001u));
+  const uint16_t h = FloatToHalfBits(BitsToFloat(0x7f800001u));
   EXPECT_EQ(h, 0x7e00);
   // Upper payload bits are kept (vcvtps2ph): 0x7fa00000 has payload bit 21 -> bit 8.
-  EXPECT_EQ(FloatToHalfBits(FromBits(0xffa00000u)), 0xff00);
+  EXPECT_EQ(FloatToHalfBits(BitsToFloat(0xffa00000u)), 0xff00);
 }
 
 TEST(Float16Test, SubnormalsRoundGradually) {
@@ -116,8 +108,8 @@ TEST(Float16Test, SubnormalsRoundGradually) {
   EXPECT_EQ(FloatToHalfBits(1023.5f * 0x1p-24f), 0x0400);
   EXPECT_EQ(FloatToHalfBits(0x1p-14f), 0x0400);
   // A binary32 subnormal is far below 2^-25.
-  EXPECT_EQ(FloatToHalfBits(FromBits(0x00000001u)), 0x0000);
-  EXPECT_EQ(FloatToHalfBits(FromBits(0x807fffffu)), 0x8000);
+  EXPECT_EQ(FloatToHalfBits(BitsToFloat(0x00000001u)), 0x0000);
+  EXPECT_EQ(FloatToHalfBits(BitsToFloat(0x807fffffu)), 0x8000);
   EXPECT_EQ(HalfBitsToFloat(0x0001), 0x1p-24f);
   EXPECT_EQ(HalfBitsToFloat(0x83ff), -1023 * 0x1p-24f);
 }
@@ -133,7 +125,7 @@ TEST(Float16Test, NarrowingPicksTheNearestValue) {
   std::uniform_int_distribution<uint32_t> mantissa(0, 0x7fffff);
   for (int i = 0; i < 200000; ++i) {
     const uint32_t sign = (i & 1) != 0 ? 0x80000000u : 0;
-    const float x = FromBits(sign | (exponent(rng) << 23) | mantissa(rng));
+    const float x = BitsToFloat(sign | (exponent(rng) << 23) | mantissa(rng));
     const uint16_t h = FloatToHalfBits(x);
     if (std::isinf(HalfValue(h))) {
       ASSERT_GE(std::fabs(x), 65520.0f) << x;
@@ -159,38 +151,38 @@ TEST(Float16Test, NarrowingPicksTheNearestValue) {
 TEST(Bfloat16Test, WideningIsExactForEveryValue) {
   for (uint32_t h = 0; h <= 0xffff; ++h) {
     const float f = Bfloat16BitsToFloat(static_cast<uint16_t>(h));
-    ASSERT_EQ(Bits(f), h << 16) << std::hex << h;
+    ASSERT_EQ(FloatBits(f), h << 16) << std::hex << h;
   }
 }
 
 TEST(Bfloat16Test, RoundsToNearestEvenAtTies) {
   // Near 1 the bf16 step is 2^-7 (low 16 binary32 bits dropped).
-  EXPECT_EQ(FloatToBfloat16Bits(FromBits(0x3f808000u)), 0x3f80);  // tie, even below
-  EXPECT_EQ(FloatToBfloat16Bits(FromBits(0x3f818000u)), 0x3f82);  // tie, even above
-  EXPECT_EQ(FloatToBfloat16Bits(FromBits(0x3f808001u)), 0x3f81);  // above the tie
-  EXPECT_EQ(FloatToBfloat16Bits(FromBits(0x3f807fffu)), 0x3f80);  // below the tie
-  EXPECT_EQ(FloatToBfloat16Bits(FromBits(0xbf818000u)), 0xbf82);  // by magnitude
-  EXPECT_EQ(FloatToBfloat16Bits(FromBits(0x3fff8000u)), 0x4000);  // carry into the exponent
+  EXPECT_EQ(FloatToBfloat16Bits(BitsToFloat(0x3f808000u)), 0x3f80);  // tie, even below
+  EXPECT_EQ(FloatToBfloat16Bits(BitsToFloat(0x3f818000u)), 0x3f82);  // tie, even above
+  EXPECT_EQ(FloatToBfloat16Bits(BitsToFloat(0x3f808001u)), 0x3f81);  // above the tie
+  EXPECT_EQ(FloatToBfloat16Bits(BitsToFloat(0x3f807fffu)), 0x3f80);  // below the tie
+  EXPECT_EQ(FloatToBfloat16Bits(BitsToFloat(0xbf818000u)), 0xbf82);  // by magnitude
+  EXPECT_EQ(FloatToBfloat16Bits(BitsToFloat(0x3fff8000u)), 0x4000);  // carry into the exponent
 }
 
 TEST(Bfloat16Test, OverflowNanAndSubnormals) {
-  EXPECT_EQ(FloatToBfloat16Bits(FromBits(0x7f7f7fffu)), 0x7f7f);  // stays finite
+  EXPECT_EQ(FloatToBfloat16Bits(BitsToFloat(0x7f7f7fffu)), 0x7f7f);  // stays finite
   EXPECT_EQ(FloatToBfloat16Bits(std::numeric_limits<float>::max()), 0x7f80);  // rounds to inf
   EXPECT_EQ(FloatToBfloat16Bits(-std::numeric_limits<float>::max()), 0xff80);
   EXPECT_EQ(FloatToBfloat16Bits(std::numeric_limits<float>::infinity()), 0x7f80);
   // NaN: truncated with the quiet bit set, so a low-payload NaN cannot become inf.
-  EXPECT_EQ(FloatToBfloat16Bits(FromBits(0x7f800001u)), 0x7fc0);
-  EXPECT_EQ(FloatToBfloat16Bits(FromBits(0xffa00000u)), 0xffe0);
+  EXPECT_EQ(FloatToBfloat16Bits(BitsToFloat(0x7f800001u)), 0x7fc0);
+  EXPECT_EQ(FloatToBfloat16Bits(BitsToFloat(0xffa00000u)), 0xffe0);
   EXPECT_TRUE(std::isnan(Bfloat16BitsToFloat(FloatToBfloat16Bits(
       std::numeric_limits<float>::quiet_NaN()))));
   // binary32 subnormals become a zero of the same sign (as vcvtneps2bf16 and oneDNN's
   // reorder on this CPU family); the smallest normal is kept.
-  EXPECT_EQ(FloatToBfloat16Bits(FromBits(0x007fffffu)), 0x0000);
-  EXPECT_EQ(FloatToBfloat16Bits(FromBits(0x80400000u)), 0x8000);
-  EXPECT_EQ(FloatToBfloat16Bits(FromBits(0x00800000u)), 0x0080);
+  EXPECT_EQ(FloatToBfloat16Bits(BitsToFloat(0x007fffffu)), 0x0000);
+  EXPECT_EQ(FloatToBfloat16Bits(BitsToFloat(0x80400000u)), 0x8000);
+  EXPECT_EQ(FloatToBfloat16Bits(BitsToFloat(0x00800000u)), 0x0080);
   EXPECT_EQ(FloatToBfloat16Bits(-0.0f), 0x8000);
   // Widening a bf16 subnormal is exact all the same (it is a binary32 subnormal).
-  EXPECT_EQ(Bits(Bfloat16BitsToFloat(0x0001)), 0x00010000u);
+  EXPECT_EQ(FloatBits(Bfloat16BitsToFloat(0x0001)), 0x00010000u);
 }
 
 // ----- Cast ------------------------------------------------------------------------------
@@ -228,12 +220,12 @@ TEST(CastTest, Float32ToFloat16AndBack) {
   Tensor back;
   ASSERT_TRUE(Cast(h, DataType::FLOAT32, &back).ok());
   EXPECT_EQ(back.GetDataType(), DataType::FLOAT32);
-  EXPECT_EQ(Bits32(back), std::vector<uint32_t>({0x3f800000u, 0x7f800000u, Bits(-0x1p-24f),
+  EXPECT_EQ(Bits32(back), std::vector<uint32_t>({0x3f800000u, 0x7f800000u, FloatBits(-0x1p-24f),
                                                  0x40400000u}));
 }
 
 TEST(CastTest, Float32ToBfloat16AndBack) {
-  const Tensor x = FloatTensor({FromBits(0x3f818000u), FromBits(0x00400000u),
+  const Tensor x = FloatTensor({BitsToFloat(0x3f818000u), BitsToFloat(0x00400000u),
                                 std::numeric_limits<float>::max(), -2.5f});
   Tensor b;
   ASSERT_TRUE(Cast(x, DataType::BFLOAT16, &b).ok());
@@ -326,28 +318,28 @@ TEST(CastOneDnnTest, NarrowingMatchesTheReorderBitForBit) {
   std::mt19937 rng(99);
   std::vector<float> values = {0.0f, -0.0f, 1.0f + 0x1p-11f, 65504.0f, 65519.0f, 65520.0f,
                                0x1p-25f, 3 * 0x1p-25f, 1023.5f * 0x1p-24f,
-                               FromBits(0x3f808000u), FromBits(0x3f818000u),
+                               BitsToFloat(0x3f808000u), BitsToFloat(0x3f818000u),
                                std::numeric_limits<float>::max(),
                                std::numeric_limits<float>::infinity(),
                                -std::numeric_limits<float>::infinity()};
   for (int i = 0; i < 100000; ++i) {
     const uint32_t u = rng();
     if ((u & 0x7f800000u) == 0x7f800000u || (u & 0x7f800000u) == 0) continue;
-    values.push_back(FromBits(u));
+    values.push_back(BitsToFloat(u));
   }
   const std::vector<uint16_t> bf16 = OneDnnNarrow(values, dnnl::memory::data_type::bf16);
   const std::vector<uint16_t> f16 = OneDnnNarrow(values, dnnl::memory::data_type::f16);
   for (size_t i = 0; i < values.size(); ++i) {
-    ASSERT_EQ(FloatToBfloat16Bits(values[i]), bf16[i]) << std::hex << Bits(values[i]);
+    ASSERT_EQ(FloatToBfloat16Bits(values[i]), bf16[i]) << std::hex << FloatBits(values[i]);
     // oneDNN's generic f32->f16 reorder computes alpha * x + beta, which turns -0 into +0;
     // the reference keeps IEEE's -0. Zeros are compared as values.
     const uint16_t ours = FloatToHalfBits(values[i]);
     if ((ours & 0x7fff) == 0 && (f16[i] & 0x7fff) == 0) continue;
-    ASSERT_EQ(ours, f16[i]) << std::hex << Bits(values[i]);
+    ASSERT_EQ(ours, f16[i]) << std::hex << FloatBits(values[i]);
   }
   // NaNs stay NaNs on both sides.
-  const std::vector<float> nans = {FromBits(0x7fc00000u), FromBits(0x7f800001u),
-                                   FromBits(0xffa00000u)};
+  const std::vector<float> nans = {BitsToFloat(0x7fc00000u), BitsToFloat(0x7f800001u),
+                                   BitsToFloat(0xffa00000u)};
   for (const auto dt : {dnnl::memory::data_type::bf16, dnnl::memory::data_type::f16}) {
     const std::vector<uint16_t> got = OneDnnNarrow(nans, dt);
     for (size_t i = 0; i < nans.size(); ++i) {

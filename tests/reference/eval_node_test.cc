@@ -58,8 +58,8 @@ TEST(EvalNodeTest, ConvReadsGeometryAttributes) {
   // attributes: [43, 21, 118, 52] + bias 0.5, then a fused Clip(0, 100) caps 118.5.
   Graph g;
   const TensorId x = AddInput(&g, "x", {1, 1, 4, 4});
-  const TensorId w = AddFloatConstant(&g, "w", {1, 1, 2, 2}, {1, 2, 3, 4});
-  const TensorId b = AddFloatConstant(&g, "b", {1}, {0.5f});
+  const TensorId w = AddConst(&g, "w", {1, 1, 2, 2}, {1, 2, 3, 4});
+  const TensorId b = AddConst(&g, "b", {1}, {0.5f});
   AttrMap a = ConvAttrs({2, 2}, {1, 0, 0, 1}, {2, 2});
   a.SetInt(attr::kFusedActivation, static_cast<int64_t>(ActivationType::kClip));
   a.SetFloat(attr::kFusedAlpha, 0.0);
@@ -113,7 +113,7 @@ TEST(EvalNodeTest, InvalidAttributeIsReportedWithTheNodeName) {
   Graph g;
   const TensorId x = AddInput(&g, "x", {1, 1, 4, 4});
   const TensorId y =
-      AddOp(&g, NodeType::kPool, "pool1", {x}, MaxPoolAttrs({2, 2}, {0, 1}), "y");
+      AddOp(&g, NodeType::kPool, "pool1", {x}, PoolAttrs(PoolMode::kMax, {2, 2}, {0, 1}), "y");
   const Tensor xv = Iota({1, 1, 4, 4});
   std::vector<Tensor> out;
   const Status st = EvalNode(g, g.tensors[y].producer, {&xv}, &out);

@@ -430,7 +430,7 @@ DqConvGraph MakeDqConvGraph() {
   d.g.tensors[d.wq].quant.scales = {0.25f};
   d.g.tensors[d.wq].quant.zero_points = {0};
   d.w = AddOp(&d.g, NodeType::kDequantize, "dq", {d.wq}, AttrMap(), "w");
-  d.b = AddFloatConstant(&d.g, "b", {2}, {0.5f, -1.0f});
+  d.b = AddConst(&d.g, "b", {2}, {0.5f, -1.0f});
   d.y = AddOp(&d.g, NodeType::kConv, "conv", {d.x, d.w, d.b}, PaddedConvAttrs(), "y");
   d.g.outputs = {d.y};
   return d;

@@ -9,9 +9,7 @@
 namespace qsdk::reference {
 namespace {
 
-using testing::ExpectTensorNear;
-using testing::Iota;
-using testing::MakeTensor;
+using namespace testing;  // NOLINT(build/namespaces)
 
 // Sums of products of small integers and halves are exact in double and in float.
 constexpr float kExact = 0.0f;

@@ -28,21 +28,6 @@ namespace {
 
 using namespace testing;  // NOLINT(build/namespaces)
 
-graph::QuantParams PerTensor(float scale, int32_t zero_point) {
-  graph::QuantParams q;
-  q.scales = {scale};
-  q.zero_points = {zero_point};
-  return q;
-}
-
-graph::QuantParams PerAxis(std::vector<float> scales, int32_t axis) {
-  graph::QuantParams q;
-  q.zero_points.assign(scales.size(), 0);
-  q.scales = std::move(scales);
-  q.axis = axis;
-  return q;
-}
-
 // A tensor of `type` (INT16 or INT8) holding random integers in [lo, hi] (fixed seed).
 Tensor RandomInts(DataType type, const std::vector<int64_t>& shape, uint32_t seed, int lo,
                   int hi) {
@@ -65,27 +50,6 @@ Tensor RandomFloats(const std::vector<int64_t>& shape, uint32_t seed) {
   std::vector<float> v(static_cast<size_t>(Dims(shape).GetElementCount()));
   for (float& x : v) x = dist(rng);
   return MakeTensor(shape, v);
-}
-
-TensorId AddQuantizedInput(Graph* g, const std::string& name, std::vector<int64_t> shape,
-                           DataType type, graph::QuantParams q) {
-  const TensorId t = AddInput(g, name, std::move(shape));
-  g->tensors[t].dtype = type;
-  g->tensors[t].quant = std::move(q);
-  return t;
-}
-
-TensorId AddQuantizedConstant(Graph* g, const std::string& name, const Tensor& value,
-                              graph::QuantParams q) {
-  const TensorId t = g->AddConstant(name, value.GetDataType(), value.GetDimension().GetDims(),
-                                    value.GetData(), value.GetSizeInBytes());
-  g->tensors[t].quant = std::move(q);
-  return t;
-}
-
-TensorId AddConstantOf(Graph* g, const std::string& name, const Tensor& value) {
-  return g->AddConstant(name, value.GetDataType(), value.GetDimension().GetDims(),
-                        value.GetData(), value.GetSizeInBytes());
 }
 
 // The output tensor of `out`'s node typed `spec`.
@@ -132,8 +96,8 @@ TEST(Int16DispatchTest, ConvRunsTheInt16Reference) {
     Graph g;
     const TensorId xt =
         AddQuantizedInput(&g, "x", {1, 2, 5, 5}, DataType::INT16, PerTensor(1e-3f, 5));
-    const TensorId wt = AddQuantizedConstant(&g, "w", w, PerAxis({2e-5f, 3e-5f, 1e-5f}, 0));
-    const TensorId bt = AddConstantOf(&g, "b", b);
+    const TensorId wt = AddTypedConstant(&g, "w", w, PerAxis({2e-5f, 3e-5f, 1e-5f}, 0));
+    const TensorId bt = AddTypedConstant(&g, "b", b);
     AttrMap a = ConvAttrs({1, 1}, {1, 1, 1, 1}, {1, 1});
     a.SetInt(attr::kFusedActivation, static_cast<int64_t>(ActivationType::kRelu));
     const TensorId y = AddOp(&g, NodeType::kConv, "conv", {xt, wt, bt}, a, "y");
@@ -158,7 +122,7 @@ TEST(Int16DispatchTest, FullyConnectedWithResidualAndMatMul) {
   {
     Graph g;
     const TensorId xt = AddQuantizedInput(&g, "x", {2, 6}, DataType::INT16, PerTensor(2e-4f, 0));
-    const TensorId wt = AddQuantizedConstant(&g, "w", w, PerTensor(3e-5f, 0));
+    const TensorId wt = AddTypedConstant(&g, "w", w, PerTensor(3e-5f, 0));
     const TensorId rt = AddInput(&g, "r", {2, 4});
     AttrMap a;
     a.SetInt(attr::kFusedSum, 1);
@@ -177,7 +141,7 @@ TEST(Int16DispatchTest, FullyConnectedWithResidualAndMatMul) {
     Graph g;
     const TensorId at =
         AddQuantizedInput(&g, "a", {2, 6}, DataType::INT16, PerTensor(2e-4f, -100));
-    const TensorId bt = AddQuantizedConstant(&g, "b", w, PerAxis({1e-5f, 2e-5f, 3e-5f, 4e-5f}, 0));
+    const TensorId bt = AddTypedConstant(&g, "b", w, PerAxis({1e-5f, 2e-5f, 3e-5f, 4e-5f}, 0));
     AttrMap a;
     a.SetInt(attr::kTransposeA, 0);
     a.SetInt(attr::kTransposeB, 1);
@@ -203,7 +167,7 @@ TEST(Int16DispatchTest, Int16WeightsWithInt8InputReportTheInt16Rule) {
   const Tensor w = RandomInts(DataType::INT16, {4, 6}, 8, -1000, 1000);
   Graph g;
   const TensorId xt = AddQuantizedInput(&g, "x", {2, 6}, DataType::INT8, PerTensor(0.1f, 0));
-  const TensorId wt = AddQuantizedConstant(&g, "w", w, PerTensor(1e-3f, 0));
+  const TensorId wt = AddTypedConstant(&g, "w", w, PerTensor(1e-3f, 0));
   const TensorId y = AddOp(&g, NodeType::kFullyConnected, "fc", {xt, wt}, AttrMap(), "y");
   std::vector<Tensor> out;
   const Status st = EvalNode(g, g.tensors[y].producer, {&x, &w}, &out);
@@ -223,8 +187,8 @@ TEST(Int16DispatchTest, RunGraphQuantizeInt16ConvDequantize) {
   x_spec.dtype = DataType::INT16;
   x_spec.quant = PerTensor(1e-4f, 12);
   SetOutputSpec(&g, xq, x_spec);
-  const TensorId wt = AddQuantizedConstant(&g, "w", w, PerAxis({5e-5f, 7e-5f}, 0));
-  const TensorId bt = AddConstantOf(&g, "b", b);
+  const TensorId wt = AddTypedConstant(&g, "w", w, PerAxis({5e-5f, 7e-5f}, 0));
+  const TensorId bt = AddTypedConstant(&g, "b", b);
   const TensorId c = AddOp(&g, NodeType::kConv, "conv", {xq, wt, bt},
                            ConvAttrs({1, 1}, {0, 0, 0, 0}, {1, 1}), "c");
   QuantizedOutputSpec c_spec;
@@ -260,8 +224,8 @@ TEST(DynamicDispatchTest, FullyConnectedRunsTheDynamicReference) {
   const Tensor b = RandomFloats({4}, 22);
   Graph g;
   const TensorId xt = AddInput(&g, "x", {3, 6});
-  const TensorId wt = AddQuantizedConstant(&g, "w", w, PerAxis({0.01f, 0.02f, 0.03f, 0.04f}, 0));
-  const TensorId bt = AddConstantOf(&g, "b", b);
+  const TensorId wt = AddTypedConstant(&g, "w", w, PerAxis({0.01f, 0.02f, 0.03f, 0.04f}, 0));
+  const TensorId bt = AddTypedConstant(&g, "b", b);
   AttrMap a;
   a.SetInt(attr::kDynamicQuantization, 1);
   a.SetInt(attr::kFusedActivation, static_cast<int64_t>(ActivationType::kRelu));
@@ -287,13 +251,13 @@ TEST(DynamicDispatchTest, MatMulRunsTheDynamicReference) {
   const Tensor bias = RandomFloats({4}, 25);
   Graph g;
   const TensorId at = AddInput(&g, "a", {2, 3, 5});
-  const TensorId bt = AddQuantizedConstant(&g, "b", b, PerAxis({0.01f, 0.02f, 0.03f, 0.04f}, 1));
+  const TensorId bt = AddTypedConstant(&g, "b", b, PerAxis({0.01f, 0.02f, 0.03f, 0.04f}, 1));
   AttrMap attrs;
   attrs.SetInt(attr::kTransposeA, 0);
   attrs.SetInt(attr::kTransposeB, 0);
   attrs.SetInt(attr::kDynamicQuantization, 1);
   const TensorId y =
-      AddOp(&g, NodeType::kMatMul, "mm", {at, bt, AddConstantOf(&g, "bias", bias)}, attrs, "y");
+      AddOp(&g, NodeType::kMatMul, "mm", {at, bt, AddTypedConstant(&g, "bias", bias)}, attrs, "y");
   const Tensor got = Eval(g, y, {&a, &b, &bias});
   Tensor expected;
   const Status st = DynamicQuantizedMatMul(a, Operand(g, bt, b), &bias, MatMulParams(), &expected);
@@ -307,7 +271,7 @@ TEST(DynamicDispatchTest, FusedResidualIsRejected) {
   const Tensor r = RandomFloats({2, 4}, 28);
   Graph g;
   const TensorId xt = AddInput(&g, "x", {2, 6});
-  const TensorId wt = AddQuantizedConstant(&g, "w", w, PerTensor(0.01f, 0));
+  const TensorId wt = AddTypedConstant(&g, "w", w, PerTensor(0.01f, 0));
   const TensorId rt = AddInput(&g, "r", {2, 4});
   AttrMap a;
   a.SetInt(attr::kDynamicQuantization, 1);

@@ -24,28 +24,14 @@
 namespace qsdk::reference {
 namespace {
 
-using testing::Out;
-using testing::OutFloat;
-using testing::PerAxis;
-using testing::PerTensor;
-using testing::Q;
+using namespace testing;  // NOLINT(build/namespaces)
 
 Tensor MakeInt16(const std::vector<int64_t>& shape, const std::vector<int32_t>& values) {
-  Tensor t = Tensor::Allocate(DataType::INT16, Dims(shape));
-  EXPECT_EQ(static_cast<size_t>(t.GetElementCount()), values.size()) << "test data size";
-  for (size_t i = 0; i < values.size() && i < static_cast<size_t>(t.GetElementCount()); ++i) {
-    t.Data<int16_t>()[i] = static_cast<int16_t>(values[i]);
-  }
-  return t;
+  return MakeTyped(DataType::INT16, shape, values);
 }
 
 Tensor MakeFloat(const std::vector<int64_t>& shape, const std::vector<float>& values) {
-  Tensor t = Tensor::Allocate(DataType::FLOAT32, Dims(shape));
-  EXPECT_EQ(static_cast<size_t>(t.GetElementCount()), values.size()) << "test data size";
-  for (size_t i = 0; i < values.size() && i < static_cast<size_t>(t.GetElementCount()); ++i) {
-    t.Data<float>()[i] = values[i];
-  }
-  return t;
+  return MakeTyped(DataType::FLOAT32, shape, values);
 }
 
 std::vector<float> Floats(const Tensor& t) {
@@ -56,13 +42,6 @@ std::vector<int32_t> Int16Values(const Tensor& t) {
   EXPECT_EQ(t.GetDataType(), DataType::INT16);
   std::vector<int32_t> v;
   for (int64_t i = 0; i < t.GetElementCount(); ++i) v.push_back(t.Data<int16_t>()[i]);
-  return v;
-}
-
-std::vector<int32_t> RandomInts(std::mt19937* rng, size_t count, int32_t lo, int32_t hi) {
-  std::uniform_int_distribution<int32_t> dist(lo, hi);
-  std::vector<int32_t> v(count);
-  for (auto& x : v) x = dist(*rng);
   return v;
 }
 

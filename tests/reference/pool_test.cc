@@ -9,9 +9,7 @@
 namespace qsdk::reference {
 namespace {
 
-using testing::ExpectTensorNear;
-using testing::Iota;
-using testing::MakeTensor;
+using namespace testing;  // NOLINT(build/namespaces)
 
 // Maxima are exact; averages are a sum of small integers divided once, expected values
 // are given to 8 digits: within 1e-6 for results below 20.

@@ -12,8 +12,13 @@
 #include <limits>
 #include <vector>
 
+#include "graph/graph_test_util.h"
+
 namespace qsdk::reference {
 namespace {
+
+using graph::testing::PerAxis;
+using graph::testing::PerTensor;
 
 TEST(QuantMathTest, RoundAndSaturateIsHalfEvenAndClamps) {
   EXPECT_EQ(RoundAndSaturate(2.5f, -128, 127), 2);    // tie -> even
@@ -179,10 +184,7 @@ TEST(QuantMathTest, BiasPerChannelPerTensorAndMatMulLayout) {
   std::vector<int32_t> q;
   graph::QuantParams p;
   // s_x = 0.5, s_w = {1, 2} -> s_b = {0.5, 1}; b = {1.25, -2.5} -> {2.5 -> 2, -2.5 -> -2}.
-  graph::QuantParams w;
-  w.scales = {1.0f, 2.0f};
-  w.zero_points = {0, 0};
-  w.axis = 0;
+  const graph::QuantParams w = PerAxis({1.0f, 2.0f}, 0);
   const std::vector<float> b = {1.25f, -2.5f};
   ASSERT_TRUE(QuantizeBias(b.data(), {2}, 0.5f, w, &q, &p).ok());
   EXPECT_EQ(q, (std::vector<int32_t>{2, -2}));
@@ -196,9 +198,7 @@ TEST(QuantMathTest, BiasPerChannelPerTensorAndMatMulLayout) {
   EXPECT_EQ(p.axis, 1);
   EXPECT_EQ(q, (std::vector<int32_t>{2, -2, 6, 3}));
   // Per-tensor weights (s_w = 4): per-tensor bias s_b = 2; b = {5, -3} -> {2.5 -> 2, -1.5 -> -2}.
-  graph::QuantParams wt;
-  wt.scales = {4.0f};
-  wt.zero_points = {0};
+  const graph::QuantParams wt = PerTensor(4.0f);
   const std::vector<float> b3 = {5.0f, -3.0f};
   ASSERT_TRUE(QuantizeBias(b3.data(), {2}, 0.5f, wt, &q, &p).ok());
   EXPECT_EQ(p.axis, -1);
@@ -214,18 +214,13 @@ TEST(QuantMathTest, BiasPerChannelPerTensorAndMatMulLayout) {
 TEST(QuantMathTest, BiasRejectsBadInput) {
   std::vector<int32_t> q;
   graph::QuantParams p;
-  graph::QuantParams w;
-  w.scales = {1.0f, 2.0f};
-  w.zero_points = {0, 0};
-  w.axis = 0;
+  const graph::QuantParams w = PerAxis({1.0f, 2.0f}, 0);
   const std::vector<float> b = {1.0f, 2.0f, 3.0f};
   // Three values along an axis with two scales.
   EXPECT_FALSE(QuantizeBias(b.data(), {3}, 0.5f, w, &q, &p).ok());
   // Scales: input scale <= 0, and a bias scale that underflows to 0 (1e-30 * 1e-30).
   EXPECT_FALSE(QuantizeBias(b.data(), {2}, 0.0f, w, &q, &p).ok());
-  graph::QuantParams tiny;
-  tiny.scales = {1e-30f};
-  tiny.zero_points = {0};
+  const graph::QuantParams tiny = PerTensor(1e-30f);
   const Status s = QuantizeBias(b.data(), {1}, 1e-30f, tiny, &q, &p);
   EXPECT_FALSE(s.ok());
   EXPECT_NE(s.message().find("bias scale"), std::string::npos) << s.message();

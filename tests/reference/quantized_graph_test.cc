@@ -33,31 +33,10 @@ using graph::NodeId;
 using graph::QuantParams;
 using graph::TensorId;
 using namespace ::qsdk::graph::testing;  // NOLINT(build/namespaces)
-using testing::ExpectInts;
-using testing::ExpectTensorNear;
-using testing::IntValues;
-using testing::MakeInt;
-using testing::MakeTensor;
-using testing::PerAxis;
-using testing::PerTensor;
+using namespace testing;                 // NOLINT(build/namespaces)
+using graph::testing::Out;  // a node's output (testing::Out is a quantized output spec)
 
 constexpr float kExact = 0.0f;  // power-of-two scales: every float step is exact
-
-// Adds a quantized constant (INT8 / INT32 data) with its parameters.
-template <typename T>
-TensorId AddQuantConst(Graph* g, const std::string& name, DataType dtype,
-                       std::vector<int64_t> shape, const std::vector<T>& values, QuantParams q) {
-  const TensorId t =
-      g->AddConstant(name, dtype, std::move(shape), values.data(), values.size() * sizeof(T));
-  g->tensors[t].quant = std::move(q);
-  return t;
-}
-
-// Makes tensor t quantized (type and parameters), as the quantization pass would.
-void SetQuant(Graph* g, TensorId t, DataType dtype, QuantParams q) {
-  g->tensors[t].dtype = dtype;
-  g->tensors[t].quant = std::move(q);
-}
 
 // Evaluates node `id` of `g` (shapes inferred) on `inputs`; fails the test on error.
 Tensor Eval(const Graph& g, NodeId id, const std::vector<const Tensor*>& inputs) {
@@ -73,13 +52,13 @@ Tensor Eval(const Graph& g, NodeId id, const std::vector<const Tensor*>& inputs)
 TEST(QuantizedEvalNodeTest, ConvNodeTakesParametersFromTheGraph) {
   Graph g;
   const TensorId x = AddInput(&g, "x", {-1, 1, 3, 3});
-  SetQuant(&g, x, DataType::UINT8, PerTensor(0.5f, 10));
-  const TensorId w = AddQuantConst<int8_t>(&g, "w", DataType::INT8, {2, 1, 2, 2},
-                                           {1, 0, 0, 1, -1, 2, 1, 0}, PerAxis({0.25f, 0.5f}, 0));
-  const TensorId b = AddQuantConst<int32_t>(&g, "b", DataType::INT32, {2}, {4, -8},
-                                            PerAxis({0.125f, 0.25f}, 0));
+  SetQuantized(&g, x, DataType::UINT8, PerTensor(0.5f, 10));
+  const TensorId w = AddTypedConstant<int8_t>(&g, "w", DataType::INT8, {2, 1, 2, 2},
+                                              {1, 0, 0, 1, -1, 2, 1, 0}, PerAxis({0.25f, 0.5f}, 0));
+  const TensorId b = AddTypedConstant<int32_t>(&g, "b", DataType::INT32, {2}, {4, -8},
+                                               PerAxis({0.125f, 0.25f}, 0));
   const NodeId conv = AddOp(&g, NodeType::kConv, "conv", {x, w, b}, ConvAttrs(), "y");
-  SetQuant(&g, Out(g, conv), DataType::UINT8, PerTensor(0.25f, 4));
+  SetQuantized(&g, Out(g, conv), DataType::UINT8, PerTensor(0.25f, 4));
   g.outputs = {Out(g, conv)};
   ASSERT_TRUE(graph::InferShapes(&g).ok());
   const Tensor xv = MakeInt(DataType::UINT8, {1, 1, 3, 3}, {10, 11, 12, 13, 14, 15, 16, 17, 18});
@@ -111,7 +90,7 @@ TEST(QuantizedEvalNodeTest, QuantizeDequantizeNodes) {
   Graph g;
   const TensorId x = AddInput(&g, "x", {-1, 4});
   const NodeId q = AddOp(&g, NodeType::kQuantize, "q", {x}, {}, "xq");
-  SetQuant(&g, Out(g, q), DataType::UINT8, PerTensor(0.5f, 2));
+  SetQuantized(&g, Out(g, q), DataType::UINT8, PerTensor(0.5f, 2));
   const NodeId dq = AddOp(&g, NodeType::kDequantize, "dq", {Out(g, q)}, {}, "y");
   g.outputs = {Out(g, dq), Out(g, q)};
   ASSERT_TRUE(graph::InferShapes(&g).ok());
@@ -129,9 +108,9 @@ TEST(QuantizedEvalNodeTest, CopyingOpsMustKeepTheInputParameters) {
   // quantized pool does not requantize); the same parameters run.
   Graph g;
   const TensorId x = AddInput(&g, "x", {1, 1, 2, 2});
-  SetQuant(&g, x, DataType::UINT8, PerTensor(0.5f, 3));
+  SetQuantized(&g, x, DataType::UINT8, PerTensor(0.5f, 3));
   const NodeId pool = AddOp(&g, NodeType::kPool, "pool", {x}, PoolAttrs(PoolMode::kGlobalMax));
-  SetQuant(&g, Out(g, pool), DataType::UINT8, PerTensor(0.25f, 3));
+  SetQuantized(&g, Out(g, pool), DataType::UINT8, PerTensor(0.25f, 3));
   g.outputs = {Out(g, pool)};
   ASSERT_TRUE(graph::InferShapes(&g).ok());
   const Tensor xv = MakeInt(DataType::UINT8, {1, 1, 2, 2}, {1, 9, 4, 3});
@@ -149,10 +128,10 @@ TEST(QuantizedEvalNodeTest, QuantizedElementwiseAndConcatNodes) {
   Graph g;
   const TensorId a = AddInput(&g, "a", {1, 2});
   const TensorId b = AddInput(&g, "b", {1, 2});
-  SetQuant(&g, a, DataType::UINT8, PerTensor(0.5f, 1));
-  SetQuant(&g, b, DataType::UINT8, PerTensor(0.5f, 1));
+  SetQuantized(&g, a, DataType::UINT8, PerTensor(0.5f, 1));
+  SetQuantized(&g, b, DataType::UINT8, PerTensor(0.5f, 1));
   const NodeId cat = AddOp(&g, NodeType::kConcat, "cat", {a, b}, AxisAttrs(1), "c");
-  SetQuant(&g, Out(g, cat), DataType::UINT8, PerTensor(0.5f, 1));
+  SetQuantized(&g, Out(g, cat), DataType::UINT8, PerTensor(0.5f, 1));
   const NodeId add =
       AddOp(&g, NodeType::kElementwise, "add", {a, b}, ElementwiseAttrs(ElementwiseOp::kAdd), "s");
   g.outputs = {Out(g, cat), Out(g, add)};
@@ -204,7 +183,7 @@ TEST(FusedResidualEvalTest, Fp32ConvReadsAQuantizedResidualByItsValue) {
   Graph g;
   const TensorId x = AddInput(&g, "x", {1, 1, 1, 2});
   const TensorId r = AddInput(&g, "r", {1, 1, 1, 2});
-  SetQuant(&g, r, DataType::UINT8, PerTensor(0.5f, 4));
+  SetQuantized(&g, r, DataType::UINT8, PerTensor(0.5f, 4));
   const TensorId w = AddConst(&g, "w", {1, 1, 1, 1}, {2.0f});
   AttrMap attrs = ConvAttrs();
   attrs.SetInt(graph::attr::kFusedSum, 1);
@@ -285,8 +264,8 @@ QuantLayer RandomLayer(std::vector<int64_t> w_shape, int64_t fan_in, std::mt1993
   l.w_axis = w_axis;
   // Scaled like He initialization so that activations stay O(1) through the network.
   const float limit = std::sqrt(6.0f / static_cast<float>(fan_in));
-  l.w = RandomValues(graph::ElementCount(l.w_shape), rng, -limit, limit);
-  l.b = RandomValues(l.w_shape[static_cast<size_t>(w_axis)], rng, -0.1f, 0.1f);
+  l.w = RandomValues(rng, graph::ElementCount(l.w_shape), -limit, limit);
+  l.b = RandomValues(rng, l.w_shape[static_cast<size_t>(w_axis)], -0.1f, 0.1f);
   return l;
 }
 
@@ -371,14 +350,14 @@ Graph Int8Network(const Network& n, const std::function<ActParams(const char*)>&
   const TensorId x = AddInput(&g, "x", {-1, 3, 8, 8});
   auto quantized = [&](NodeId node, const char* name) {
     const ActParams a = act(name);
-    SetQuant(&g, Out(g, node), a.dtype, a.q);
+    SetQuantized(&g, Out(g, node), a.dtype, a.q);
     return Out(g, node);
   };
   auto consts = [&](const QuantLayer& l, const std::string& name) {
     return std::vector<TensorId>{
-        AddQuantConst<int8_t>(&g, name + "_w", DataType::INT8, l.w_shape, l.wq, l.w_params),
-        AddQuantConst<int32_t>(&g, name + "_b", DataType::INT32,
-                               {static_cast<int64_t>(l.bq.size())}, l.bq, l.b_params)};
+        AddTypedConstant<int8_t>(&g, name + "_w", DataType::INT8, l.w_shape, l.wq, l.w_params),
+        AddTypedConstant<int32_t>(&g, name + "_b", DataType::INT32,
+                                  {static_cast<int64_t>(l.bq.size())}, l.bq, l.b_params)};
   };
   const TensorId xq = quantized(AddOp(&g, NodeType::kQuantize, "quantize", {x}, {}, "xq"), "x");
   const auto c1 = consts(n.conv1, "conv1");
@@ -565,7 +544,7 @@ TEST(LoweredInt8GraphTest, MatchesFp32WithinTheDerivedBound) {
   // (no clipping error beyond the half step the bound counts).
   std::vector<Tensor> inputs = {Tensor::Allocate(DataType::FLOAT32, Dims({2, 3, 8, 8}))};
   {
-    const std::vector<float> xs = RandomValues(2 * 3 * 8 * 8, &rng);
+    const std::vector<float> xs = RandomValues(&rng, 2 * 3 * 8 * 8);
     std::memcpy(inputs[0].GetData(), xs.data(), xs.size() * sizeof(float));
   }
   std::vector<Tensor> calib;

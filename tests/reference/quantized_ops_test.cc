@@ -14,16 +14,7 @@
 namespace qsdk::reference {
 namespace {
 
-using testing::ExpectInts;
-using testing::ExpectTensorNear;
-using testing::IntValues;
-using testing::MakeInt;
-using testing::MakeTensor;
-using testing::Out;
-using testing::OutFloat;
-using testing::PerAxis;
-using testing::PerTensor;
-using testing::Q;
+using namespace testing;  // NOLINT(build/namespaces)
 
 constexpr float kExact = 0.0f;  // see the file comment
 

@@ -1,4 +1,5 @@
-// Helpers for the quantized reference tests: integer tensors, parameters, operands.
+// Helpers for the quantized reference tests (and the runtime's INT16 tests): integer
+// tensors, parameters, operands.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -8,46 +9,49 @@
 #include <vector>
 
 #include "graph/graph.h"
+#include "graph/graph_test_util.h"
 #include "qsdk/tensor.h"
 #include "reference/quantized_ops.h"
 
 namespace qsdk::reference::testing {
 
-// Per-tensor parameters.
-inline graph::QuantParams PerTensor(float scale, int32_t zero_point = 0) {
-  graph::QuantParams q;
-  q.scales = {scale};
-  q.zero_points = {zero_point};
-  q.axis = -1;
-  return q;
-}
+// Quantization parameters (PerTensor, PerAxis) and the other graph test helpers.
+using namespace ::qsdk::graph::testing;  // NOLINT(build/namespaces)
 
-// Per-axis parameters with zero points 0 (weights, biases) or the given ones.
-inline graph::QuantParams PerAxis(std::vector<float> scales, int32_t axis,
-                                  std::vector<int32_t> zero_points = {}) {
-  graph::QuantParams q;
-  if (zero_points.empty()) zero_points.assign(scales.size(), 0);
-  q.scales = std::move(scales);
-  q.zero_points = std::move(zero_points);
-  q.axis = axis;
-  return q;
+// A tensor of `dtype` (INT8 / UINT8 / INT16 / INT32 / FLOAT32) holding `values` converted.
+template <typename V>
+Tensor MakeTyped(DataType dtype, const std::vector<int64_t>& shape, const std::vector<V>& values) {
+  Tensor t = Tensor::Allocate(dtype, Dims(shape));
+  EXPECT_EQ(static_cast<size_t>(t.GetElementCount()), values.size()) << "test data size";
+  for (size_t i = 0; i < values.size() && i < static_cast<size_t>(t.GetElementCount()); ++i) {
+    switch (dtype) {
+      case DataType::INT8:
+        t.Data<int8_t>()[i] = static_cast<int8_t>(values[i]);
+        break;
+      case DataType::UINT8:
+        t.Data<uint8_t>()[i] = static_cast<uint8_t>(values[i]);
+        break;
+      case DataType::INT16:
+        t.Data<int16_t>()[i] = static_cast<int16_t>(values[i]);
+        break;
+      case DataType::INT32:
+        t.Data<int32_t>()[i] = static_cast<int32_t>(values[i]);
+        break;
+      default:
+        t.Data<float>()[i] = static_cast<float>(values[i]);
+        break;
+    }
+  }
+  return t;
 }
 
 // A tensor of integer type `dtype` (INT8, UINT8, INT32) holding `values`.
 inline Tensor MakeInt(DataType dtype, const std::vector<int64_t>& shape,
                       const std::vector<int32_t>& values) {
-  Tensor t = Tensor::Allocate(dtype, Dims(shape));
+  EXPECT_TRUE(dtype == DataType::INT8 || dtype == DataType::UINT8 || dtype == DataType::INT32)
+      << "MakeInt: not an integer type";
+  Tensor t = MakeTyped(dtype, shape, values);
   EXPECT_FALSE(t.empty());
-  EXPECT_EQ(static_cast<size_t>(t.GetElementCount()), values.size()) << "test data size";
-  if (t.empty() || static_cast<size_t>(t.GetElementCount()) != values.size()) return t;
-  for (size_t i = 0; i < values.size(); ++i) {
-    switch (dtype) {
-      case DataType::INT8: t.Data<int8_t>()[i] = static_cast<int8_t>(values[i]); break;
-      case DataType::UINT8: t.Data<uint8_t>()[i] = static_cast<uint8_t>(values[i]); break;
-      case DataType::INT32: t.Data<int32_t>()[i] = values[i]; break;
-      default: ADD_FAILURE() << "MakeInt: not an integer type"; return t;
-    }
-  }
   return t;
 }
 

@@ -1,14 +1,17 @@
-// Helpers for the reference kernel tests: building FLOAT32 tensors from values and
-// comparing results.
+// Helpers for the reference kernel tests (and the runtime tests that compare float
+// results): building FLOAT32 tensors from values, float bit patterns and comparing results.
 #pragma once
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <sstream>
 #include <string>
 #include <vector>
 
+#include "common/status_macros.h"
 #include "qsdk/tensor.h"
 
 namespace qsdk::reference::testing {
@@ -48,6 +51,53 @@ inline void ExpectTensorNear(const Tensor& actual, const std::vector<int64_t>& s
   for (size_t i = 0; i < values.size(); ++i) {
     EXPECT_NEAR(values[i], expected[i], tolerance) << "element " << i;
   }
+}
+
+// The bit pattern of `value`, and the float of a bit pattern.
+inline uint32_t FloatBits(float value) {
+  uint32_t bits;
+  std::memcpy(&bits, &value, sizeof(bits));
+  return bits;
+}
+
+inline float BitsToFloat(uint32_t bits) {
+  float value;
+  std::memcpy(&value, &bits, sizeof(value));
+  return value;
+}
+
+// Compares `actual` with `expected` element by element: element i is within when both are
+// NaN, or neither is and |actual[i] - expected[i]| <= tolerance(actual[i], expected[i]) (a
+// double). "" when every element is within; else, for EXPECT_EQ(..., ""), how many are
+// not, under `rule` (the tolerance in words), and the worst one.
+template <typename Tolerance>
+std::string CompareWithin(const std::vector<float>& actual, const std::vector<float>& expected,
+                          Tolerance tolerance, const std::string& rule) {
+  if (actual.size() != expected.size()) {
+    return StrCat("size mismatch: ", actual.size(), " values vs ", expected.size(), " expected");
+  }
+  size_t violations = 0, worst = 0;
+  double worst_excess = -1.0;
+  for (size_t i = 0; i < actual.size(); ++i) {
+    const double a = actual[i], e = expected[i];
+    const double excess = std::isnan(a) != std::isnan(e) ? INFINITY
+                          : std::isnan(a)                ? -1.0
+                                                         : std::fabs(a - e) - tolerance(a, e);
+    if (excess > 0) {
+      ++violations;
+      if (excess > worst_excess) {
+        worst_excess = excess;
+        worst = i;
+      }
+    }
+  }
+  if (violations == 0) return "";
+  std::ostringstream out;
+  out.precision(9);
+  out << violations << " of " << actual.size() << " values out of tolerance (" << rule
+      << "); worst at index " << worst << ": got " << actual[worst] << ", expected "
+      << expected[worst];
+  return out.str();
 }
 
 }  // namespace qsdk::reference::testing

@@ -34,7 +34,7 @@ Net MakeNet() {
   n.g = std::move(f.g);
   n.x = f.x;
   n.h = f.h;
-  n.c = AddFloatConstant(&n.g, "c", {3}, {10, 20, 30});
+  n.c = AddConst(&n.g, "c", {3}, {10, 20, 30});
   AttrMap add;
   add.SetInt(attr::kElementwiseOp, static_cast<int64_t>(ElementwiseOp::kAdd));
   n.y = AddOp(&n.g, NodeType::kElementwise, "add", {n.h, n.c}, add, "y");
@@ -74,12 +74,12 @@ TEST(RunGraphTest, ConvPoolFlattenChainMatchesEvalNodeChain) {
   // minus 10; the 3x3 max is the last one: 44. Flatten -> [1, 1].
   Graph g;
   const TensorId x = AddInput(&g, "x", {1, 1, 4, 4});
-  const TensorId w = AddFloatConstant(&g, "w", {1, 1, 2, 2}, {1, 1, 1, 1});
-  const TensorId b = AddFloatConstant(&g, "b", {1}, {-10});
+  const TensorId w = AddConst(&g, "w", {1, 1, 2, 2}, {1, 1, 1, 1});
+  const TensorId b = AddConst(&g, "b", {1}, {-10});
   const TensorId c = AddOp(&g, NodeType::kConv, "conv", {x, w, b},
                            ConvAttrs({1, 1}, {0, 0, 0, 0}, {1, 1}), "c");
   const TensorId p =
-      AddOp(&g, NodeType::kPool, "pool", {c}, MaxPoolAttrs({3, 3}, {1, 1}), "p");
+      AddOp(&g, NodeType::kPool, "pool", {c}, PoolAttrs(PoolMode::kMax, {3, 3}, {1, 1}), "p");
   AttrMap flatten;
   flatten.SetInt(attr::kAxis, 1);
   const TensorId y = AddOp(&g, NodeType::kFlatten, "flatten", {p}, flatten, "y");

@@ -11,10 +11,7 @@
 namespace qsdk::reference {
 namespace {
 
-using testing::ExpectTensorNear;
-using testing::Iota;
-using testing::MakeTensor;
-using testing::Values;
+using namespace testing;  // NOLINT(build/namespaces)
 
 // Integer-valued data: additions, subtractions and products are exact.
 constexpr float kExact = 0.0f;

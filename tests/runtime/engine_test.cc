@@ -26,7 +26,7 @@
 namespace qsdk::runtime {
 namespace {
 
-using testing::AddConstant;
+using testing::AddConst;
 using testing::AddInput;
 using testing::AddOp;
 
@@ -157,9 +157,8 @@ TEST(EngineTest, InputsMatchedByNameInAnyOrder) {
   auto g = std::make_shared<graph::Graph>();
   const graph::TensorId a = AddInput(g.get(), "a", {2, 3});
   const graph::TensorId b = AddInput(g.get(), "b", {2, 3});
-  graph::AttrMap sub;
-  sub.SetInt(graph::attr::kElementwiseOp, static_cast<int64_t>(ElementwiseOp::kSub));
-  g->outputs = {AddOp(g.get(), NodeType::kElementwise, "sub", {a, b}, sub, "y")};
+  g->outputs = {AddOp(g.get(), NodeType::kElementwise, "sub", {a, b},
+                      testing::ElementwiseAttrs(ElementwiseOp::kSub), "y")};
   ASSERT_TRUE(graph::InferShapes(g.get()).ok());
   std::unique_ptr<IEngine> engine;
   ASSERT_TRUE(CreateEngine(g, &engine).ok());
@@ -183,8 +182,8 @@ TEST(EngineTest, NoReorderBetweenConsecutiveConvs) {
   auto g = std::make_shared<graph::Graph>();
   graph::TensorId t = AddInput(g.get(), "x", {1, 16, 12, 12});
   for (int i = 1; i <= 3; ++i) {
-    const graph::TensorId w = AddConstant(g.get(), "w" + std::to_string(i), {16, 16, 3, 3},
-                                          testing::RandomValues(&rng, 16 * 16 * 9, -0.2f, 0.2f));
+    const graph::TensorId w = AddConst(g.get(), "w" + std::to_string(i), {16, 16, 3, 3},
+                                       testing::RandomValues(&rng, 16 * 16 * 9, -0.2f, 0.2f));
     t = AddOp(g.get(), NodeType::kConv, "conv" + std::to_string(i), {t, w},
               testing::ConvAttrs({1, 1}, {1, 1, 1, 1}, {1, 1}, 1, ActivationType::kRelu),
               "c" + std::to_string(i));
@@ -231,27 +230,20 @@ TEST(EngineTest, PaddedLayoutsAreZeroPaddedDespiteArenaReuse) {
   auto g = std::make_shared<graph::Graph>();
   const graph::TensorId x = AddInput(g.get(), "x", {-1, 3, 9, 9});
   const graph::TensorId w1 =
-      AddConstant(g.get(), "w1", {10, 3, 3, 3}, testing::RandomValues(&rng, 10 * 3 * 9));
+      AddConst(g.get(), "w1", {10, 3, 3, 3}, testing::RandomValues(&rng, 10 * 3 * 9));
   const graph::TensorId c1 =
       AddOp(g.get(), NodeType::kConv, "conv1", {x, w1},
             testing::ConvAttrs({1, 1}, {1, 1, 1, 1}, {1, 1}, 1, ActivationType::kSigmoid), "c1");
   // Light ops on the padded layout between the convs.
-  graph::AttrMap sigmoid;
-  sigmoid.SetInt(graph::attr::kActivation, static_cast<int64_t>(ActivationType::kSigmoid));
-  const graph::TensorId a1 = AddOp(g.get(), NodeType::kActivation, "sigmoid", {c1}, sigmoid, "a1");
-  graph::AttrMap add;
-  add.SetInt(graph::attr::kElementwiseOp, static_cast<int64_t>(ElementwiseOp::kAdd));
-  const graph::TensorId s1 = AddOp(g.get(), NodeType::kElementwise, "add", {a1, c1}, add, "s1");
-  graph::AttrMap pool;
-  pool.SetInt(graph::attr::kPoolMode, static_cast<int64_t>(PoolMode::kAverage));
-  pool.SetInts(graph::attr::kKernel, {3, 3});
-  pool.SetInts(graph::attr::kStrides, {1, 1});
-  pool.SetInts(graph::attr::kPads, {1, 1, 1, 1});
-  pool.SetInt(graph::attr::kCountIncludePad, 0);
-  pool.SetInt(graph::attr::kCeilMode, 0);
-  const graph::TensorId p1 = AddOp(g.get(), NodeType::kPool, "pool", {s1}, pool, "p1");
+  const graph::TensorId a1 = AddOp(g.get(), NodeType::kActivation, "sigmoid", {c1},
+                                   testing::ActivationAttrs(ActivationType::kSigmoid), "a1");
+  const graph::TensorId s1 = AddOp(g.get(), NodeType::kElementwise, "add", {a1, c1},
+                                   testing::ElementwiseAttrs(ElementwiseOp::kAdd), "s1");
+  const graph::TensorId p1 =
+      AddOp(g.get(), NodeType::kPool, "pool", {s1},
+            testing::PoolAttrs(PoolMode::kAverage, {3, 3}, {1, 1}, {1, 1, 1, 1}), "p1");
   const graph::TensorId w2 =
-      AddConstant(g.get(), "w2", {12, 10, 3, 3}, testing::RandomValues(&rng, 12 * 10 * 9));
+      AddConst(g.get(), "w2", {12, 10, 3, 3}, testing::RandomValues(&rng, 12 * 10 * 9));
   const graph::TensorId c2 = AddOp(g.get(), NodeType::kConv, "conv2", {p1, w2},
                                    testing::ConvAttrs({1, 1}, {1, 1, 1, 1}, {1, 1}, 1), "c2");
   g->outputs = {c2};
@@ -273,9 +265,8 @@ TEST(EngineTest, PaddedLayoutsAreZeroPaddedDespiteArenaReuse) {
 TEST(EngineTest, PlanCacheIsBounded) {
   auto g = std::make_shared<graph::Graph>();
   const graph::TensorId x = AddInput(g.get(), "x", {-1, 4});
-  graph::AttrMap relu;
-  relu.SetInt(graph::attr::kActivation, static_cast<int64_t>(ActivationType::kRelu));
-  g->outputs = {AddOp(g.get(), NodeType::kActivation, "relu", {x}, relu, "y")};
+  g->outputs = {AddOp(g.get(), NodeType::kActivation, "relu", {x},
+                      testing::ActivationAttrs(ActivationType::kRelu), "y")};
   ASSERT_TRUE(graph::InferShapes(g.get()).ok());
   std::unique_ptr<IEngine> engine;
   ASSERT_TRUE(CreateEngine(g, &engine).ok());
@@ -300,10 +291,9 @@ TEST(EngineTest, ConstantAndInputGraphOutputsAreCopied) {
   // Outputs that are not computed by a kernel: a constant and a graph input.
   auto g = std::make_shared<graph::Graph>();
   const graph::TensorId x = AddInput(g.get(), "x", {-1, 4});
-  const graph::TensorId c = AddConstant(g.get(), "c", {2, 2}, {1.0f, 2.0f, 3.0f, 4.0f});
-  graph::AttrMap relu;
-  relu.SetInt(graph::attr::kActivation, static_cast<int64_t>(ActivationType::kRelu));
-  const graph::TensorId y = AddOp(g.get(), NodeType::kActivation, "relu", {x}, relu, "y");
+  const graph::TensorId c = AddConst(g.get(), "c", {2, 2}, {1.0f, 2.0f, 3.0f, 4.0f});
+  const graph::TensorId y = AddOp(g.get(), NodeType::kActivation, "relu", {x},
+                                  testing::ActivationAttrs(ActivationType::kRelu), "y");
   g->outputs = {y, c, x};
   ASSERT_TRUE(graph::InferShapes(g.get()).ok());
   std::unique_ptr<IEngine> engine;

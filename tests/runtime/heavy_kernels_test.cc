@@ -25,7 +25,7 @@ namespace qsdk::runtime {
 namespace {
 
 using dnnl::memory;
-using testing::AddConstant;
+using testing::AddConst;
 using testing::AddInput;
 using testing::AddOp;
 using testing::NodeRun;
@@ -38,11 +38,8 @@ void ExpectMatchesReference(const graph::Graph& graph, graph::NodeId id,
                             const std::vector<memory::format_tag>& layouts = {},
                             NodeRun* run_out = nullptr) {
   NodeRun run;
-  const Status st = testing::RunNode(graph, id, inputs, layouts, &run);
-  ASSERT_TRUE(st.ok()) << label << ": " << st.ToString();
   Tensor expected;
-  const Status ref = testing::RunReferenceNode(graph, id, inputs, &expected);
-  ASSERT_TRUE(ref.ok()) << label << ": " << ref.ToString();
+  ASSERT_TRUE(testing::RunNodeAndReference(graph, id, inputs, layouts, label, &run, &expected));
   ASSERT_EQ(run.output.GetDimension(), expected.GetDimension()) << label;
   const double tolerance = kRelTolerance * testing::MaxAbs(expected) + 1e-6;
   EXPECT_LE(testing::MaxAbsDiff(run.output, expected), tolerance) << label;
@@ -73,10 +70,10 @@ void RunConvCase(const ConvCase& k, std::mt19937* rng) {
   graph::Graph g;
   const graph::TensorId x = AddInput(&g, "x", {k.dynamic_batch ? -1 : k.n, k.c, k.h, k.w});
   const graph::TensorId w =
-      AddConstant(&g, "w", {k.oc, k.c / k.group, k.kh, k.kw},
-                  testing::RandomValues(rng, k.oc * (k.c / k.group) * k.kh * k.kw));
+      AddConst(&g, "w", {k.oc, k.c / k.group, k.kh, k.kw},
+               testing::RandomValues(rng, k.oc * (k.c / k.group) * k.kh * k.kw));
   std::vector<graph::TensorId> inputs = {x, w};
-  if (k.bias) inputs.push_back(AddConstant(&g, "b", {k.oc}, testing::RandomValues(rng, k.oc)));
+  if (k.bias) inputs.push_back(AddConst(&g, "b", {k.oc}, testing::RandomValues(rng, k.oc)));
   AddOp(&g, NodeType::kConv, "conv", inputs,
         testing::ConvAttrs(k.strides, k.pads, k.dilations, k.group, k.act), "y");
   g.outputs = {g.FindTensor("y")};
@@ -170,7 +167,7 @@ TEST(ConvKernelTest, BlockedDestinationFlowsToNextConv) {
   graph::Graph g;
   const graph::TensorId x = AddInput(&g, "x", {1, 16, 8, 8});
   const graph::TensorId w =
-      AddConstant(&g, "w", {16, 16, 3, 3}, testing::RandomValues(&rng, 16 * 16 * 9));
+      AddConst(&g, "w", {16, 16, 3, 3}, testing::RandomValues(&rng, 16 * 16 * 9));
   AddOp(&g, NodeType::kConv, "conv", {x, w}, testing::ConvAttrs({1, 1}, {1, 1, 1, 1}, {1, 1}, 1),
         "y");
   g.outputs = {g.FindTensor("y")};
@@ -193,9 +190,9 @@ TEST(ConvKernelTest, FusedResidualIsSummedInPlace) {
       graph::Graph g;
       const graph::TensorId x = AddInput(&g, "x", {2, 16, 7, 7});
       const graph::TensorId w =
-          AddConstant(&g, "w", {19, 16, 3, 3}, testing::RandomValues(&rng, 19 * 16 * 9));
+          AddConst(&g, "w", {19, 16, 3, 3}, testing::RandomValues(&rng, 19 * 16 * 9));
       const graph::TensorId b =
-          bias ? AddConstant(&g, "b", {19}, testing::RandomValues(&rng, 19)) : graph::kNoTensor;
+          bias ? AddConst(&g, "b", {19}, testing::RandomValues(&rng, 19)) : graph::kNoTensor;
       const graph::TensorId r = AddInput(&g, "r", {2, 19, 7, 7});
       graph::AttrMap attrs = testing::ConvAttrs({1, 1}, {1, 1, 1, 1}, {1, 1}, 1, act);
       attrs.SetInt(graph::attr::kFusedSum, 1);
@@ -222,8 +219,8 @@ TEST(FullyConnectedKernelTest, FusedResidual) {
        {std::vector<int64_t>{3, 40}, std::vector<int64_t>{3, 10, 2, 2}}) {
     graph::Graph g;
     const graph::TensorId x = AddInput(&g, "x", x_shape);
-    const graph::TensorId w = AddConstant(&g, "w", {12, 40}, testing::RandomValues(&rng, 480));
-    const graph::TensorId b = AddConstant(&g, "b", {12}, testing::RandomValues(&rng, 12));
+    const graph::TensorId w = AddConst(&g, "w", {12, 40}, testing::RandomValues(&rng, 480));
+    const graph::TensorId b = AddConst(&g, "b", {12}, testing::RandomValues(&rng, 12));
     const graph::TensorId r = AddInput(&g, "r", {3, 12});
     graph::AttrMap attrs;
     testing::SetFused(&attrs, ActivationType::kRelu);
@@ -357,9 +354,9 @@ graph::Graph FcGraph(std::mt19937* rng, std::vector<int64_t> x_shape, int64_t oc
   const graph::TensorId x = AddInput(&g, "x", x_shape);
   int64_t k = 1;
   for (size_t i = 1; i < x_shape.size(); ++i) k *= x_shape[i];
-  const graph::TensorId w = AddConstant(&g, "w", {oc, k}, testing::RandomValues(rng, oc * k));
+  const graph::TensorId w = AddConst(&g, "w", {oc, k}, testing::RandomValues(rng, oc * k));
   std::vector<graph::TensorId> inputs = {x, w};
-  if (bias) inputs.push_back(AddConstant(&g, "b", {oc}, testing::RandomValues(rng, oc)));
+  if (bias) inputs.push_back(AddConst(&g, "b", {oc}, testing::RandomValues(rng, oc)));
   graph::AttrMap attrs;
   testing::SetFused(&attrs, act);
   AddOp(&g, NodeType::kFullyConnected, "fc", inputs, attrs, "y");
@@ -442,12 +439,12 @@ void RunMatMulCase(const MatMulCase& m, std::mt19937* rng) {
   graph::Graph g;
   const graph::TensorId a = AddInput(&g, "a", m.a_graph_shape.empty() ? m.a : m.a_graph_shape);
   const graph::TensorId b =
-      m.b_constant ? AddConstant(&g, "b", m.b, testing::RandomValues(rng, graph::ElementCount(m.b)))
+      m.b_constant ? AddConst(&g, "b", m.b, testing::RandomValues(rng, graph::ElementCount(m.b)))
                    : AddInput(&g, "b", m.b);
   std::vector<graph::TensorId> inputs = {a, b};
   if (!m.bias.empty()) {
     inputs.push_back(
-        AddConstant(&g, "bias", m.bias, testing::RandomValues(rng, graph::ElementCount(m.bias))));
+        AddConst(&g, "bias", m.bias, testing::RandomValues(rng, graph::ElementCount(m.bias))));
   }
   graph::AttrMap attrs;
   attrs.SetInt(graph::attr::kTransposeA, m.transpose_a);

@@ -26,7 +26,7 @@
 namespace qsdk::runtime {
 namespace {
 
-using testing::AddConstant;
+using testing::AddConst;
 using testing::AddInput;
 using testing::AddOp;
 
@@ -81,14 +81,14 @@ std::shared_ptr<graph::Graph> BuildNet(const Weights& w, int64_t batch, const Ra
     if (!int8) return;
     const testing::QuantType qt = same_as.empty() ? quant_of(name, dtype) : q.at(same_as);
     q[name] = qt;
-    testing::SetQuantizedOutput(g.get(), t, qt.dtype, qt.params);
+    testing::SetQuantized(g.get(), t, qt.dtype, qt.params);
   };
   // Weights (INT8, per channel or per tensor) and bias (INT32) for an op reading `input`.
   const auto weights = [&](const std::string& wn, const std::string& bn, const std::string& input,
                            bool per_channel, std::vector<graph::TensorId>* inputs) {
     if (!int8) {
-      inputs->push_back(AddConstant(g.get(), wn, w.shapes.at(wn), w.values.at(wn)));
-      inputs->push_back(AddConstant(g.get(), bn, w.shapes.at(bn), w.values.at(bn)));
+      inputs->push_back(AddConst(g.get(), wn, w.shapes.at(wn), w.values.at(wn)));
+      inputs->push_back(AddConst(g.get(), bn, w.shapes.at(bn), w.values.at(bn)));
       return;
     }
     std::vector<int8_t> wq;
@@ -144,29 +144,20 @@ std::shared_ptr<graph::Graph> BuildNet(const Weights& w, int64_t batch, const Ra
   const graph::TensorId c4 = AddOp(g.get(), NodeType::kConv, "conv4", in4, a4, name("c4"));
   output(c4, "c4", DataType::INT8);
   // e = c3 + c4 (unfused int8 elementwise, s8).
-  graph::AttrMap add;
-  add.SetInt(graph::attr::kElementwiseOp, static_cast<int64_t>(ElementwiseOp::kAdd));
-  const graph::TensorId e = AddOp(g.get(), NodeType::kElementwise, "add", {c3, c4}, add, name("e"));
+  const graph::TensorId e = AddOp(g.get(), NodeType::kElementwise, "add", {c3, c4},
+                                  testing::ElementwiseAttrs(ElementwiseOp::kAdd), name("e"));
   output(e, "e", DataType::INT8);
   // cat = concat(e, e) on channels (shares e's parameters).
-  graph::AttrMap concat;
-  concat.SetInt(graph::attr::kAxis, 1);
   const graph::TensorId cat =
-      AddOp(g.get(), NodeType::kConcat, "concat", {e, e}, concat, name("cat"));
+      AddOp(g.get(), NodeType::kConcat, "concat", {e, e}, testing::AxisAttrs(1), name("cat"));
   output(cat, "cat", DataType::INT8, "e");
   // p = avgpool 2x2/2, f = flatten.
-  graph::AttrMap pool;
-  pool.SetInt(graph::attr::kPoolMode, static_cast<int64_t>(PoolMode::kAverage));
-  pool.SetInts(graph::attr::kKernel, {2, 2});
-  pool.SetInts(graph::attr::kStrides, {2, 2});
-  pool.SetInts(graph::attr::kPads, {0, 0, 0, 0});
-  pool.SetInt(graph::attr::kCountIncludePad, 0);
-  pool.SetInt(graph::attr::kCeilMode, 0);
-  const graph::TensorId p = AddOp(g.get(), NodeType::kPool, "pool", {cat}, pool, name("p"));
+  const graph::TensorId p =
+      AddOp(g.get(), NodeType::kPool, "pool", {cat},
+            testing::PoolAttrs(PoolMode::kAverage, {2, 2}, {2, 2}), name("p"));
   output(p, "p", DataType::INT8, "e");
-  graph::AttrMap flatten;
-  flatten.SetInt(graph::attr::kAxis, 1);
-  const graph::TensorId f = AddOp(g.get(), NodeType::kFlatten, "flatten", {p}, flatten, name("f"));
+  const graph::TensorId f =
+      AddOp(g.get(), NodeType::kFlatten, "flatten", {p}, testing::AxisAttrs(1), name("f"));
   output(f, "f", DataType::INT8, "e");
   // logits = fc(f) (FLOAT32 output), prob = softmax(logits).
   std::vector<graph::TensorId> inf = {f};
@@ -175,10 +166,8 @@ std::shared_ptr<graph::Graph> BuildNet(const Weights& w, int64_t batch, const Ra
   testing::SetFused(&fc, ActivationType::kNone);
   const graph::TensorId logits =
       AddOp(g.get(), NodeType::kFullyConnected, "fc", inf, fc, "logits");
-  graph::AttrMap softmax;
-  softmax.SetInt(graph::attr::kAxis, 1);
   const graph::TensorId prob =
-      AddOp(g.get(), NodeType::kSoftmax, "softmax", {logits}, softmax, "prob");
+      AddOp(g.get(), NodeType::kSoftmax, "softmax", {logits}, testing::AxisAttrs(1), "prob");
   graph::TensorId c2_out = c2;
   if (int8) c2_out = AddOp(g.get(), NodeType::kDequantize, "dequantize_c2", {c2}, {}, "c2");
   g->outputs = {prob, c2_out};
@@ -364,7 +353,7 @@ TEST(Int8EngineTest, QuantizedGraphOutputIsRejected) {
   auto g = std::make_shared<graph::Graph>();
   const graph::TensorId x = AddInput(g.get(), "x", {1, 4});
   const graph::TensorId y = AddOp(g.get(), NodeType::kQuantize, "quantize", {x}, {}, "y");
-  testing::SetQuantizedOutput(g.get(), y, DataType::UINT8, testing::PerTensor(0.1f, 0));
+  testing::SetQuantized(g.get(), y, DataType::UINT8, testing::PerTensor(0.1f, 0));
   g->outputs = {y};
   ASSERT_TRUE(graph::InferShapes(g.get()).ok());
   std::unique_ptr<IEngine> engine;

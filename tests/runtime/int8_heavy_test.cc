@@ -120,7 +120,7 @@ graph::NodeId BuildGraph(const CaseSpec& c, const CaseData& data, DataType out_d
     attrs.SetInt(graph::attr::kFusedSum, 1);
   }
   const graph::TensorId y = testing::AddOp(g, c.type, "op", inputs, attrs, "y");
-  if (out_dtype != DataType::FLOAT32) testing::SetQuantizedOutput(g, y, out_dtype, out_quant);
+  if (out_dtype != DataType::FLOAT32) testing::SetQuantized(g, y, out_dtype, out_quant);
   g->outputs = {y};
   const Status st = graph::InferShapes(g);
   EXPECT_TRUE(st.ok()) << st.ToString();
@@ -215,11 +215,8 @@ void RunCase(const CaseSpec& c, std::mt19937* rng) {
   std::vector<memory::format_tag> layouts;
   if (c.x_layout != memory::format_tag::undef) layouts = {c.x_layout};
   NodeRun run;
-  const Status st = testing::RunNode(g, id, inputs, layouts, &run);
-  ASSERT_TRUE(st.ok()) << label << ": " << st.ToString();
   Tensor expected;
-  const Status ref = testing::RunReferenceNode(g, id, inputs, &expected);
-  ASSERT_TRUE(ref.ok()) << label << ": " << ref.ToString();
+  ASSERT_TRUE(testing::RunNodeAndReference(g, id, inputs, layouts, label, &run, &expected));
   if (!c.expected_kernel.empty()) {
     EXPECT_EQ(run.kernel_name, c.expected_kernel) << label;
   }
@@ -517,7 +514,7 @@ TEST(Int8HeavyTest, RejectsWhatTheKernelsCannotCompute) {
       wt = testing::AddTypedConstant(g, "w", DataType::INT8, {8, 4, 3, 3}, w.data(), w.size(),
                                      w_quant);
     } else {
-      wt = testing::AddConstant(g, "w", {8, 4, 3, 3}, testing::RandomValues(&rng, 8 * 4 * 9));
+      wt = testing::AddConst(g, "w", {8, 4, 3, 3}, testing::RandomValues(&rng, 8 * 4 * 9));
     }
     std::vector<graph::TensorId> inputs = {x, wt};
     if (bias != nullptr) {
@@ -526,7 +523,7 @@ TEST(Int8HeavyTest, RejectsWhatTheKernelsCannotCompute) {
     }
     const graph::TensorId y = testing::AddOp(g, NodeType::kConv, "op", inputs,
                                              ConvGeometry({1, 1}, {1, 1, 1, 1}, {1, 1}, 1), "y");
-    if (out_quant != nullptr) testing::SetQuantizedOutput(g, y, DataType::UINT8, *out_quant);
+    if (out_quant != nullptr) testing::SetQuantized(g, y, DataType::UINT8, *out_quant);
     g->outputs = {y};
     ASSERT_TRUE(graph::InferShapes(g).ok());
   };

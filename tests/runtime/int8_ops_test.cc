@@ -32,6 +32,7 @@ namespace {
 using dnnl::memory;
 using tag = memory::format_tag;
 using testing::NodeRun;
+using testing::PoolAttrs;
 
 // Runs node "op" of `g` with the kernel and the reference on `inputs` and compares.
 NodeRun Compare(const graph::Graph& g, const std::vector<Tensor>& inputs,
@@ -39,13 +40,8 @@ NodeRun Compare(const graph::Graph& g, const std::vector<Tensor>& inputs,
                 double rel = 1e-6) {
   NodeRun run;
   const graph::NodeId id = g.FindNode("op");
-  const Status st = testing::RunNode(g, id, inputs, layouts, &run);
-  EXPECT_TRUE(st.ok()) << label << ": " << st.ToString();
-  if (!st.ok()) return run;
   Tensor expected;
-  const Status ref = testing::RunReferenceNode(g, id, inputs, &expected);
-  EXPECT_TRUE(ref.ok()) << label << ": " << ref.ToString();
-  if (!ref.ok()) return run;
+  if (!testing::RunNodeAndReference(g, id, inputs, layouts, label, &run, &expected)) return run;
   testing::ExpectInt8Match(run.output, expected, exact, label, rel);
   return run;
 }
@@ -67,7 +63,7 @@ graph::Graph QuantizeGraph(const std::vector<int64_t>& shape, DataType in_type,
                                 ? testing::AddInput(&g, "x", shape)
                                 : testing::AddQuantizedInput(&g, "x", shape, in_type, in_quant);
   const graph::TensorId y = testing::AddOp(&g, type, "op", {x}, {}, "y");
-  if (out_type != DataType::FLOAT32) testing::SetQuantizedOutput(&g, y, out_type, out_quant);
+  if (out_type != DataType::FLOAT32) testing::SetQuantized(&g, y, out_type, out_quant);
   g.outputs = {y};
   const Status st = graph::InferShapes(&g);
   EXPECT_TRUE(st.ok()) << st.ToString();
@@ -184,18 +180,6 @@ TEST(Int8QuantizeTest, Requantize) {
 
 // ----------------------------------------------------------------------------- Pool
 
-graph::AttrMap PoolAttrs(PoolMode mode, std::vector<int64_t> kernel, std::vector<int64_t> strides,
-                         std::vector<int64_t> pads, bool include_pad, bool ceil_mode) {
-  graph::AttrMap a;
-  a.SetInt(graph::attr::kPoolMode, static_cast<int64_t>(mode));
-  a.SetInts(graph::attr::kKernel, std::move(kernel));
-  a.SetInts(graph::attr::kStrides, std::move(strides));
-  a.SetInts(graph::attr::kPads, std::move(pads));
-  a.SetInt(graph::attr::kCountIncludePad, include_pad ? 1 : 0);
-  a.SetInt(graph::attr::kCeilMode, ceil_mode ? 1 : 0);
-  return a;
-}
-
 TEST(Int8PoolTest, ModesTypesAndZeroPoints) {
   std::mt19937 rng(905);
   struct Config {
@@ -231,7 +215,7 @@ TEST(Int8PoolTest, ModesTypesAndZeroPoints) {
       const graph::QuantParams q = testing::PerTensor(0.02f, type.zero_point);
       const graph::TensorId x = testing::AddQuantizedInput(&g, "x", shape, type.dtype, q);
       const graph::TensorId y = testing::AddOp(&g, NodeType::kPool, "op", {x}, config.attrs, "y");
-      testing::SetQuantizedOutput(&g, y, type.dtype, q);
+      testing::SetQuantized(&g, y, type.dtype, q);
       g.outputs = {y};
       ASSERT_TRUE(graph::InferShapes(&g).ok());
       const int32_t lo = type.dtype == DataType::INT8 ? -128 : 0;
@@ -294,10 +278,9 @@ void RunElementwise(ElementwiseOp op, const Operand& a, const Operand& b, DataTy
         inputs.push_back(testing::AddQuantizedInput(g, name, o.shape, o.dtype, o.quant));
       }
     }
-    graph::AttrMap attrs;
-    attrs.SetInt(graph::attr::kElementwiseOp, static_cast<int64_t>(op));
-    const graph::TensorId y = testing::AddOp(g, NodeType::kElementwise, "op", inputs, attrs, "y");
-    if (type != DataType::FLOAT32) testing::SetQuantizedOutput(g, y, type, quant);
+    const graph::TensorId y =
+        testing::AddOp(g, NodeType::kElementwise, "op", inputs, testing::ElementwiseAttrs(op), "y");
+    if (type != DataType::FLOAT32) testing::SetQuantized(g, y, type, quant);
     g->outputs = {y};
     const Status st = graph::InferShapes(g);
     EXPECT_TRUE(st.ok()) << st.ToString();
@@ -380,10 +363,9 @@ TEST(Int8ConcatTest, CopiesTheIntegers) {
       const graph::TensorId b = testing::AddQuantizedInput(&g, "b", s1, DataType::UINT8, q);
       const graph::TensorId c = testing::AddTypedConstant(&g, "c", DataType::UINT8, s2,
                                                           t2.GetData(), t2.GetSizeInBytes(), q);
-      graph::AttrMap attrs;
-      attrs.SetInt(graph::attr::kAxis, axis);
-      const graph::TensorId y = testing::AddOp(&g, NodeType::kConcat, "op", {a, c, b}, attrs, "y");
-      testing::SetQuantizedOutput(&g, y, DataType::UINT8, q);
+      const graph::TensorId y =
+          testing::AddOp(&g, NodeType::kConcat, "op", {a, c, b}, testing::AxisAttrs(axis), "y");
+      testing::SetQuantized(&g, y, DataType::UINT8, q);
       g.outputs = {y};
       ASSERT_TRUE(graph::InferShapes(&g).ok());
       const std::string label = "concat axis " + std::to_string(axis) + " layout " +
@@ -400,10 +382,9 @@ TEST(Int8ConcatTest, RejectsInputsWithOtherParameters) {
                                                        testing::PerTensor(0.1f, 0));
   const graph::TensorId b = testing::AddQuantizedInput(&g, "b", {1, 4, 2, 2}, DataType::UINT8,
                                                        testing::PerTensor(0.2f, 0));
-  graph::AttrMap attrs;
-  attrs.SetInt(graph::attr::kAxis, 1);
-  const graph::TensorId y = testing::AddOp(&g, NodeType::kConcat, "op", {a, b}, attrs, "y");
-  testing::SetQuantizedOutput(&g, y, DataType::UINT8, testing::PerTensor(0.1f, 0));
+  const graph::TensorId y =
+      testing::AddOp(&g, NodeType::kConcat, "op", {a, b}, testing::AxisAttrs(1), "y");
+  testing::SetQuantized(&g, y, DataType::UINT8, testing::PerTensor(0.1f, 0));
   g.outputs = {y};
   ASSERT_TRUE(graph::InferShapes(&g).ok());
   dnnl::engine engine(dnnl::engine::kind::cpu, 0);
@@ -429,7 +410,7 @@ TEST(Int8ReshapeTest, ReshapeAndFlattenAliasTheIntegers) {
         attrs.SetInt(graph::attr::kAxis, 1);
       }
       const graph::TensorId y = testing::AddOp(&g, type, "op", {in}, attrs, "y");
-      testing::SetQuantizedOutput(&g, y, DataType::INT8, q);
+      testing::SetQuantized(&g, y, DataType::INT8, q);
       g.outputs = {y};
       ASSERT_TRUE(graph::InferShapes(&g).ok());
       const std::string label = std::string(NodeTypeName(type)) + " layout " +

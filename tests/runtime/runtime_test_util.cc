@@ -1,5 +1,7 @@
 #include "runtime_test_util.h"
 
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -14,70 +16,16 @@ namespace qsdk::runtime::testing {
 
 using dnnl::memory;
 
-graph::TensorId AddInput(graph::Graph* g, const std::string& name, std::vector<int64_t> shape) {
-  graph::Tensor t;
-  t.name = name;
-  t.shape = std::move(shape);
-  const graph::TensorId id = g->AddTensor(std::move(t));
-  g->inputs.push_back(id);
-  return id;
-}
-
-graph::TensorId AddConstant(graph::Graph* g, const std::string& name, std::vector<int64_t> shape,
-                            const std::vector<float>& values) {
-  return g->AddConstant(name, DataType::FLOAT32, std::move(shape), values.data(),
-                        values.size() * sizeof(float));
-}
-
-graph::TensorId AddOp(graph::Graph* g, NodeType type, const std::string& name,
-                      std::vector<graph::TensorId> inputs, graph::AttrMap attrs,
-                      const std::string& output) {
-  graph::Tensor t;
-  t.name = output;
-  const graph::TensorId out = g->AddTensor(std::move(t));
-  graph::Node n;
-  n.type = type;
-  n.name = name;
-  n.inputs = std::move(inputs);
-  n.outputs = {out};
-  n.attrs = std::move(attrs);
-  g->AddNode(std::move(n));
-  return out;
-}
-
-graph::AttrMap ConvAttrs(std::vector<int64_t> strides, std::vector<int64_t> pads,
-                         std::vector<int64_t> dilations, int64_t group, ActivationType fused) {
-  graph::AttrMap a;
-  a.SetInts(graph::attr::kStrides, std::move(strides));
-  a.SetInts(graph::attr::kPads, std::move(pads));
-  a.SetInts(graph::attr::kDilations, std::move(dilations));
-  a.SetInt(graph::attr::kGroup, group);
-  SetFused(&a, fused);
-  return a;
-}
-
 void SetFused(graph::AttrMap* attrs, ActivationType type, double alpha, double beta) {
   attrs->SetInt(graph::attr::kFusedActivation, static_cast<int64_t>(type));
   attrs->SetFloat(graph::attr::kFusedAlpha, alpha);
   attrs->SetFloat(graph::attr::kFusedBeta, beta);
 }
 
-std::vector<float> RandomValues(std::mt19937* rng, int64_t count, float lo, float hi) {
-  std::uniform_real_distribution<float> dist(lo, hi);
-  std::vector<float> v(static_cast<size_t>(count));
-  for (float& x : v) x = dist(*rng);
-  return v;
-}
-
-Tensor RandomTensor(std::mt19937* rng, const std::vector<int64_t>& shape, const std::string& name) {
-  Tensor t = Tensor::Allocate(DataType::FLOAT32, Dims(shape), name);
-  const std::vector<float> v = RandomValues(rng, t.GetElementCount());
-  if (!v.empty()) std::memcpy(t.GetData(), v.data(), v.size() * sizeof(float));
-  return t;
-}
-
 memory::data_type DnnlType(DataType type) {
   switch (type) {
+    case DataType::BFLOAT16: return memory::data_type::bf16;
+    case DataType::FLOAT16: return memory::data_type::f16;
     case DataType::INT8: return memory::data_type::s8;
     case DataType::UINT8: return memory::data_type::u8;
     case DataType::INT32: return memory::data_type::s32;
@@ -87,41 +35,13 @@ memory::data_type DnnlType(DataType type) {
 
 DataType QsdkType(memory::data_type type) {
   switch (type) {
+    case memory::data_type::bf16: return DataType::BFLOAT16;
+    case memory::data_type::f16: return DataType::FLOAT16;
     case memory::data_type::s8: return DataType::INT8;
     case memory::data_type::u8: return DataType::UINT8;
     case memory::data_type::s32: return DataType::INT32;
     default: return DataType::FLOAT32;
   }
-}
-
-graph::TensorId AddQuantizedInput(graph::Graph* g, const std::string& name,
-                                  std::vector<int64_t> shape, DataType dtype,
-                                  graph::QuantParams quant) {
-  const graph::TensorId id = AddInput(g, name, std::move(shape));
-  g->tensors[id].dtype = dtype;
-  g->tensors[id].quant = std::move(quant);
-  return id;
-}
-
-graph::TensorId AddTypedConstant(graph::Graph* g, const std::string& name, DataType dtype,
-                                 std::vector<int64_t> shape, const void* bytes, size_t size,
-                                 graph::QuantParams quant) {
-  const graph::TensorId id = g->AddConstant(name, dtype, std::move(shape), bytes, size);
-  g->tensors[id].quant = std::move(quant);
-  return id;
-}
-
-void SetQuantizedOutput(graph::Graph* g, graph::TensorId t, DataType dtype,
-                        graph::QuantParams quant) {
-  g->tensors[t].dtype = dtype;
-  g->tensors[t].quant = std::move(quant);
-}
-
-graph::QuantParams PerTensor(float scale, int32_t zero_point) {
-  graph::QuantParams q;
-  q.scales = {scale};
-  q.zero_points = {zero_point};
-  return q;
 }
 
 Tensor RandomQuantized(std::mt19937* rng, const std::vector<int64_t>& shape, DataType dtype,
@@ -160,18 +80,38 @@ QuantizedDiff CompareQuantized(const Tensor& a, const Tensor& b) {
 
 namespace {
 
-// `graph` with its inputs set to the shapes of `runtime_inputs` and shapes re-inferred.
-Status ConcreteGraph(const graph::Graph& graph, const std::vector<Tensor>& runtime_inputs,
-                     graph::Graph* concrete) {
+// `graph` with the node's runtime inputs set to the shapes of `runtime_inputs` and shapes
+// re-inferred.
+Status ConcreteGraph(const graph::Graph& graph, graph::NodeId id,
+                     const std::vector<Tensor>& runtime_inputs, graph::Graph* concrete) {
   *concrete = graph;
-  if (runtime_inputs.size() != graph.inputs.size()) {
-    return InvalidArgument("test: ", runtime_inputs.size(), " runtime inputs for ",
-                           graph.inputs.size(), " graph inputs");
+  size_t next = 0;
+  for (graph::TensorId t : graph.nodes[id].inputs) {
+    if (t == graph::kNoTensor || graph.tensors[t].is_constant()) continue;
+    if (next >= runtime_inputs.size()) {
+      return InvalidArgument("test: ", graph.DescribeNode(id), " has more runtime inputs than the ",
+                             runtime_inputs.size(), " given");
+    }
+    concrete->tensors[t].shape = runtime_inputs[next++].GetDimension().GetDims();
   }
-  for (size_t i = 0; i < runtime_inputs.size(); ++i) {
-    concrete->tensors[graph.inputs[i]].shape = runtime_inputs[i].GetDimension().GetDims();
+  if (next != runtime_inputs.size()) {
+    return InvalidArgument("test: ", runtime_inputs.size(), " runtime inputs given for the ", next,
+                           " of ", graph.DescribeNode(id));
   }
   return graph::InferShapes(concrete);
+}
+
+// Copies `src` into `dst`: a byte copy when both have the same desc, else a oneDNN reorder.
+// (oneDNN 2.6's f16 -> f16 reorder converts through its own float conversion, which turns
+// -0 into +0; a test must not alter the bits it feeds a kernel or reads back.)
+void CopyOrReorder(memory& src, memory& dst, dnnl::stream& stream) {
+  if (src.get_desc() == dst.get_desc()) {
+    stream.wait();
+    std::memcpy(dst.get_data_handle(), src.get_data_handle(), src.get_desc().get_size());
+    return;
+  }
+  dnnl::reorder(src, dst).execute(stream, src, dst);
+  stream.wait();
 }
 
 }  // namespace
@@ -180,12 +120,13 @@ Status RunNode(const graph::Graph& graph, graph::NodeId id,
                const std::vector<Tensor>& runtime_inputs,
                const std::vector<memory::format_tag>& given_layouts, NodeRun* run) {
   graph::Graph concrete;
-  QSDK_RETURN_IF_ERROR(ConcreteGraph(graph, runtime_inputs, &concrete));
+  QSDK_RETURN_IF_ERROR(ConcreteGraph(graph, id, runtime_inputs, &concrete));
   try {
     dnnl::engine engine(dnnl::engine::kind::cpu, 0);
     dnnl::stream stream(engine);
     std::unique_ptr<Kernel> kernel;
     QSDK_RETURN_IF_ERROR(CreateKernel(graph, id, engine, &kernel));
+    *run = NodeRun();
     run->kernel_name = kernel->name();
 
     InstantiateArgs args;
@@ -201,15 +142,20 @@ Status RunNode(const graph::Graph& graph, graph::NodeId id,
       }
       memory plain_mem(plain, engine, const_cast<void*>(runtime_inputs[i].GetData()));
       memory given_mem(desc, engine);
-      dnnl::reorder(plain_mem, given_mem).execute(stream, plain_mem, given_mem);
+      CopyOrReorder(plain_mem, given_mem, stream);
       given.push_back(given_mem);
       args.input_descs.push_back(desc);
     }
     for (graph::TensorId t : concrete.nodes[id].outputs) {
       args.output_shapes.push_back(concrete.tensors[t].shape);
     }
+    run->given_inputs = args.input_descs;
     std::unique_ptr<KernelInstance> instance;
     QSDK_RETURN_IF_ERROR(kernel->Instantiate(args, &instance));
+    if (instance->input_descs().size() != given.size() || instance->output_descs().size() != 1) {
+      return InternalError("test: the instance has ", instance->input_descs().size(),
+                           " inputs and ", instance->output_descs().size(), " outputs");
+    }
     run->required_inputs = instance->input_descs();
     run->output_desc = instance->output_descs()[0];
 
@@ -219,17 +165,20 @@ Status RunNode(const graph::Graph& graph, graph::NodeId id,
         inputs.push_back(given[i]);
       } else {
         memory required(instance->input_descs()[i], engine);
-        dnnl::reorder(given[i], required).execute(stream, given[i], required);
+        CopyOrReorder(given[i], required, stream);
         inputs.push_back(required);
       }
     }
     memory output(run->output_desc, engine);
+    // Poison: all-ones bytes are NaN in f32, bf16 and f16, so an element the kernel does not
+    // write fails the comparison.
+    std::memset(output.get_data_handle(), 0xff, run->output_desc.get_size());
     run->output_alias = instance->output_alias();
     if (instance->output_alias() == OutputAlias::kInPlace) {
       // The output starts as the aliased input, as a context arranges it.
       const size_t k = instance->aliased_input();
       memory start(instance->input_descs()[k], engine, output.get_data_handle());
-      dnnl::reorder(inputs[k], start).execute(stream, inputs[k], start);
+      CopyOrReorder(inputs[k], start, stream);
     } else if (instance->output_alias() == OutputAlias::kView) {
       output =
           memory(run->output_desc, engine, inputs[instance->aliased_input()].get_data_handle());
@@ -240,13 +189,14 @@ Status RunNode(const graph::Graph& graph, graph::NodeId id,
                                        memory::data_type::u8, memory::format_tag::x),
                           engine);
     }
+    stream.wait();
     instance->Execute(stream, inputs, {output}, scratchpad);
 
     const std::vector<int64_t>& out_shape = args.output_shapes[0];
     const memory::data_type out_type = run->output_desc.data_type();
     run->output = Tensor::Allocate(QsdkType(out_type), Dims(out_shape));
     memory plain_out(PlainDesc(out_shape, out_type), engine, run->output.GetData());
-    dnnl::reorder(output, plain_out).execute(stream, output, plain_out);
+    CopyOrReorder(output, plain_out, stream);
     stream.wait();
     return Status::Ok();
   } catch (const dnnl::error& e) {
@@ -254,33 +204,51 @@ Status RunNode(const graph::Graph& graph, graph::NodeId id,
   }
 }
 
-Status RunReferenceNode(const graph::Graph& graph, graph::NodeId id,
-                        const std::vector<Tensor>& runtime_inputs, Tensor* output) {
-  graph::Graph concrete;
-  QSDK_RETURN_IF_ERROR(ConcreteGraph(graph, runtime_inputs, &concrete));
+Status EvalReferenceNode(const graph::Graph& graph, graph::NodeId id,
+                         const std::vector<Tensor>& runtime_inputs, Tensor* output) {
   std::vector<Tensor> constants;
-  constants.reserve(concrete.nodes[id].inputs.size());
+  constants.reserve(graph.nodes[id].inputs.size());
   std::vector<const Tensor*> slots;
-  for (graph::TensorId t : concrete.nodes[id].inputs) {
+  size_t next = 0;
+  for (graph::TensorId t : graph.nodes[id].inputs) {
     if (t == graph::kNoTensor) {
       slots.push_back(nullptr);
       continue;
     }
-    const graph::Tensor& tensor = concrete.tensors[t];
+    const graph::Tensor& tensor = graph.tensors[t];
     if (tensor.is_constant()) {
       constants.push_back(Tensor::Wrap(tensor.dtype, Dims(tensor.shape),
                                        const_cast<uint8_t*>(tensor.data->data())));
       slots.push_back(&constants.back());
     } else {
-      const auto it = std::find(concrete.inputs.begin(), concrete.inputs.end(), t);
-      if (it == concrete.inputs.end()) return InvalidArgument("test: input is not a graph input");
-      slots.push_back(&runtime_inputs[it - concrete.inputs.begin()]);
+      if (next >= runtime_inputs.size()) return InvalidArgument("test: too few runtime inputs");
+      slots.push_back(&runtime_inputs[next++]);
     }
   }
   std::vector<Tensor> outputs;
-  QSDK_RETURN_IF_ERROR(reference::EvalNode(concrete, id, slots, &outputs));
+  QSDK_RETURN_IF_ERROR(reference::EvalNode(graph, id, slots, &outputs));
+  if (outputs.size() != 1) return InternalError("test: the reference produced no output");
   *output = outputs[0];
   return Status::Ok();
+}
+
+Status RunReferenceNode(const graph::Graph& graph, graph::NodeId id,
+                        const std::vector<Tensor>& runtime_inputs, Tensor* output) {
+  graph::Graph concrete;
+  QSDK_RETURN_IF_ERROR(ConcreteGraph(graph, id, runtime_inputs, &concrete));
+  return EvalReferenceNode(concrete, id, runtime_inputs, output);
+}
+
+bool RunNodeAndReference(const graph::Graph& graph, graph::NodeId id,
+                         const std::vector<Tensor>& runtime_inputs,
+                         const std::vector<memory::format_tag>& given_layouts,
+                         const std::string& label, NodeRun* run, Tensor* expected) {
+  const Status st = RunNode(graph, id, runtime_inputs, given_layouts, run);
+  EXPECT_TRUE(st.ok()) << label << ": " << st.ToString();
+  if (!st.ok()) return false;
+  const Status ref = RunReferenceNode(graph, id, runtime_inputs, expected);
+  EXPECT_TRUE(ref.ok()) << label << ": " << ref.ToString();
+  return ref.ok();
 }
 
 double MaxAbsDiff(const Tensor& a, const Tensor& b) {

@@ -1,6 +1,7 @@
-// Helpers for the runtime tests: hand-built Graph IR fixtures, random data, a runner that
-// executes one heavy kernel outside any engine (as a context would: layouts, reorders,
-// scratchpad), and value comparison.
+// Helpers for the runtime tests (tests/runtime and tests/runtime_ops): the graph builders
+// and random data of graph/graph_test_util.h, quantized test data, a runner that executes
+// one node's kernel outside any engine (as a context would: layouts, reorders,
+// scratchpad), the reference evaluation of the same node, and value comparison.
 #pragma once
 
 #include <cstdint>
@@ -11,61 +12,25 @@
 
 #include "graph/attributes.h"
 #include "graph/graph.h"
+#include "graph/graph_test_util.h"
 #include "qsdk/status.h"
 #include "qsdk/tensor.h"
 #include "runtime/kernel.h"
 
 namespace qsdk::runtime::testing {
 
-// Adds a FLOAT32 graph input.
-graph::TensorId AddInput(graph::Graph* g, const std::string& name, std::vector<int64_t> shape);
-
-// Adds a FLOAT32 constant (with its Const node).
-graph::TensorId AddConstant(graph::Graph* g, const std::string& name, std::vector<int64_t> shape,
-                            const std::vector<float>& values);
-
-// Adds a node reading `inputs` and producing a new tensor `output` (shape set later by
-// graph::InferShapes).
-graph::TensorId AddOp(graph::Graph* g, NodeType type, const std::string& name,
-                      std::vector<graph::TensorId> inputs, graph::AttrMap attrs,
-                      const std::string& output);
-
-// Conv attributes as the network creates them, with the given geometry.
-graph::AttrMap ConvAttrs(std::vector<int64_t> strides, std::vector<int64_t> pads,
-                         std::vector<int64_t> dilations, int64_t group,
-                         ActivationType fused = ActivationType::kNone);
+// The graph builders and random data the runtime tests use (graph/graph_test_util.h); ops
+// are chained by their output tensors.
+using namespace ::qsdk::graph::testing;  // NOLINT(build/namespaces)
+using graph::testing::dataflow::AddOp;
 
 // Sets attr::kFusedActivation and its parameters (Clip bounds, LeakyRelu slope).
 void SetFused(graph::AttrMap* attrs, ActivationType type, double alpha = 0.0, double beta = 0.0);
 
-// `count` uniform values in [lo, hi).
-std::vector<float> RandomValues(std::mt19937* rng, int64_t count, float lo = -1.0f,
-                                float hi = 1.0f);
-
-// A FLOAT32 tensor of `shape` with uniform values in [-1, 1), named `name`.
-Tensor RandomTensor(std::mt19937* rng, const std::vector<int64_t>& shape,
-                    const std::string& name = "");
-
-// oneDNN type of a graph type (FLOAT32 and anything else: f32) and back.
+// oneDNN type of a tensor type (FLOAT32, BFLOAT16, FLOAT16, INT8, UINT8, INT32; anything
+// else: f32) and back.
 dnnl::memory::data_type DnnlType(DataType type);
 DataType QsdkType(dnnl::memory::data_type type);
-
-// Adds a graph input of a quantized type (INT8 / UINT8) with its parameters.
-graph::TensorId AddQuantizedInput(graph::Graph* g, const std::string& name,
-                                  std::vector<int64_t> shape, DataType dtype,
-                                  graph::QuantParams quant);
-
-// Adds a constant of type `dtype` (`size` bytes of dense row-major data) with `quant`.
-graph::TensorId AddTypedConstant(graph::Graph* g, const std::string& name, DataType dtype,
-                                 std::vector<int64_t> shape, const void* bytes, size_t size,
-                                 graph::QuantParams quant);
-
-// Makes tensor `t` (an op output, before shape inference) quantized.
-void SetQuantizedOutput(graph::Graph* g, graph::TensorId t, DataType dtype,
-                        graph::QuantParams quant);
-
-// One scale and zero point, axis -1.
-graph::QuantParams PerTensor(float scale, int32_t zero_point);
 
 // An INT8 / UINT8 tensor with values uniform in [lo, hi].
 Tensor RandomQuantized(std::mt19937* rng, const std::vector<int64_t>& shape, DataType dtype,
@@ -85,28 +50,42 @@ QuantizedDiff CompareQuantized(const Tensor& a, const Tensor& b);
 
 // What RunNode observed.
 struct NodeRun {
-  Tensor output;                                    // plain row-major, of the output's type
+  Tensor output;  // plain row-major, of the output desc's element type
+  std::vector<dnnl::memory::desc> given_inputs;     // the layouts the inputs arrived in
   std::vector<dnnl::memory::desc> required_inputs;  // instance's input_descs()
   dnnl::memory::desc output_desc;
   std::string kernel_name;
   OutputAlias output_alias = OutputAlias::kNone;
 };
 
-// Runs node `id` of `graph` with the runtime kernel: the kernel is created from `graph`
-// as given (its shapes may hold -1, as in an engine), then instantiated at the concrete
-// shapes of `runtime_inputs` (one per runtime input of the node, in order, of the graph
-// tensors' types; the graph's inputs must be exactly those tensors, in that order).
-// `given_layouts` (empty = plain) is the layout each runtime input arrives in; data is
-// reordered plain -> given -> required as a context would, and an output aliasing an
-// input in place starts as a copy of it.
+// Runs node `id` of `graph` with the kernel runtime::CreateKernel makes: the kernel is
+// created from `graph` as given (its shapes may hold -1, as in an engine), then
+// instantiated at the concrete shapes of `runtime_inputs` (the node's runtime inputs, in
+// order, each of its graph tensor's type; those tensors must be graph inputs, as shapes
+// are re-inferred from them). `given_layouts` (empty or undef = plain) is the layout each
+// runtime input arrives in; data is copied plain -> given -> required as a context would
+// (byte copies where the descs are equal, so no bit is altered), the output is poisoned
+// (all-ones bytes: NaN in f32, bf16 and f16) so that an unwritten element fails a
+// comparison, and an output aliasing an input in place starts as a copy of it.
 Status RunNode(const graph::Graph& graph, graph::NodeId id,
                const std::vector<Tensor>& runtime_inputs,
                const std::vector<dnnl::memory::format_tag>& given_layouts, NodeRun* run);
 
-// Evaluates node `id` with reference::EvalNode at the concrete shapes of `runtime_inputs`
-// (same convention as RunNode).
+// reference::EvalNode on node `id` of `graph` as it is (typed as given; its shapes already
+// concrete), `runtime_inputs` being the node's runtime inputs in order.
+Status EvalReferenceNode(const graph::Graph& graph, graph::NodeId id,
+                         const std::vector<Tensor>& runtime_inputs, Tensor* output);
+
+// EvalReferenceNode at the concrete shapes of `runtime_inputs` (same convention as RunNode).
 Status RunReferenceNode(const graph::Graph& graph, graph::NodeId id,
                         const std::vector<Tensor>& runtime_inputs, Tensor* output);
+
+// RunNode and RunReferenceNode on the same node and inputs. False, after a (non-fatal)
+// gtest failure starting with `label`, when either fails.
+bool RunNodeAndReference(const graph::Graph& graph, graph::NodeId id,
+                         const std::vector<Tensor>& runtime_inputs,
+                         const std::vector<dnnl::memory::format_tag>& given_layouts,
+                         const std::string& label, NodeRun* run, Tensor* expected);
 
 // Max |a - b| over two FLOAT32 tensors of equal shape; -1 when shapes differ.
 double MaxAbsDiff(const Tensor& a, const Tensor& b);

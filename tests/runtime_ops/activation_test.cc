@@ -36,16 +36,8 @@ void ToleranceFor(ActivationType type, float* atol, float* rtol) {
 
 OpSpec ActivationSpec(ActivationType type, float alpha, float beta, std::vector<int64_t> shape,
                       std::mt19937* rng) {
-  OpSpec spec;
-  spec.type = NodeType::kActivation;
-  spec.attrs.SetInt(graph::attr::kActivation, static_cast<int64_t>(type));
-  spec.attrs.SetFloat(graph::attr::kAlpha, alpha);
-  spec.attrs.SetFloat(graph::attr::kBeta, beta);
-  OpInput x;
-  x.data = RandomData(rng, graph::ElementCount(shape), -8.0f, 8.0f);  // Past Relu6's 6.
-  x.shape = std::move(shape);
-  spec.inputs.push_back(std::move(x));
-  return spec;
+  return {NodeType::kActivation, ActivationAttrs(type, alpha, beta),
+          {RandomInput(rng, std::move(shape), -8.0f, 8.0f)}};  // Past Relu6's 6.
 }
 
 TEST(ActivationKernel, EveryTypeMatchesReferenceOnRandomShapes) {
@@ -64,11 +56,8 @@ TEST(ActivationKernel, EveryTypeMatchesReferenceOnRandomShapes) {
       float atol, rtol;
       ToleranceFor(t, &atol, &rtol);
       KernelRun run;
-      std::string mismatch;
-      const Status status =
-          RunAndCompare(ActivationSpec(t, alpha, beta, shape, &rng), atol, rtol, &run, &mismatch);
-      ASSERT_TRUE(status.ok()) << status.ToString();
-      EXPECT_EQ(mismatch, "");
+      ASSERT_NO_FATAL_FAILURE(
+          ExpectMatchesReference(ActivationSpec(t, alpha, beta, shape, &rng), atol, rtol, &run));
       EXPECT_EQ(run.required_input_descs[0], run.given_input_descs[0]);
     }
   }
@@ -85,10 +74,7 @@ TEST(ActivationKernel, BlockedInputFlowsThroughUnchanged) {
     float atol, rtol;
     ToleranceFor(t, &atol, &rtol);
     KernelRun run;
-    std::string mismatch;
-    const Status status = RunAndCompare(spec, atol, rtol, &run, &mismatch);
-    ASSERT_TRUE(status.ok()) << status.ToString();
-    EXPECT_EQ(mismatch, "");
+    ASSERT_NO_FATAL_FAILURE(ExpectMatchesReference(spec, atol, rtol, &run));
     // No reorder: the instance takes the blocked layout and produces it.
     EXPECT_EQ(run.required_input_descs[0], run.given_input_descs[0]);
     EXPECT_EQ(run.output_desc, run.given_input_descs[0]);

@@ -19,22 +19,13 @@ using dnnl::memory;
 constexpr float kAtol = 1e-5f, kRtol = 1e-5f;
 
 OpSpec BatchNormSpec(std::vector<int64_t> shape, float epsilon, std::mt19937* rng) {
-  OpSpec spec;
-  spec.type = NodeType::kBatchNorm;
-  spec.attrs.SetFloat(graph::attr::kEpsilon, epsilon);
   const int64_t c = shape[1];
-  OpInput x;
-  x.data = RandomData(rng, graph::ElementCount(shape));
-  x.shape = std::move(shape);
-  spec.inputs.push_back(std::move(x));
+  OpSpec spec{NodeType::kBatchNorm, BatchNormAttrs(epsilon), {RandomInput(rng, std::move(shape))}};
   const std::pair<float, float> ranges[4] = {
       {-1.0f, 1.0f}, {0.1f, 2.0f}, {-2.0f, 2.0f}, {-1.0f, 1.0f}};
   for (const auto& [lo, hi] : ranges) {
-    OpInput param;
-    param.shape = {c};
-    param.data = RandomData(rng, c, lo, hi);
-    param.constant = true;
-    spec.inputs.push_back(std::move(param));
+    spec.inputs.push_back(RandomInput(rng, {c}, lo, hi));
+    spec.inputs.back().constant = true;
   }
   return spec;
 }
@@ -50,11 +41,8 @@ TEST(BatchNormKernel, RandomShapesMatchReference) {
     const float epsilon = eps_dist(rng);
     SCOPED_TRACE(StrCat("x ", graph::ShapeToString(shape), " epsilon ", epsilon));
     KernelRun run;
-    std::string mismatch;
-    const Status status =
-        RunAndCompare(BatchNormSpec(shape, epsilon, &rng), kAtol, kRtol, &run, &mismatch);
-    ASSERT_TRUE(status.ok()) << status.ToString();
-    EXPECT_EQ(mismatch, "");
+    ASSERT_NO_FATAL_FAILURE(
+        ExpectMatchesReference(BatchNormSpec(shape, epsilon, &rng), kAtol, kRtol, &run));
   }
 }
 
@@ -63,10 +51,7 @@ TEST(BatchNormKernel, BlockedInputFlowsThrough) {
   OpSpec spec = BatchNormSpec({2, 20, 4, 3}, 1e-3f, &rng);
   spec.inputs[0].layout = memory::format_tag::nChw16c;
   KernelRun run;
-  std::string mismatch;
-  const Status status = RunAndCompare(spec, kAtol, kRtol, &run, &mismatch);
-  ASSERT_TRUE(status.ok()) << status.ToString();
-  EXPECT_EQ(mismatch, "");
+  ASSERT_NO_FATAL_FAILURE(ExpectMatchesReference(spec, kAtol, kRtol, &run));
   EXPECT_EQ(run.required_input_descs[0], run.given_input_descs[0]);
   EXPECT_EQ(run.output_desc, run.given_input_descs[0]);
 }

@@ -20,9 +20,6 @@
 namespace qsdk::runtime::float_testing {
 namespace {
 
-constexpr DataType kBF16 = DataType::BFLOAT16;
-constexpr DataType kF32 = DataType::FLOAT32;
-
 std::shared_ptr<graph::Graph> BuildBf16Net(std::mt19937* rng) {
   auto g = std::make_shared<graph::Graph>();
   const graph::TensorId x = AddInput(g.get(), "x", {2, 16, 8, 8}, kF32);
@@ -43,17 +40,10 @@ std::shared_ptr<graph::Graph> BuildBf16Net(std::mt19937* rng) {
                       RandomValuesOf(kBF16, rng, 2304, -0.2f, 0.2f)),
              AddConst(g.get(), "b2", kF32, {16}, RandomValuesOf(kF32, rng, 16)), xb},
             residual, "c2", kBF16);
-  graph::AttrMap pool;
-  pool.SetInt(graph::attr::kPoolMode, static_cast<int64_t>(PoolMode::kMax));
-  pool.SetInts(graph::attr::kKernel, {2, 2});
-  pool.SetInts(graph::attr::kStrides, {2, 2});
-  pool.SetInts(graph::attr::kPads, {0, 0, 0, 0});
-  pool.SetInt(graph::attr::kCountIncludePad, 0);
-  pool.SetInt(graph::attr::kCeilMode, 0);
-  const graph::TensorId p = AddOp(g.get(), NodeType::kPool, "pool", {c2}, pool, "p", kBF16);
-  graph::AttrMap flatten;
-  flatten.SetInt(graph::attr::kAxis, 1);
-  const graph::TensorId f = AddOp(g.get(), NodeType::kFlatten, "flatten", {p}, flatten, "f", kBF16);
+  const graph::TensorId p = AddOp(g.get(), NodeType::kPool, "pool", {c2},
+                                  testing::PoolAttrs(PoolMode::kMax, {2, 2}, {2, 2}), "p", kBF16);
+  const graph::TensorId f =
+      AddOp(g.get(), NodeType::kFlatten, "flatten", {p}, testing::AxisAttrs(1), "f", kBF16);
   graph::AttrMap fc;
   fc.SetInt(graph::attr::kFusedActivation, static_cast<int64_t>(ActivationType::kNone));
   const graph::TensorId y = AddOp(

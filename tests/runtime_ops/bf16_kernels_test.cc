@@ -30,31 +30,36 @@
 namespace qsdk::runtime::float_testing {
 namespace {
 
-using dnnl::memory;
-using tag = memory::format_tag;
-
-constexpr DataType kBF16 = DataType::BFLOAT16;
-constexpr DataType kF32 = DataType::FLOAT32;
 constexpr double kHeavyRel = 1e-4;
 
 const char* TypeName(DataType t) { return DataTypeName(t); }
+
+// Infers the shapes of `g`, runs node `name` on `inputs` (arriving in `layouts`) and
+// computes its reference value before rounding (ReferenceBeforeRounding); fails (fatally)
+// on an error or an output of another type than the node's.
+void RunWithReference(graph::Graph* g, const std::string& name, const std::vector<Tensor>& inputs,
+                      const std::vector<tag>& layouts, const std::string& label, graph::NodeId* id,
+                      NodeRun* run, std::vector<float>* expected) {
+  const Status inferred = graph::InferShapes(g);
+  ASSERT_TRUE(inferred.ok()) << label << ": " << inferred.ToString();
+  *id = g->FindNode(name);
+  const Status st = RunNode(*g, *id, inputs, layouts, run);
+  ASSERT_TRUE(st.ok()) << label << ": " << st.ToString();
+  const Status ref = ReferenceBeforeRounding(*g, *id, inputs, expected);
+  ASSERT_TRUE(ref.ok()) << label << ": " << ref.ToString();
+  ASSERT_EQ(run->output.GetDataType(), g->tensors[g->nodes[*id].outputs[0]].dtype) << label;
+}
 
 // Runs node `name` of `g` (shape-inferred here) on `inputs` and compares it with the
 // reference: within half a bf16 ulp (BFLOAT16 output) plus `atol`.
 void ExpectNear(graph::Graph* g, const std::string& name, const std::vector<Tensor>& inputs,
                 const std::vector<tag>& layouts, double atol_rel, double atol_abs,
-                const std::string& label, TypedRun* run_out = nullptr) {
-  const Status inferred = graph::InferShapes(g);
-  ASSERT_TRUE(inferred.ok()) << label << ": " << inferred.ToString();
-  const graph::NodeId id = g->FindNode(name);
-  TypedRun run;
-  const Status st = RunTyped(*g, id, inputs, layouts, &run);
-  ASSERT_TRUE(st.ok()) << label << ": " << st.ToString();
+                const std::string& label, NodeRun* run_out = nullptr) {
+  graph::NodeId id = graph::kNoNode;
+  NodeRun run;
   std::vector<float> expected;
-  const Status ref = ReferenceBeforeRounding(*g, id, inputs, &expected);
-  ASSERT_TRUE(ref.ok()) << label << ": " << ref.ToString();
+  ASSERT_NO_FATAL_FAILURE(RunWithReference(g, name, inputs, layouts, label, &id, &run, &expected));
   const DataType out_type = g->tensors[g->nodes[id].outputs[0]].dtype;
-  ASSERT_EQ(run.output.GetDataType(), out_type) << label;
   ASSERT_EQ(run.output.GetDimension().GetDims(), g->tensors[g->nodes[id].outputs[0]].shape)
       << label;
   const double atol = atol_rel * MaxAbs(expected) + atol_abs;
@@ -65,18 +70,12 @@ void ExpectNear(graph::Graph* g, const std::string& name, const std::vector<Tens
 // Same, but the kernel must equal the reference rounded to the output type exactly.
 void ExpectExact(graph::Graph* g, const std::string& name, const std::vector<Tensor>& inputs,
                  const std::vector<tag>& layouts, const std::string& label,
-                 TypedRun* run_out = nullptr) {
-  const Status inferred = graph::InferShapes(g);
-  ASSERT_TRUE(inferred.ok()) << label << ": " << inferred.ToString();
-  const graph::NodeId id = g->FindNode(name);
-  TypedRun run;
-  const Status st = RunTyped(*g, id, inputs, layouts, &run);
-  ASSERT_TRUE(st.ok()) << label << ": " << st.ToString();
+                 NodeRun* run_out = nullptr) {
+  graph::NodeId id = graph::kNoNode;
+  NodeRun run;
   std::vector<float> expected;
-  const Status ref = ReferenceBeforeRounding(*g, id, inputs, &expected);
-  ASSERT_TRUE(ref.ok()) << label << ": " << ref.ToString();
+  ASSERT_NO_FATAL_FAILURE(RunWithReference(g, name, inputs, layouts, label, &id, &run, &expected));
   const DataType out_type = g->tensors[g->nodes[id].outputs[0]].dtype;
-  ASSERT_EQ(run.output.GetDataType(), out_type) << label;
   const std::vector<float> got = ToFloats(run.output);
   ASSERT_EQ(got.size(), expected.size()) << label;
   size_t differing = 0, first = 0;
@@ -89,7 +88,7 @@ void ExpectExact(graph::Graph* g, const std::string& name, const std::vector<Ten
                            << ", expected " << RoundTo(out_type, expected[first]);
   // The same bits as the project's reference evaluating the typed node itself.
   Tensor reference;
-  const Status typed = ReferenceTyped(*g, id, inputs, &reference);
+  const Status typed = EvalReferenceNode(*g, id, inputs, &reference);
   ASSERT_TRUE(typed.ok()) << label << ": " << typed.ToString();
   ASSERT_EQ(reference.GetDataType(), out_type) << label;
   ASSERT_EQ(reference.GetSizeInBytes(), run.output.GetSizeInBytes()) << label;
@@ -140,7 +139,7 @@ void RunConvCase(const ConvCase& k, std::mt19937* rng) {
   }
   AddOp(&g, NodeType::kConv, "conv", inputs, attrs, "y", k.out);
   g.outputs = {g.FindTensor("y")};
-  TypedRun run;
+  NodeRun run;
   ExpectNear(&g, "conv", runtime, {k.x_layout}, kHeavyRel, 1e-6, Describe(k), &run);
   EXPECT_EQ(run.kernel_name, "onednn_conv_bf16") << Describe(k);
   if (k.residual) {
@@ -209,7 +208,7 @@ void RunFcCase(const FcCase& k, std::mt19937* rng) {
   g.outputs = {g.FindTensor("y")};
   const std::string label = StrCat("fc x ", graph::ShapeToString(k.x_shape), " oc ", k.oc, " out ",
                                    TypeName(k.out), k.residual ? " residual" : "");
-  TypedRun run;
+  NodeRun run;
   ExpectNear(&g, "fc", runtime, {k.x_layout}, kHeavyRel, 1e-6, label, &run);
   EXPECT_EQ(run.kernel_name, "onednn_inner_product_bf16") << label;
 }
@@ -268,7 +267,7 @@ TEST(Bf16MatMul, ConstantWeightsMatchReference) {
     g.outputs = {g.FindTensor("y")};
     const std::string label = StrCat("matmul a ", graph::ShapeToString(k.a), " b ",
                                      graph::ShapeToString(k.b), " out ", TypeName(k.out));
-    TypedRun run;
+    NodeRun run;
     ExpectNear(&g, "mm",
                {MakeTensor(kBF16, k.a, RandomValuesOf(kBF16, &rng, graph::ElementCount(k.a)))}, {},
                kHeavyRel, 1e-6, label, &run);
@@ -337,7 +336,7 @@ TEST(Bf16Pool, MatchesReferenceAndKeepsTheGivenLayout) {
       const std::vector<Tensor> inputs = {
           MakeTensor(kBF16, {2, 16, 10, 9}, RandomValuesOf(kBF16, &rng, 2 * 16 * 90))};
       const std::string label = StrCat(c.label, " layout ", static_cast<int>(layout));
-      TypedRun run;
+      NodeRun run;
       if (c.exact) {
         // The maximum is one of the inputs: exact.
         ExpectExact(&g, "pool", inputs, {layout}, label, &run);
@@ -382,7 +381,7 @@ TEST(Bf16Activation, EveryTypeMatchesReference) {
           MakeTensor(kBF16, {2, 16, 5, 5}, RandomValuesOf(kBF16, &rng, 800, -7.0f, 7.0f))};
       const std::string label =
           StrCat("activation ", static_cast<int>(c.type), " layout ", static_cast<int>(layout));
-      TypedRun run;
+      NodeRun run;
       if (c.type == ActivationType::kRelu || c.type == ActivationType::kRelu6 ||
           c.type == ActivationType::kClip) {
         // Selects an input or a bound: exact.
@@ -408,7 +407,7 @@ TEST(Bf16Softmax, MatchesReference) {
     attrs.SetInt(graph::attr::kAxis, axis);
     AddOp(&g, NodeType::kSoftmax, "sm", {AddInput(&g, "x", {3, 10, 7}, kBF16)}, attrs, "y", kBF16);
     g.outputs = {g.FindTensor("y")};
-    TypedRun run;
+    NodeRun run;
     // Outputs in [0, 1]: exp in f32 and a sum of <= 10 terms, a few float ulps: 1e-6
     // absolute, plus half a bf16 ulp.
     ExpectNear(&g, "sm", {MakeTensor(kBF16, {3, 10, 7}, RandomValuesOf(kBF16, &rng, 210, -4, 4))},
@@ -440,7 +439,7 @@ TEST(Bf16BatchNorm, MatchesReferenceAtRanks4And2) {
           }(),
           "y", kBF16);
       g.outputs = {g.FindTensor("y")};
-      TypedRun run;
+      NodeRun run;
       const std::string label =
           StrCat("batchnorm ", graph::ShapeToString(shape), " layout ", static_cast<int>(layout));
       // (x - mean) * scale / sqrt(var + eps) + bias in f32 in oneDNN's order vs the
@@ -499,7 +498,7 @@ TEST(Bf16Elementwise, BroadcastAndConstantOperandsAreExact) {
       const std::string label =
           StrCat("elementwise ", static_cast<int>(op), " a ", graph::ShapeToString(c.a), " b ",
                  graph::ShapeToString(c.b), c.b_constant ? " constant " : " ", TypeName(c.b_type));
-      TypedRun run;
+      NodeRun run;
       // f32 add / sub / mul of exact operands, rounded once: bit-exact.
       ExpectExact(&g, "ew", inputs, layouts, label, &run);
       EXPECT_EQ(run.kernel_name, "onednn_binary_bf16") << label;
@@ -520,7 +519,7 @@ TEST(Bf16Concat, RuntimeAndConstantInputsAreExact) {
            AddInput(&g, "b", {2, 16, 3, 3}, kBF16)},
           attrs, "y", kBF16);
     g.outputs = {g.FindTensor("y")};
-    TypedRun run;
+    NodeRun run;
     ExpectExact(&g, "cat",
                 {MakeTensor(kBF16, {2, 16, 3, 3}, RandomValuesOf(kBF16, &rng, 288)),
                  MakeTensor(kBF16, {2, 16, 3, 3}, RandomValuesOf(kBF16, &rng, 288))},
@@ -538,7 +537,7 @@ TEST(Bf16ReshapeTranspose, AreExact) {
     attrs.SetInts(graph::attr::kShape, {6, -1});
     AddOp(&g, NodeType::kReshape, "op", {AddInput(&g, "x", {2, 3, 4}, kBF16)}, attrs, "y", kBF16);
     g.outputs = {g.FindTensor("y")};
-    TypedRun run;
+    NodeRun run;
     ExpectExact(&g, "op", {MakeTensor(kBF16, {2, 3, 4}, RandomValuesOf(kBF16, &rng, 24))}, {},
                 "reshape", &run);
     EXPECT_EQ(run.output_alias, OutputAlias::kView);
@@ -561,7 +560,7 @@ TEST(Bf16ReshapeTranspose, AreExact) {
     attrs.SetInts(graph::attr::kPerm, {2, 0, 1});
     AddOp(&g, NodeType::kTranspose, "op", {AddInput(&g, "x", {2, 3, 5}, kBF16)}, attrs, "y", kBF16);
     g.outputs = {g.FindTensor("y")};
-    TypedRun run;
+    NodeRun run;
     ExpectExact(&g, "op", {MakeTensor(kBF16, {2, 3, 5}, RandomValuesOf(kBF16, &rng, 30))}, {},
                 "transpose", &run);
     EXPECT_EQ(run.kernel_name, "onednn_reorder_transpose_bf16");

@@ -21,25 +21,6 @@
 namespace qsdk::runtime::float_testing {
 namespace {
 
-using dnnl::memory;
-using tag = memory::format_tag;
-
-constexpr DataType kF32 = DataType::FLOAT32;
-constexpr DataType kF16 = DataType::FLOAT16;
-constexpr DataType kBF16 = DataType::BFLOAT16;
-
-float BitsToFloat(uint32_t bits) {
-  float f;
-  std::memcpy(&f, &bits, sizeof(f));
-  return f;
-}
-
-uint32_t FloatBits(float f) {
-  uint32_t bits;
-  std::memcpy(&bits, &f, sizeof(bits));
-  return bits;
-}
-
 // A graph x -> Cast -> y of `count` elements.
 graph::Graph CastGraph(DataType from, DataType to, std::vector<int64_t> shape) {
   graph::Graph g;
@@ -87,8 +68,8 @@ void ExpectCastExact(DataType from, DataType to, const Tensor& source, tag layou
       StrCat(DataTypeName(from), " -> ", DataTypeName(to), " layout ", static_cast<int>(layout));
   graph::Graph g = CastGraph(from, to, source.GetDimension().GetDims());
   ASSERT_TRUE(graph::InferShapes(&g).ok()) << label;
-  TypedRun run;
-  const Status st = RunTyped(g, g.FindNode("op"), {source}, {layout}, &run);
+  NodeRun run;
+  const Status st = RunNode(g, g.FindNode("op"), {source}, {layout}, &run);
   ASSERT_TRUE(st.ok()) << label << ": " << st.ToString();
   ASSERT_EQ(run.output.GetDataType(), to) << label;
   const bool with_half = from == kF16 || to == kF16;
@@ -207,10 +188,10 @@ TEST(CastKernel, AgreesWithTheReferenceCast) {
       const std::string label = StrCat(DataTypeName(from), " -> ", DataTypeName(to));
       graph::Graph g = CastGraph(from, to, source->GetDimension().GetDims());
       ASSERT_TRUE(graph::InferShapes(&g).ok()) << label;
-      TypedRun run;
-      ASSERT_TRUE(RunTyped(g, g.FindNode("op"), {*source}, {}, &run).ok()) << label;
+      NodeRun run;
+      ASSERT_TRUE(RunNode(g, g.FindNode("op"), {*source}, {}, &run).ok()) << label;
       Tensor expected;
-      const Status ref = ReferenceTyped(g, g.FindNode("op"), {*source}, &expected);
+      const Status ref = EvalReferenceNode(g, g.FindNode("op"), {*source}, &expected);
       ASSERT_TRUE(ref.ok()) << label << ": " << ref.ToString();
       ASSERT_EQ(expected.GetDataType(), to) << label;
       size_t mismatches = 0;
@@ -261,8 +242,8 @@ TEST(CastKernel, F32SubnormalsToBf16) {
   std::memcpy(t.GetData(), bits.data(), bits.size() * sizeof(uint32_t));
   graph::Graph g = CastGraph(kF32, kBF16, {static_cast<int64_t>(bits.size())});
   ASSERT_TRUE(graph::InferShapes(&g).ok());
-  TypedRun run;
-  ASSERT_TRUE(RunTyped(g, g.FindNode("op"), {t}, {}, &run).ok());
+  NodeRun run;
+  ASSERT_TRUE(RunNode(g, g.FindNode("op"), {t}, {}, &run).ok());
   for (size_t i = 0; i < bits.size(); ++i) {
     const uint16_t got = static_cast<const uint16_t*>(run.output.GetData())[i];
     EXPECT_EQ(got, (bits[i] >> 16) & 0x8000u) << std::hex << bits[i];

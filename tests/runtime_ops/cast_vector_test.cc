@@ -21,11 +21,15 @@
 #include "common/status_macros.h"
 #include "graph/shape_inference.h"
 #include "reference/float_types.h"
+#include "reference/reference_test_util.h"
 #include "runtime/kernels/cast_convert.h"
 #include "runtime_ops/float_types_util.h"
 
 namespace qsdk::runtime::internal {
 namespace {
+
+using reference::testing::BitsToFloat;
+using reference::testing::FloatBits;
 
 constexpr CastType kTypes[] = {CastType::kF32, CastType::kF16, CastType::kBf16};
 
@@ -52,28 +56,16 @@ std::vector<CastIsa> RunnableIsas() {
   return isas;
 }
 
-float FloatOf(uint32_t bits) {
-  float f;
-  std::memcpy(&f, &bits, sizeof(f));
-  return f;
-}
-
-uint32_t BitsOf(float f) {
-  uint32_t bits;
-  std::memcpy(&bits, &f, sizeof(bits));
-  return bits;
-}
-
 // The reference's bits for one element (`bits` holds a value of `from`).
 uint32_t ReferenceBits(CastType from, CastType to, uint32_t bits) {
   float wide = 0.0f;
   switch (from) {
-    case CastType::kF32: wide = FloatOf(bits); break;
+    case CastType::kF32: wide = BitsToFloat(bits); break;
     case CastType::kF16: wide = reference::HalfBitsToFloat(static_cast<uint16_t>(bits)); break;
     default: wide = reference::Bfloat16BitsToFloat(static_cast<uint16_t>(bits)); break;
   }
   switch (to) {
-    case CastType::kF32: return BitsOf(wide);
+    case CastType::kF32: return FloatBits(wide);
     case CastType::kF16: return reference::FloatToHalfBits(wide);
     default: return reference::FloatToBfloat16Bits(wide);
   }
@@ -194,10 +186,10 @@ std::vector<uint32_t> Background(CastType type, size_t count, std::mt19937* rng)
   std::uniform_real_distribution<float> dist(-4.0f, 4.0f);
   std::vector<uint32_t> bits(count);
   for (uint32_t& b : bits) {
-    const uint32_t f = BitsOf(dist(*rng));
+    const uint32_t f = FloatBits(dist(*rng));
     b = type == CastType::kF32 ? f
-        : type == CastType::kF16 ? reference::FloatToHalfBits(FloatOf(f))
-                                 : reference::FloatToBfloat16Bits(FloatOf(f));
+        : type == CastType::kF16 ? reference::FloatToHalfBits(BitsToFloat(f))
+                                 : reference::FloatToBfloat16Bits(BitsToFloat(f));
   }
   return bits;
 }
@@ -216,7 +208,7 @@ TEST(CastVector, EverySixteenBitPatternAndF32Probes) {
         std::uniform_int_distribution<uint32_t> any;
         std::uniform_real_distribution<float> tiny(-7e-5f, 7e-5f);
         while (probes.size() < 15000) probes.push_back(any(rng));
-        while (probes.size() < 20011) probes.push_back(BitsOf(tiny(rng)));
+        while (probes.size() < 20011) probes.push_back(FloatBits(tiny(rng)));
         sources.push_back(probes);
       } else {
         std::vector<uint32_t> all(65536);
@@ -336,8 +328,8 @@ TEST(CastVector, KernelOnOddLengths) {
                   graph::AttrMap(), "y", types[t]);
         g.outputs = {g.FindTensor("y")};
         ASSERT_TRUE(graph::InferShapes(&g).ok()) << label;
-        ft::TypedRun run;
-        const Status st = ft::RunTyped(g, g.FindNode("op"), {source}, {}, &run);
+        ft::NodeRun run;
+        const Status st = ft::RunNode(g, g.FindNode("op"), {source}, {}, &run);
         ASSERT_TRUE(st.ok()) << label << ": " << st.ToString();
         ASSERT_EQ(run.output.GetElementCount(), length) << label;
         const CastType to = kTypes[t];

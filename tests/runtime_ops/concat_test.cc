@@ -14,25 +14,9 @@ using dnnl::memory;
 
 OpSpec ConcatSpec(int64_t axis, const std::vector<std::vector<int64_t>>& shapes,
                   std::mt19937* rng) {
-  OpSpec spec;
-  spec.type = NodeType::kConcat;
-  spec.attrs.SetInt(graph::attr::kAxis, axis);
-  for (const auto& shape : shapes) {
-    OpInput in;
-    in.shape = shape;
-    in.data = RandomData(rng, graph::ElementCount(shape));
-    spec.inputs.push_back(std::move(in));
-  }
+  OpSpec spec{NodeType::kConcat, AxisAttrs(axis), {}};
+  for (const auto& shape : shapes) spec.inputs.push_back(RandomInput(rng, shape));
   return spec;
-}
-
-KernelRun ExpectExact(const OpSpec& spec) {
-  KernelRun run;
-  std::string mismatch;
-  const Status status = RunAndCompare(spec, 0.0f, 0.0f, &run, &mismatch);
-  EXPECT_TRUE(status.ok()) << status.ToString();
-  EXPECT_EQ(mismatch, "");
-  return run;
 }
 
 TEST(ConcatKernel, RandomShapesAxesAndConstantsMatchReference) {

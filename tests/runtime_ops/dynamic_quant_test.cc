@@ -19,31 +19,12 @@
 
 #include "graph/attributes.h"
 #include "int16_test_util.h"
+#include "runtime/int8_test_util.h"
 
 namespace qsdk::runtime {
 namespace {
 
-using testing::Absent;
-using testing::BitExact;
-using testing::Constant;
-using testing::MakeTyped;
-using testing::PerAxisQ;
-using testing::PerTensorQ;
-using testing::RandomFloats;
-using testing::RandomInts;
-using testing::Runtime;
-using testing::RuntimeRun;
-
-// oneDNN's int8 products are exact only with VNNI (see tests/runtime/int8_test_util.h).
-bool CpuHasVnni() {
-  const auto isa = static_cast<uint32_t>(dnnl::get_effective_cpu_isa());
-  return (isa & 0x40u) != 0 || (isa & 0x400u) != 0;
-}
-
-#define REQUIRE_VNNI()                                                                   \
-  do {                                                                                   \
-    if (!CpuHasVnni()) GTEST_SKIP() << "oneDNN's int8 kernels are exact only with VNNI"; \
-  } while (0)
+using namespace testing;  // NOLINT(build/namespaces)
 
 struct FcCase {
   std::string label;
@@ -57,15 +38,15 @@ struct FcCase {
 
 void RunFc(const FcCase& c, std::mt19937* rng) {
   SCOPED_TRACE(c.label);
-  const int64_t k = testing::Count(c.x_shape) / c.x_shape[0];
+  const int64_t k = graph::ElementCount(c.x_shape) / c.x_shape[0];
   const Tensor x =
       MakeTyped(DataType::FLOAT32, c.x_shape,
-                c.x.empty() ? RandomFloats(rng, testing::Count(c.x_shape), -2.0f, 3.0f) : c.x);
-  const Tensor w = MakeTyped(DataType::INT8, {c.oc, k}, RandomInts(rng, c.oc * k, -127, 127));
-  const Tensor b = MakeTyped(DataType::FLOAT32, {c.oc}, RandomFloats(rng, c.oc, -1.0f, 1.0f));
+                c.x.empty() ? RandomValues(rng, graph::ElementCount(c.x_shape), -2.0f, 3.0f) : c.x);
+  const Tensor w = RandomIntTensor(rng, DataType::INT8, {c.oc, k}, -127, 127);
+  const Tensor b = RandomFloatTensor(rng, {c.oc}, -1.0f, 1.0f);
   std::vector<float> ws;
   for (int64_t o = 0; o < c.oc; ++o) ws.push_back(0.003f * static_cast<float>(1 + o % 9));
-  const graph::QuantParams wq = c.per_channel ? PerAxisQ(ws, 0) : PerTensorQ(0.0047f);
+  const graph::QuantParams wq = c.per_channel ? PerAxis(ws, 0) : PerTensor(0.0047f);
   graph::AttrMap attrs;
   attrs.SetInt(graph::attr::kDynamicQuantization, 1);
   attrs.SetInt(graph::attr::kFusedActivation, static_cast<int64_t>(c.act));
@@ -90,7 +71,7 @@ void RunFc(const FcCase& c, std::mt19937* rng) {
 }
 
 TEST(DynamicQuantKernelTest, FullyConnectedBitExact) {
-  REQUIRE_VNNI();
+  QSDK_REQUIRE_VNNI();
   std::mt19937 rng(1701);
   std::vector<FcCase> cases;
   cases.push_back({"per tensor, bias", {4, 37}, 19, false, true, ActivationType::kNone, {}});
@@ -110,7 +91,7 @@ TEST(DynamicQuantKernelTest, FullyConnectedBitExact) {
                    true,
                    ActivationType::kNone,
                    std::vector<float>(32, 0.0f)});
-  std::vector<float> negative = RandomFloats(&rng, 2 * 16, -5.0f, -0.1f);
+  std::vector<float> negative = RandomValues(&rng, 2 * 16, -5.0f, -0.1f);
   cases.push_back({"all negative input (hi = 0, z = 255)",
                    {2, 16},
                    8,
@@ -118,7 +99,7 @@ TEST(DynamicQuantKernelTest, FullyConnectedBitExact) {
                    true,
                    ActivationType::kNone,
                    negative});
-  std::vector<float> positive = RandomFloats(&rng, 3 * 16, 0.5f, 9.0f);
+  std::vector<float> positive = RandomValues(&rng, 3 * 16, 0.5f, 9.0f);
   cases.push_back({"all positive input (lo = 0, z = 0)",
                    {3, 16},
                    8,
@@ -130,7 +111,7 @@ TEST(DynamicQuantKernelTest, FullyConnectedBitExact) {
 }
 
 TEST(DynamicQuantKernelTest, MatMulBitExact) {
-  REQUIRE_VNNI();
+  QSDK_REQUIRE_VNNI();
   std::mt19937 rng(1702);
   struct Case {
     std::vector<int64_t> a, b, bias;
@@ -146,19 +127,11 @@ TEST(DynamicQuantKernelTest, MatMulBitExact) {
   for (const Case& c : cases) {
     const std::string label = graph::ShapeToString(c.a) + " x " + graph::ShapeToString(c.b);
     SCOPED_TRACE(label);
-    const Tensor a =
-        MakeTyped(DataType::FLOAT32, c.a, RandomFloats(&rng, testing::Count(c.a), -4.0f, 1.5f));
-    const Tensor b =
-        MakeTyped(DataType::INT8, c.b, RandomInts(&rng, testing::Count(c.b), -127, 127));
+    const Tensor a = RandomFloatTensor(&rng, c.a, -4.0f, 1.5f);
+    const Tensor b = RandomIntTensor(&rng, DataType::INT8, c.b, -127, 127);
     const std::vector<int64_t> bias_shape = c.bias.empty() ? std::vector<int64_t>{1} : c.bias;
-    const Tensor bias = MakeTyped(DataType::FLOAT32, bias_shape,
-                                  RandomFloats(&rng, testing::Count(bias_shape), -2.0f, 2.0f));
-    const size_t br = c.b.size();
-    const int64_t n = c.tb ? c.b[br - 2] : c.b[br - 1];
-    std::vector<float> ws;
-    for (int64_t j = 0; j < n; ++j) ws.push_back(0.002f * static_cast<float>(1 + j % 4));
-    const graph::QuantParams bq =
-        c.per_column ? PerAxisQ(ws, static_cast<int32_t>(br) - (c.tb ? 2 : 1)) : PerTensorQ(0.01f);
+    const Tensor bias = RandomFloatTensor(&rng, bias_shape, -2.0f, 2.0f);
+    const graph::QuantParams bq = c.per_column ? PerColumn(c.b, c.tb, 0.002f, 4) : PerTensor(0.01f);
     graph::AttrMap attrs;
     attrs.SetInt(graph::attr::kDynamicQuantization, 1);
     attrs.SetInt(graph::attr::kTransposeA, c.ta ? 1 : 0);
@@ -198,7 +171,7 @@ TEST(DynamicQuantKernelTest, NonFiniteInputGivesNaN) {
   graph::Graph g;
   graph::NodeId id = graph::kNoNode;
   ASSERT_TRUE(testing::BuildNode(NodeType::kFullyConnected, attrs,
-                                 {Runtime(x), Constant(w, PerTensorQ(0.1f))}, DataType::FLOAT32, {},
+                                 {Runtime(x), Constant(w, PerTensor(0.1f))}, DataType::FLOAT32, {},
                                  &g, &id)
                   .ok());
   RuntimeRun run;
@@ -213,35 +186,17 @@ TEST(DynamicQuantKernelTest, RejectsBadWeights) {
   const Tensor x = MakeTyped(DataType::FLOAT32, {1, 2}, std::vector<float>{1.0f, 2.0f});
   graph::AttrMap attrs;
   attrs.SetInt(graph::attr::kDynamicQuantization, 1);
-  struct Bad {
-    std::string label;
-    Tensor w;
-    graph::QuantParams wq;
-    const char* needle;
-  };
-  const Bad bad[] = {
+  const std::vector<BadWeights> bad = {
       {"float weights",
        MakeTyped(DataType::FLOAT32, {2, 2}, std::vector<float>{1, 2, 3, 4}),
        {},
        "INT8"},
       {"asymmetric weights", MakeTyped(DataType::INT8, {2, 2}, std::vector<int32_t>{1, 2, 3, 4}),
-       PerTensorQ(0.1f, 2), "zero point"},
+       PerTensor(0.1f, 2), "zero point"},
       {"weights along K", MakeTyped(DataType::INT8, {2, 2}, std::vector<int32_t>{1, 2, 3, 4}),
-       PerAxisQ({0.1f, 0.2f}, 1), "axis 0"},
+       PerAxis({0.1f, 0.2f}, 1), "axis 0"},
   };
-  for (const Bad& b : bad) {
-    graph::Graph g;
-    graph::NodeId id = graph::kNoNode;
-    Status st =
-        testing::BuildNode(NodeType::kFullyConnected, attrs, {Runtime(x), Constant(b.w, b.wq)},
-                           DataType::FLOAT32, {}, &g, &id);
-    if (st.ok()) {
-      RuntimeRun run;
-      st = testing::RunRuntimeNode(g, id, {x}, &run);
-    }
-    EXPECT_FALSE(st.ok()) << b.label;
-    EXPECT_NE(st.message().find(b.needle), std::string::npos) << b.label << ": " << st.message();
-  }
+  ExpectBadWeightsRejected(NodeType::kFullyConnected, attrs, Runtime(x), bad);
 }
 
 }  // namespace

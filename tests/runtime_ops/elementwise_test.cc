@@ -18,25 +18,11 @@ using dnnl::memory;
 
 OpSpec BinarySpec(ElementwiseOp op, std::vector<int64_t> a_shape, std::vector<int64_t> b_shape,
                   std::mt19937* rng) {
-  OpSpec spec;
-  spec.type = NodeType::kElementwise;
-  spec.attrs.SetInt(graph::attr::kElementwiseOp, static_cast<int64_t>(op));
+  OpSpec spec{NodeType::kElementwise, ElementwiseAttrs(op), {}};
   for (auto* shape : {&a_shape, &b_shape}) {
-    OpInput in;
-    in.data = RandomData(rng, graph::ElementCount(*shape), -4.0f, 4.0f);
-    in.shape = *shape;
-    spec.inputs.push_back(std::move(in));
+    spec.inputs.push_back(RandomInput(rng, *shape, -4.0f, 4.0f));
   }
   return spec;
-}
-
-KernelRun ExpectExact(const OpSpec& spec) {
-  KernelRun run;
-  std::string mismatch;
-  const Status status = RunAndCompare(spec, 0.0f, 0.0f, &run, &mismatch);
-  EXPECT_TRUE(status.ok()) << status.ToString();
-  EXPECT_EQ(mismatch, "");
-  return run;
 }
 
 const ElementwiseOp kOps[] = {ElementwiseOp::kAdd, ElementwiseOp::kSub, ElementwiseOp::kMul};

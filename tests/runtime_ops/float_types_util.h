@@ -1,11 +1,12 @@
 // Helpers for the tests of the runtime's BF16 kernels, the Cast kernel and FLOAT16
 // constants: float-type conversions done independently of the code under test (Eigen's
-// round-to-nearest-even bfloat16 / half), graph building with typed tensors, a runner that
-// executes one node through runtime::CreateKernel (so FLOAT16 constants are widened as in
-// an engine) at the layouts the test chooses, and the contract's reference semantics for
-// a node computing in BF16 (docs/ops.md): every BFLOAT16 / FLOAT16 value widened exactly
-// to float, the FP32 reference operator (reference::EvalNode on an FP32 twin of the
-// graph), the result rounded to the output type by the test.
+// round-to-nearest-even bfloat16 / half), typed constants, and the contract's reference
+// semantics for a node computing in BF16 (docs/ops.md): every BFLOAT16 / FLOAT16 value
+// widened exactly to float, the FP32 reference operator (reference::EvalNode on an FP32
+// twin of the graph), the result rounded to the output type by the test. Graphs are built
+// and nodes run (through runtime::CreateKernel, so FLOAT16 constants are widened as in an
+// engine, at the layouts the test chooses) with the runtime tests' helpers
+// (runtime/runtime_test_util.h).
 #pragma once
 
 #include <cstdint>
@@ -18,9 +19,28 @@
 #include "graph/graph.h"
 #include "qsdk/status.h"
 #include "qsdk/tensor.h"
+#include "reference/reference_test_util.h"
 #include "runtime/kernel.h"
+#include "runtime/runtime_test_util.h"
 
 namespace qsdk::runtime::float_testing {
+
+// The helpers these tests share with the other runtime and reference tests.
+using reference::testing::BitsToFloat;
+using reference::testing::FloatBits;
+using testing::AddInput;
+using testing::AddOp;
+using testing::ConvAttrs;
+using testing::EvalReferenceNode;
+using testing::NodeRun;
+using testing::RunNode;
+
+using dnnl::memory;
+using tag = memory::format_tag;
+
+constexpr DataType kF32 = DataType::FLOAT32;
+constexpr DataType kF16 = DataType::FLOAT16;
+constexpr DataType kBF16 = DataType::BFLOAT16;
 
 // --- Conversions (Eigen, round to nearest even; independent of oneDNN). ------------------
 uint16_t FloatToBf16Bits(float value);
@@ -43,21 +63,9 @@ Tensor MakeTensor(DataType type, const std::vector<int64_t>& shape,
 std::vector<float> ToFloats(const Tensor& tensor);
 
 // --- Graph building. ----------------------------------------------------------------------
-graph::TensorId AddInput(graph::Graph* g, const std::string& name, std::vector<int64_t> shape,
-                         DataType type);
 // A constant of `type` holding `values` rounded to it (with its Const node).
 graph::TensorId AddConst(graph::Graph* g, const std::string& name, DataType type,
                          std::vector<int64_t> shape, const std::vector<float>& values);
-// A node reading `inputs`, producing a new tensor `output` of type `out_type` (its shape
-// is set by graph::InferShapes).
-graph::TensorId AddOp(graph::Graph* g, NodeType type, const std::string& name,
-                      std::vector<graph::TensorId> inputs, graph::AttrMap attrs,
-                      const std::string& output, DataType out_type);
-// Conv attributes: strides, pads {top, bottom, left, right}, dilations, group, fused
-// activation.
-graph::AttrMap ConvAttrs(std::vector<int64_t> strides, std::vector<int64_t> pads,
-                         std::vector<int64_t> dilations, int64_t group,
-                         ActivationType fused = ActivationType::kNone);
 
 // --- Running. -----------------------------------------------------------------------------
 // True when oneDNN runs bf16 kernels here: it has them from AVX-512 (avx512_core) up, and
@@ -65,35 +73,13 @@ graph::AttrMap ConvAttrs(std::vector<int64_t> strides, std::vector<int64_t> pads
 // with a status naming the node and BF16 compute is not offered.
 bool Bf16ComputeAvailable();
 
-struct TypedRun {
-  Tensor output;  // plain row-major, of the output desc's element type
-  std::vector<dnnl::memory::desc> given_inputs;
-  std::vector<dnnl::memory::desc> required_inputs;
-  dnnl::memory::desc output_desc;
-  std::string kernel_name;
-  OutputAlias output_alias = OutputAlias::kNone;
-};
-
-// Runs node `id` of `graph` (shape-inferred, concrete) with the kernel runtime::CreateKernel
-// makes. `runtime_inputs` are the node's runtime inputs in order, each of its graph
-// tensor's type; `layouts` (empty or undef = plain) the layout each arrives in. Data is
-// reordered plain -> given -> required as a context would; an output aliasing an input
-// in place starts as a copy of it.
-Status RunTyped(const graph::Graph& graph, graph::NodeId id,
-                const std::vector<Tensor>& runtime_inputs,
-                const std::vector<dnnl::memory::format_tag>& layouts, TypedRun* run);
-
+// --- Reference. ---------------------------------------------------------------------------
 // The reference value of node `id` before rounding to the output type: reference::EvalNode
 // on a copy of `graph` in which every float tensor is FLOAT32 (constants widened exactly),
 // with `runtime_inputs` widened.
 Status ReferenceBeforeRounding(const graph::Graph& graph, graph::NodeId id,
                                const std::vector<Tensor>& runtime_inputs,
                                std::vector<float>* expected);
-
-// reference::EvalNode on `graph` as it is (typed inputs; the reference itself widens,
-// computes in FP32 and rounds to the output type, src/reference/float_types.h).
-Status ReferenceTyped(const graph::Graph& graph, graph::NodeId id,
-                      const std::vector<Tensor>& runtime_inputs, Tensor* output);
 
 // Compares a kernel's output (`got`, widened) with the unrounded reference `expected` for
 // an output of `type`: |got - expected| <= atol, plus, for BFLOAT16, half a bfloat16 ulp

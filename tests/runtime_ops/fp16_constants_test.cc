@@ -19,9 +19,6 @@
 namespace qsdk::runtime::float_testing {
 namespace {
 
-constexpr DataType kF32 = DataType::FLOAT32;
-constexpr DataType kF16 = DataType::FLOAT16;
-
 TEST(Fp16Constants, HalfWideningIsExactForEveryPattern) {
   size_t mismatches = 0;
   for (uint32_t b = 0; b < 65536; ++b) {
@@ -48,10 +45,10 @@ void ExpectSameAsWidened(const std::function<void(graph::Graph*, DataType)>& bui
   build(&wide, kF32);
   ASSERT_TRUE(graph::InferShapes(&half).ok()) << label;
   ASSERT_TRUE(graph::InferShapes(&wide).ok()) << label;
-  TypedRun half_run, wide_run;
-  const Status a = RunTyped(half, half.FindNode("op"), inputs, {}, &half_run);
+  NodeRun half_run, wide_run;
+  const Status a = RunNode(half, half.FindNode("op"), inputs, {}, &half_run);
   ASSERT_TRUE(a.ok()) << label << ": " << a.ToString();
-  const Status b = RunTyped(wide, wide.FindNode("op"), inputs, {}, &wide_run);
+  const Status b = RunNode(wide, wide.FindNode("op"), inputs, {}, &wide_run);
   ASSERT_TRUE(b.ok()) << label << ": " << b.ToString();
   EXPECT_EQ(half_run.kernel_name, wide_run.kernel_name) << label;
   ASSERT_EQ(half_run.output.GetSizeInBytes(), wide_run.output.GetSizeInBytes()) << label;

@@ -43,16 +43,7 @@
 namespace qsdk::runtime {
 namespace {
 
-using testing::Absent;
-using testing::BitExact;
-using testing::Constant;
-using testing::MakeTyped;
-using testing::PerAxisQ;
-using testing::PerTensorQ;
-using testing::RandomFloats;
-using testing::RandomInts;
-using testing::Runtime;
-using testing::RuntimeRun;
+using namespace testing;  // NOLINT(build/namespaces)
 
 // --- GEMM core --------------------------------------------------------------------------------
 
@@ -247,23 +238,18 @@ void RunConvCase(const ConvCase& c, std::mt19937* rng) {
   const int64_t cin = c.x_shape[1];
   const std::vector<int64_t> w_shape = {c.oc, cin / c.group, c.kh, c.kw};
   const auto xv =
-      c.x_fill.empty() ? RandomInts(rng, testing::Count(c.x_shape), c.x_lo, c.x_hi) : c.x_fill;
+      c.x_fill.empty() ? RandomInts(rng, graph::ElementCount(c.x_shape), c.x_lo, c.x_hi) : c.x_fill;
   const auto wv =
-      c.w_fill.empty() ? RandomInts(rng, testing::Count(w_shape), c.w_lo, c.w_hi) : c.w_fill;
+      c.w_fill.empty() ? RandomInts(rng, graph::ElementCount(w_shape), c.w_lo, c.w_hi) : c.w_fill;
   const Tensor x = MakeTyped(DataType::INT16, c.x_shape, xv);
   const Tensor w = MakeTyped(DataType::INT16, w_shape, wv);
-  const graph::QuantParams xq = PerTensorQ(0.0013f, c.z_x);
+  const graph::QuantParams xq = PerTensor(0.0013f, c.z_x);
   std::vector<float> ws;
   for (int64_t o = 0; o < c.oc; ++o) ws.push_back(0.00021f * static_cast<float>(1 + o % 7));
-  const graph::QuantParams wq = c.per_channel ? PerAxisQ(ws, 0) : PerTensorQ(0.00037f);
-  const Tensor b = MakeTyped(DataType::FLOAT32, {c.oc}, RandomFloats(rng, c.oc, -50.0f, 50.0f));
+  const graph::QuantParams wq = c.per_channel ? PerAxis(ws, 0) : PerTensor(0.00037f);
+  const Tensor b = RandomFloatTensor(rng, {c.oc}, -50.0f, 50.0f);
 
-  graph::AttrMap attrs;
-  attrs.SetInts(graph::attr::kStrides, c.strides);
-  attrs.SetInts(graph::attr::kPads, c.pads);
-  attrs.SetInts(graph::attr::kDilations, c.dilations);
-  attrs.SetInt(graph::attr::kGroup, c.group);
-  attrs.SetInt(graph::attr::kFusedActivation, static_cast<int64_t>(c.act));
+  graph::AttrMap attrs = ConvAttrs(c.strides, c.pads, c.dilations, c.group, c.act);
   attrs.SetFloat(graph::attr::kFusedAlpha, c.alpha);
   attrs.SetFloat(graph::attr::kFusedBeta, c.beta);
   // Output shape for the residual.
@@ -273,15 +259,14 @@ void RunConvCase(const ConvCase& c, std::mt19937* rng) {
     const int64_t padded = c.x_shape[2 + d] + c.pads[2 * d] + c.pads[2 * d + 1];
     y_shape[2 + d] = (padded - (c.dilations[d] * (k - 1) + 1)) / c.strides[d] + 1;
   }
-  const Tensor r = MakeTyped(DataType::FLOAT32, y_shape,
-                             RandomFloats(rng, testing::Count(y_shape), -300.0f, 300.0f));
+  const Tensor r = RandomFloatTensor(rng, y_shape, -300.0f, 300.0f);
   std::vector<testing::NodeInput> inputs = {Runtime(x, xq), Constant(w, wq),
                                             c.bias ? Constant(b) : Absent()};
   if (c.residual) {
     attrs.SetInt(graph::attr::kFusedSum, 1);
     inputs.push_back(Runtime(r));
   }
-  const graph::QuantParams yq = PerTensorQ(0.0625f, -17);
+  const graph::QuantParams yq = PerTensor(0.0625f, -17);
   graph::Graph g;
   graph::NodeId id = graph::kNoNode;
   const Status built = testing::BuildNode(NodeType::kConv, attrs, inputs,
@@ -419,16 +404,10 @@ TEST(Int16ConvKernelTest, BitExactWithReference) {
 TEST(Int16ConvKernelTest, ThroughputOnResNetShape) {
   std::mt19937 rng(1609);
   const std::vector<int64_t> x_shape = {1, 64, 56, 56}, w_shape = {64, 64, 3, 3};
-  const Tensor x =
-      MakeTyped(DataType::INT16, x_shape, RandomInts(&rng, testing::Count(x_shape), -32768, 32767));
-  const Tensor w =
-      MakeTyped(DataType::INT16, w_shape, RandomInts(&rng, testing::Count(w_shape), -32767, 32767));
-  const graph::QuantParams xq = PerTensorQ(0.001f, 3), wq = PerTensorQ(0.0001f);
-  graph::AttrMap attrs;
-  attrs.SetInts(graph::attr::kStrides, {1, 1});
-  attrs.SetInts(graph::attr::kPads, {1, 1, 1, 1});
-  attrs.SetInts(graph::attr::kDilations, {1, 1});
-  attrs.SetInt(graph::attr::kGroup, 1);
+  const Tensor x = RandomIntTensor(&rng, DataType::INT16, x_shape, -32768, 32767);
+  const Tensor w = RandomIntTensor(&rng, DataType::INT16, w_shape, -32767, 32767);
+  const graph::QuantParams xq = PerTensor(0.001f, 3), wq = PerTensor(0.0001f);
+  const graph::AttrMap attrs = ConvAttrs({1, 1}, {1, 1, 1, 1});
   graph::Graph g;
   graph::NodeId id = graph::kNoNode;
   ASSERT_TRUE(testing::BuildNode(NodeType::kConv, attrs, {Runtime(x, xq), Constant(w, wq)},
@@ -453,40 +432,17 @@ TEST(Int16ConvKernelTest, ThroughputOnResNetShape) {
 
 TEST(Int16ConvKernelTest, RejectsBadOperands) {
   const Tensor x = MakeTyped(DataType::INT16, {1, 2, 4, 4}, std::vector<int32_t>(32, 1));
-  graph::AttrMap attrs;
-  attrs.SetInts(graph::attr::kStrides, {1, 1});
-  attrs.SetInts(graph::attr::kPads, {0, 0, 0, 0});
-  attrs.SetInts(graph::attr::kDilations, {1, 1});
-  attrs.SetInt(graph::attr::kGroup, 1);
-  struct Bad {
-    std::string label;
-    Tensor w;
-    graph::QuantParams wq;
-    const char* needle;
-  };
-  const Bad bad[] = {
+  const graph::AttrMap attrs = ConvAttrs();
+  const std::vector<BadWeights> bad = {
       {"-32768 weight", MakeTyped(DataType::INT16, {1, 2, 1, 1}, std::vector<int32_t>{1, -32768}),
-       PerTensorQ(1.0f), "-32768"},
+       PerTensor(1.0f), "-32768"},
       {"nonzero weight zero point",
-       MakeTyped(DataType::INT16, {1, 2, 1, 1}, std::vector<int32_t>{1, 2}), PerTensorQ(1.0f, 3),
+       MakeTyped(DataType::INT16, {1, 2, 1, 1}, std::vector<int32_t>{1, 2}), PerTensor(1.0f, 3),
        "zero_point"},
       {"weights along axis 1", MakeTyped(DataType::INT16, {1, 2, 1, 1}, std::vector<int32_t>{1, 2}),
-       PerAxisQ({1.0f, 1.0f}, 1), "axis 1"},
+       PerAxis({1.0f, 1.0f}, 1), "axis 1"},
   };
-  for (const Bad& b : bad) {
-    graph::Graph g;
-    graph::NodeId id = graph::kNoNode;
-    // Shape inference may already refuse some of these; either layer must name the rule.
-    Status st = testing::BuildNode(NodeType::kConv, attrs,
-                                   {Runtime(x, PerTensorQ(1.0f)), Constant(b.w, b.wq)},
-                                   DataType::FLOAT32, {}, &g, &id);
-    if (st.ok()) {
-      RuntimeRun run;
-      st = testing::RunRuntimeNode(g, id, {x}, &run);
-    }
-    EXPECT_FALSE(st.ok()) << b.label;
-    EXPECT_NE(st.message().find(b.needle), std::string::npos) << b.label << ": " << st.message();
-  }
+  ExpectBadWeightsRejected(NodeType::kConv, attrs, Runtime(x, PerTensor(1.0f)), bad);
 }
 
 // --- FullyConnected / MatMul ---------------------------------------------------------------------
@@ -509,20 +465,17 @@ TEST(Int16FullyConnectedKernelTest, BitExactWithReference) {
       {{16, 1024}, 300, true, true, true, false, ActivationType::kRelu, -7},
   };
   for (const Case& c : cases) {
-    const int64_t k = testing::Count(c.x_shape) / c.x_shape[0];
-    const Tensor x = MakeTyped(DataType::INT16, c.x_shape,
-                               RandomInts(&rng, testing::Count(c.x_shape), -32768, 32767));
-    const Tensor w =
-        MakeTyped(DataType::INT16, {c.oc, k}, RandomInts(&rng, c.oc * k, -32767, 32767));
-    const Tensor b = MakeTyped(DataType::FLOAT32, {c.oc}, RandomFloats(&rng, c.oc, -9.0f, 9.0f));
+    const int64_t k = graph::ElementCount(c.x_shape) / c.x_shape[0];
+    const Tensor x = RandomIntTensor(&rng, DataType::INT16, c.x_shape, -32768, 32767);
+    const Tensor w = RandomIntTensor(&rng, DataType::INT16, {c.oc, k}, -32767, 32767);
+    const Tensor b = RandomFloatTensor(&rng, {c.oc}, -9.0f, 9.0f);
     const std::vector<int64_t> y_shape = {c.x_shape[0], c.oc};
-    const Tensor r = MakeTyped(DataType::FLOAT32, y_shape,
-                               RandomFloats(&rng, testing::Count(y_shape), -100.0f, 100.0f));
+    const Tensor r = RandomFloatTensor(&rng, y_shape, -100.0f, 100.0f);
     std::vector<float> ws;
     for (int64_t o = 0; o < c.oc; ++o) ws.push_back(1e-5f * static_cast<float>(3 + o % 11));
-    const graph::QuantParams xq = PerTensorQ(0.0021f, c.z_x);
-    const graph::QuantParams wq = c.per_channel ? PerAxisQ(ws, 0) : PerTensorQ(2e-5f);
-    const graph::QuantParams yq = PerTensorQ(0.004f, 100);
+    const graph::QuantParams xq = PerTensor(0.0021f, c.z_x);
+    const graph::QuantParams wq = c.per_channel ? PerAxis(ws, 0) : PerTensor(2e-5f);
+    const graph::QuantParams yq = PerTensor(0.004f, 100);
     graph::AttrMap attrs;
     attrs.SetInt(graph::attr::kFusedActivation, static_cast<int64_t>(c.act));
     std::vector<testing::NodeInput> inputs = {Runtime(x, xq), Constant(w, wq),
@@ -573,21 +526,13 @@ TEST(Int16MatMulKernelTest, BitExactWithReference) {
       {{2, 256, 64}, {2, 160, 256}, {160}, true, true, true, false},
   };
   for (const Case& c : cases) {
-    const Tensor a =
-        MakeTyped(DataType::INT16, c.a, RandomInts(&rng, testing::Count(c.a), -32768, 32767));
-    const Tensor b =
-        MakeTyped(DataType::INT16, c.b, RandomInts(&rng, testing::Count(c.b), -32767, 32767));
+    const Tensor a = RandomIntTensor(&rng, DataType::INT16, c.a, -32768, 32767);
+    const Tensor b = RandomIntTensor(&rng, DataType::INT16, c.b, -32767, 32767);
     const std::vector<int64_t> bias_shape = c.bias.empty() ? std::vector<int64_t>{1} : c.bias;
-    const Tensor bias = MakeTyped(DataType::FLOAT32, bias_shape,
-                                  RandomFloats(&rng, testing::Count(bias_shape), -1.0f, 1.0f));
-    const size_t br = c.b.size();
-    const int64_t n = c.tb ? c.b[br - 2] : c.b[br - 1];
-    std::vector<float> ws;
-    for (int64_t j = 0; j < n; ++j) ws.push_back(3e-5f * static_cast<float>(1 + j % 5));
-    const int32_t column_axis = static_cast<int32_t>(br) - (c.tb ? 2 : 1);
-    const graph::QuantParams aq = PerTensorQ(0.01f, -99);
-    const graph::QuantParams bq = c.per_column ? PerAxisQ(ws, column_axis) : PerTensorQ(4e-5f);
-    const graph::QuantParams yq = PerTensorQ(0.5f, 3);
+    const Tensor bias = RandomFloatTensor(&rng, bias_shape, -1.0f, 1.0f);
+    const graph::QuantParams aq = PerTensor(0.01f, -99);
+    const graph::QuantParams bq = c.per_column ? PerColumn(c.b, c.tb, 3e-5f, 5) : PerTensor(4e-5f);
+    const graph::QuantParams yq = PerTensor(0.5f, 3);
     graph::AttrMap attrs;
     attrs.SetInt(graph::attr::kTransposeA, c.ta ? 1 : 0);
     attrs.SetInt(graph::attr::kTransposeB, c.tb ? 1 : 0);
@@ -627,17 +572,14 @@ TEST(Int16MatMulKernelTest, BitExactWithReference) {
 TEST(Int16QuantizeKernelTest, BitExactWithReference) {
   std::mt19937 rng(1607);
   const std::vector<int64_t> shape = {2, 5, 3, 7};
-  const Tensor xf = MakeTyped(DataType::FLOAT32, shape,
-                              RandomFloats(&rng, testing::Count(shape), -300.0f, 300.0f));
-  const Tensor x16 =
-      MakeTyped(DataType::INT16, shape, RandomInts(&rng, testing::Count(shape), -32768, 32767));
-  const Tensor x8 =
-      MakeTyped(DataType::INT8, shape, RandomInts(&rng, testing::Count(shape), -128, 127));
-  const graph::QuantParams t16 = PerTensorQ(0.0123f, -321);
+  const Tensor xf = RandomFloatTensor(&rng, shape, -300.0f, 300.0f);
+  const Tensor x16 = RandomIntTensor(&rng, DataType::INT16, shape, -32768, 32767);
+  const Tensor x8 = RandomIntTensor(&rng, DataType::INT8, shape, -128, 127);
+  const graph::QuantParams t16 = PerTensor(0.0123f, -321);
   const graph::QuantParams axis16 =
-      PerAxisQ({0.01f, 0.02f, 0.005f, 0.3f, 0.0071f}, 1, {0, -5, 32767, -32768, 9});
-  const graph::QuantParams axis8 = PerAxisQ({0.5f, 0.25f, 1.5f}, 2, {0, -7, 100});
-  const graph::QuantParams t8 = PerTensorQ(0.9f, 4);
+      PerAxis({0.01f, 0.02f, 0.005f, 0.3f, 0.0071f}, 1, {0, -5, 32767, -32768, 9});
+  const graph::QuantParams axis8 = PerAxis({0.5f, 0.25f, 1.5f}, 2, {0, -7, 100});
+  const graph::QuantParams t8 = PerTensor(0.9f, 4);
   struct Case {
     std::string label;
     NodeType type;
@@ -789,12 +731,12 @@ TEST(Int16EpilogueTest, EveryPathMatchesTheReferenceSteps) {
     if (i % 3 == 0) acc[i] = big(rng);
     correction[i] = RandomInts(&rng, 1, -1000000, 1000000)[0];
     multiplier[i] =
-        i % 11 == 0 ? 1e30f : (i % 13 == 0 ? 1.0f : RandomFloats(&rng, 1, 1e-9f, 1e-3f)[0]);
+        i % 11 == 0 ? 1e30f : (i % 13 == 0 ? 1.0f : RandomValues(&rng, 1, 1e-9f, 1e-3f)[0]);
     bias[i] = i % 5 == 0 ? 0.0f
                          : (i % 17 == 0 ? specials[i % specials.size()]
-                                        : RandomFloats(&rng, 1, -40.0f, 40.0f)[0]);
+                                        : RandomValues(&rng, 1, -40.0f, 40.0f)[0]);
     residual[i] = i % 2 == 0 ? specials[(i / 2) % specials.size()]
-                             : RandomFloats(&rng, 1, -4.0e4f, 4.0e4f)[0];
+                             : RandomValues(&rng, 1, -4.0e4f, 4.0e4f)[0];
   }
   for (int64_t i = 0; i < rows * stride; i += 4) {
     if (acc[static_cast<size_t>(i)] == 0) multiplier[static_cast<size_t>(i)] = 1.0f;
@@ -877,7 +819,7 @@ TEST(Int16ConvertTest, VectorConversionsMatchTheReferenceSteps) {
   if (!IsAvx512(BestInt16GemmIsa())) GTEST_SKIP() << "no AVX-512 path on this CPU / ISA limit";
   std::mt19937 rng(1613);
   std::vector<float> floats = SpecialFloats();
-  for (float v : RandomFloats(&rng, 64, -70000.0f, 70000.0f)) floats.push_back(v);
+  for (float v : RandomValues(&rng, 64, -70000.0f, 70000.0f)) floats.push_back(v);
   struct Params {
     float scale;
     int32_t zero_point;
@@ -989,12 +931,12 @@ TEST(Int16QuantizeKernelTest, SpecialValuesBitExact) {
   std::mt19937 rng(1614);
   const std::vector<int64_t> shape = {2, 3, 37};
   std::vector<float> values = SpecialFloats();
-  while (values.size() < static_cast<size_t>(testing::Count(shape))) {
-    values.push_back(RandomFloats(&rng, 1, -5e4f, 5e4f)[0]);
+  while (values.size() < static_cast<size_t>(graph::ElementCount(shape))) {
+    values.push_back(RandomValues(&rng, 1, -5e4f, 5e4f)[0]);
   }
   const Tensor x = MakeTyped(DataType::FLOAT32, shape, values);
-  const graph::QuantParams qs[] = {PerTensorQ(1.0f, 0), PerTensorQ(0.75f, 100),
-                                   PerAxisQ({1.0f, 0.5f, 2.0f}, 1, {0, -7, 300})};
+  const graph::QuantParams qs[] = {PerTensor(1.0f, 0), PerTensor(0.75f, 100),
+                                   PerAxis({1.0f, 0.5f, 2.0f}, 1, {0, -7, 300})};
   for (const graph::QuantParams& q : qs) {
     graph::Graph g;
     graph::NodeId id = graph::kNoNode;
@@ -1033,23 +975,15 @@ TEST(Int16ParallelTest, EveryMechanismIsBitExact) {
   // residual and relu, per-channel weights, z_x != 0.
   const std::vector<int64_t> x_shape = {8, 24, 14, 14}, w_shape = {24, 24, 3, 3},
                              y_shape = {8, 24, 14, 14};
-  const Tensor x =
-      MakeTyped(DataType::INT16, x_shape, RandomInts(&rng, testing::Count(x_shape), -32768, 32767));
-  const Tensor w =
-      MakeTyped(DataType::INT16, w_shape, RandomInts(&rng, testing::Count(w_shape), -32767, 32767));
-  const Tensor b = MakeTyped(DataType::FLOAT32, {24}, RandomFloats(&rng, 24, -5.0f, 5.0f));
-  const Tensor r = MakeTyped(DataType::FLOAT32, y_shape,
-                             RandomFloats(&rng, testing::Count(y_shape), -9.0f, 9.0f));
+  const Tensor x = RandomIntTensor(&rng, DataType::INT16, x_shape, -32768, 32767);
+  const Tensor w = RandomIntTensor(&rng, DataType::INT16, w_shape, -32767, 32767);
+  const Tensor b = RandomFloatTensor(&rng, {24}, -5.0f, 5.0f);
+  const Tensor r = RandomFloatTensor(&rng, y_shape, -9.0f, 9.0f);
   std::vector<float> ws;
   for (int o = 0; o < 24; ++o) ws.push_back(1e-4f * static_cast<float>(1 + o % 5));
-  const graph::QuantParams xq = PerTensorQ(2e-3f, 321), wq = PerAxisQ(ws, 0);
-  graph::AttrMap attrs;
-  attrs.SetInts(graph::attr::kStrides, {1, 1});
-  attrs.SetInts(graph::attr::kPads, {1, 1, 1, 1});
-  attrs.SetInts(graph::attr::kDilations, {1, 1});
-  attrs.SetInt(graph::attr::kGroup, 1);
+  const graph::QuantParams xq = PerTensor(2e-3f, 321), wq = PerAxis(ws, 0);
+  graph::AttrMap attrs = ConvAttrs({1, 1}, {1, 1, 1, 1}, {1, 1}, 1, ActivationType::kRelu);
   attrs.SetInt(graph::attr::kFusedSum, 1);
-  attrs.SetInt(graph::attr::kFusedActivation, static_cast<int64_t>(ActivationType::kRelu));
   graph::Graph conv_graph;
   graph::NodeId conv_id = graph::kNoNode;
   ASSERT_TRUE(testing::BuildNode(NodeType::kConv, attrs,
@@ -1064,12 +998,10 @@ TEST(Int16ParallelTest, EveryMechanismIsBitExact) {
                                      reference::QuantizedOutputSpec(), &conv_expected)
                   .ok());
   // FullyConnected: [64, 512] x [300, 512]^T (9.8M multiply-adds), int16 output.
-  const Tensor fx =
-      MakeTyped(DataType::INT16, {64, 512}, RandomInts(&rng, 64 * 512, -32768, 32767));
-  const Tensor fw =
-      MakeTyped(DataType::INT16, {300, 512}, RandomInts(&rng, 300 * 512, -32767, 32767));
-  const graph::QuantParams fxq = PerTensorQ(1e-3f, -5), fwq = PerTensorQ(3e-5f),
-                           fyq = PerTensorQ(0.05f, 7);
+  const Tensor fx = RandomIntTensor(&rng, DataType::INT16, {64, 512}, -32768, 32767);
+  const Tensor fw = RandomIntTensor(&rng, DataType::INT16, {300, 512}, -32767, 32767);
+  const graph::QuantParams fxq = PerTensor(1e-3f, -5), fwq = PerTensor(3e-5f),
+                           fyq = PerTensor(0.05f, 7);
   graph::Graph fc_graph;
   graph::NodeId fc_id = graph::kNoNode;
   ASSERT_TRUE(testing::BuildNode(NodeType::kFullyConnected, {},
@@ -1085,11 +1017,9 @@ TEST(Int16ParallelTest, EveryMechanismIsBitExact) {
                   .ok());
   // MatMul with a single panel of columns (the parts split the rows): [4, 300, 700] x
   // [700, 20] (16.8M multiply-adds), a transposed.
-  const Tensor ma =
-      MakeTyped(DataType::INT16, {4, 700, 300}, RandomInts(&rng, 4 * 700 * 300, -32768, 32767));
-  const Tensor mb =
-      MakeTyped(DataType::INT16, {700, 20}, RandomInts(&rng, 700 * 20, -32767, 32767));
-  const graph::QuantParams maq = PerTensorQ(1e-3f, 9), mbq = PerTensorQ(2e-5f);
+  const Tensor ma = RandomIntTensor(&rng, DataType::INT16, {4, 700, 300}, -32768, 32767);
+  const Tensor mb = RandomIntTensor(&rng, DataType::INT16, {700, 20}, -32767, 32767);
+  const graph::QuantParams maq = PerTensor(1e-3f, 9), mbq = PerTensor(2e-5f);
   graph::AttrMap mm_attrs;
   mm_attrs.SetInt(graph::attr::kTransposeA, 1);
   mm_attrs.SetInt(graph::attr::kTransposeB, 0);
@@ -1258,37 +1188,19 @@ TEST(Int16ConvKernelTest, BatchesOfSmallImagesBitExact) {
 TEST(Int16EngineTest, QuantizeConvConvChainMatchesReference) {
   std::mt19937 rng(1608);
   auto g = std::make_shared<graph::Graph>();
-  graph::Tensor x;
-  x.name = "x";
-  x.shape = {1, 4, 10, 10};
-  const graph::TensorId x_id = g->AddTensor(x);
-  g->inputs = {x_id};
-  const graph::QuantParams q0 = PerTensorQ(0.001f, 0);
-  const graph::QuantParams q1 = PerTensorQ(0.002f, 10);
+  const graph::TensorId x_id = AddInput(g.get(), "x", {1, 4, 10, 10});
+  const graph::QuantParams q0 = PerTensor(0.001f, 0);
+  const graph::QuantParams q1 = PerTensor(0.002f, 10);
   auto add_node = [&](NodeType type, const std::string& name, std::vector<graph::TensorId> in,
                       const graph::AttrMap& attrs, DataType out_type, graph::QuantParams q) {
-    graph::Tensor t;
-    t.name = name + "_out";
-    t.dtype = out_type;
-    t.quant = std::move(q);
-    const graph::TensorId out = g->AddTensor(t);
-    graph::Node node;
-    node.type = type;
-    node.name = name;
-    node.inputs = std::move(in);
-    node.outputs = {out};
-    node.attrs = attrs;
-    g->AddNode(node);
+    const graph::TensorId out = AddOp(g.get(), type, name, std::move(in), attrs, name + "_out");
+    SetQuantized(g.get(), out, out_type, std::move(q));
     return out;
   };
-  graph::AttrMap conv;
-  conv.SetInts(graph::attr::kStrides, {1, 1});
-  conv.SetInts(graph::attr::kPads, {1, 1, 1, 1});
-  conv.SetInts(graph::attr::kDilations, {1, 1});
-  conv.SetInt(graph::attr::kGroup, 1);
-  const Tensor w1 = MakeTyped(DataType::INT16, {6, 4, 3, 3}, RandomInts(&rng, 216, -32767, 32767));
-  const Tensor w2 = MakeTyped(DataType::INT16, {3, 6, 3, 3}, RandomInts(&rng, 162, -32767, 32767));
-  const graph::QuantParams wq1 = PerTensorQ(1e-4f), wq2 = PerAxisQ({1e-4f, 2e-4f, 3e-4f}, 0);
+  const graph::AttrMap conv = ConvAttrs({1, 1}, {1, 1, 1, 1});
+  const Tensor w1 = RandomIntTensor(&rng, DataType::INT16, {6, 4, 3, 3}, -32767, 32767);
+  const Tensor w2 = RandomIntTensor(&rng, DataType::INT16, {3, 6, 3, 3}, -32767, 32767);
+  const graph::QuantParams wq1 = PerTensor(1e-4f), wq2 = PerAxis({1e-4f, 2e-4f, 3e-4f}, 0);
   const graph::TensorId w1_id =
       g->AddConstant("w1", DataType::INT16, {6, 4, 3, 3}, w1.GetData(), w1.GetSizeInBytes());
   const graph::TensorId w2_id =
@@ -1310,8 +1222,7 @@ TEST(Int16EngineTest, QuantizeConvConvChainMatchesReference) {
   ASSERT_TRUE(st.ok()) << st.ToString();
   std::unique_ptr<IContext> context;
   ASSERT_TRUE(engine->CreateIContext(&context).ok());
-  Tensor input =
-      MakeTyped(DataType::FLOAT32, {1, 4, 10, 10}, RandomFloats(&rng, 400, -30.0f, 30.0f));
+  Tensor input = RandomFloatTensor(&rng, {1, 4, 10, 10}, -30.0f, 30.0f);
   input.SetName("x");
   std::vector<Tensor> outputs;
   st = context->Execute({input}, &outputs);
@@ -1345,41 +1256,14 @@ TEST(Int16EngineTest, ConcurrentContextsShareTheHelperThread) {
   ParallelModeGuard guard;
   std::mt19937 rng(1610);
   auto g = std::make_shared<graph::Graph>();
-  graph::Tensor x;
-  x.name = "x";
-  x.shape = {1, 32, 32, 32};
-  const graph::TensorId x_id = g->AddTensor(x);
-  g->inputs = {x_id};
-  const graph::QuantParams xq = PerTensorQ(0.01f, 0), wq = PerTensorQ(1e-4f);
-  const Tensor w =
-      MakeTyped(DataType::INT16, {32, 32, 3, 3}, RandomInts(&rng, 32 * 32 * 9, -32767, 32767));
-  const graph::TensorId w_id =
-      g->AddConstant("w", DataType::INT16, {32, 32, 3, 3}, w.GetData(), w.GetSizeInBytes());
-  g->tensors[static_cast<size_t>(w_id)].quant = wq;
-  graph::Tensor q;
-  q.name = "q";
-  q.dtype = DataType::INT16;
-  q.quant = xq;
-  const graph::TensorId q_id = g->AddTensor(q);
-  graph::Node quant;
-  quant.type = NodeType::kQuantize;
-  quant.name = "quant";
-  quant.inputs = {x_id};
-  quant.outputs = {q_id};
-  g->AddNode(quant);
-  graph::Tensor y;
-  y.name = "y";
-  const graph::TensorId y_id = g->AddTensor(y);
-  graph::Node conv;
-  conv.type = NodeType::kConv;
-  conv.name = "conv";
-  conv.inputs = {q_id, w_id};
-  conv.outputs = {y_id};
-  conv.attrs.SetInts(graph::attr::kStrides, {1, 1});
-  conv.attrs.SetInts(graph::attr::kPads, {1, 1, 1, 1});
-  conv.attrs.SetInts(graph::attr::kDilations, {1, 1});
-  conv.attrs.SetInt(graph::attr::kGroup, 1);
-  g->AddNode(conv);
+  const graph::TensorId x_id = AddInput(g.get(), "x", {1, 32, 32, 32});
+  const graph::QuantParams xq = PerTensor(0.01f, 0), wq = PerTensor(1e-4f);
+  const Tensor w = RandomIntTensor(&rng, DataType::INT16, {32, 32, 3, 3}, -32767, 32767);
+  const graph::TensorId w_id = AddTypedConstant(g.get(), "w", w, wq);
+  const graph::TensorId q_id = AddOp(g.get(), NodeType::kQuantize, "quant", {x_id}, {}, "q");
+  SetQuantized(g.get(), q_id, DataType::INT16, xq);
+  const graph::TensorId y_id =
+      AddOp(g.get(), NodeType::kConv, "conv", {q_id, w_id}, ConvAttrs({1, 1}, {1, 1, 1, 1}), "y");
   g->outputs = {y_id};
   ASSERT_TRUE(graph::InferShapes(g.get()).ok());
   std::unique_ptr<IEngine> engine;
@@ -1389,8 +1273,7 @@ TEST(Int16EngineTest, ConcurrentContextsShareTheHelperThread) {
   std::vector<Tensor> inputs;
   std::vector<Tensor> expected;
   for (int t = 0; t < 2; ++t) {
-    Tensor in = MakeTyped(DataType::FLOAT32, {1, 32, 32, 32},
-                          RandomFloats(&rng, 32 * 32 * 32, -300.0f, 300.0f));
+    Tensor in = RandomFloatTensor(&rng, {1, 32, 32, 32}, -300.0f, 300.0f);
     in.SetName("x");
     reference::QuantizedOutputSpec spec;
     spec.dtype = DataType::INT16;

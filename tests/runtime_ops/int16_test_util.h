@@ -19,75 +19,42 @@
 
 #include "common/status_macros.h"
 #include "graph/graph.h"
+#include "graph/graph_test_util.h"
 #include "graph/shape_inference.h"
 #include "qsdk/tensor.h"
+#include "reference/quantized_test_util.h"
 #include "runtime/kernel.h"
 #include "runtime/kernels/int16_gemm.h"
 
 namespace qsdk::runtime::testing {
 
-inline graph::QuantParams PerTensorQ(float scale, int32_t zero_point = 0) {
-  graph::QuantParams q;
-  q.scales = {scale};
-  q.zero_points = {zero_point};
-  return q;
+// The test data helpers these tests share with the reference and other runtime tests.
+// Ops are chained by their output tensors.
+using namespace ::qsdk::graph::testing;  // NOLINT(build/namespaces)
+using graph::testing::dataflow::AddOp;
+using reference::testing::MakeTyped;
+
+// A tensor of `dtype` and `shape` holding uniform random integers in [lo, hi].
+inline Tensor RandomIntTensor(std::mt19937* rng, DataType dtype, const std::vector<int64_t>& shape,
+                              int32_t lo, int32_t hi) {
+  return MakeTyped(dtype, shape, RandomInts(rng, graph::ElementCount(shape), lo, hi));
 }
 
-inline graph::QuantParams PerAxisQ(std::vector<float> scales, int32_t axis,
-                                   std::vector<int32_t> zero_points = {}) {
-  graph::QuantParams q;
-  if (zero_points.empty()) zero_points.assign(scales.size(), 0);
-  q.scales = std::move(scales);
-  q.zero_points = std::move(zero_points);
-  q.axis = axis;
-  return q;
+// A FLOAT32 tensor of `shape` holding uniform random values in [lo, hi).
+inline Tensor RandomFloatTensor(std::mt19937* rng, const std::vector<int64_t>& shape, float lo,
+                                float hi) {
+  return MakeTyped(DataType::FLOAT32, shape, RandomValues(rng, graph::ElementCount(shape), lo, hi));
 }
 
-// A tensor of `dtype` (INT8 / UINT8 / INT16 / INT32 / FLOAT32) with `values` converted.
-template <typename V>
-Tensor MakeTyped(DataType dtype, const std::vector<int64_t>& shape, const std::vector<V>& values) {
-  Tensor t = Tensor::Allocate(dtype, Dims(shape));
-  EXPECT_EQ(static_cast<size_t>(t.GetElementCount()), values.size()) << "test data size";
-  for (size_t i = 0; i < values.size() && i < static_cast<size_t>(t.GetElementCount()); ++i) {
-    switch (dtype) {
-      case DataType::INT8:
-        t.Data<int8_t>()[i] = static_cast<int8_t>(values[i]);
-        break;
-      case DataType::UINT8:
-        t.Data<uint8_t>()[i] = static_cast<uint8_t>(values[i]);
-        break;
-      case DataType::INT16:
-        t.Data<int16_t>()[i] = static_cast<int16_t>(values[i]);
-        break;
-      case DataType::INT32:
-        t.Data<int32_t>()[i] = static_cast<int32_t>(values[i]);
-        break;
-      default:
-        t.Data<float>()[i] = static_cast<float>(values[i]);
-        break;
-    }
-  }
-  return t;
-}
-
-inline std::vector<int32_t> RandomInts(std::mt19937* rng, int64_t count, int32_t lo, int32_t hi) {
-  std::uniform_int_distribution<int32_t> dist(lo, hi);
-  std::vector<int32_t> v(static_cast<size_t>(count));
-  for (auto& x : v) x = dist(*rng);
-  return v;
-}
-
-inline std::vector<float> RandomFloats(std::mt19937* rng, int64_t count, float lo, float hi) {
-  std::uniform_real_distribution<float> dist(lo, hi);
-  std::vector<float> v(static_cast<size_t>(count));
-  for (auto& x : v) x = dist(*rng);
-  return v;
-}
-
-inline int64_t Count(const std::vector<int64_t>& shape) {
-  int64_t c = 1;
-  for (int64_t e : shape) c *= e;
-  return c;
+// Per-column parameters of a MatMul's b operand of `b_shape` (transposed when `tb`): column
+// j gets the scale step * (1 + j % period), zero point 0.
+inline graph::QuantParams PerColumn(const std::vector<int64_t>& b_shape, bool tb, float step,
+                                    int64_t period) {
+  const size_t rank = b_shape.size();
+  const int64_t columns = tb ? b_shape[rank - 2] : b_shape[rank - 1];
+  std::vector<float> scales;
+  for (int64_t j = 0; j < columns; ++j) scales.push_back(step * static_cast<float>(1 + j % period));
+  return PerAxis(std::move(scales), static_cast<int32_t>(rank) - (tb ? 2 : 1));
 }
 
 // One input of a test node.
@@ -121,42 +88,20 @@ inline Status BuildNode(NodeType type, const graph::AttrMap& attrs,
                         const std::vector<NodeInput>& inputs, DataType out_type,
                         const graph::QuantParams& out_quant, graph::Graph* g, graph::NodeId* id) {
   *g = graph::Graph();
-  graph::Node node;
-  node.type = type;
-  node.name = "op";
-  node.attrs = attrs;
+  std::vector<graph::TensorId> node_inputs;
   for (size_t i = 0; i < inputs.size(); ++i) {
     const NodeInput& in = inputs[i];
-    if (in.absent) {
-      node.inputs.push_back(graph::kNoTensor);
-      continue;
-    }
     const std::string name = "in" + std::to_string(i);
-    const std::vector<int64_t>& shape = in.value.GetDimension().GetDims();
-    if (in.constant) {
-      const graph::TensorId t = g->AddConstant(name, in.value.GetDataType(), shape,
-                                               in.value.GetData(), in.value.GetSizeInBytes());
-      g->tensors[static_cast<size_t>(t)].quant = in.quant;
-      node.inputs.push_back(t);
-    } else {
-      graph::Tensor tensor;
-      tensor.name = name;
-      tensor.dtype = in.value.GetDataType();
-      tensor.shape = shape;
-      tensor.quant = in.quant;
-      const graph::TensorId t = g->AddTensor(tensor);
-      g->inputs.push_back(t);
-      node.inputs.push_back(t);
-    }
+    node_inputs.push_back(
+        in.absent     ? graph::kNoTensor
+        : in.constant ? AddTypedConstant(g, name, in.value, in.quant)
+                      : AddQuantizedInput(g, name, in.value.GetDimension().GetDims(),
+                                          in.value.GetDataType(), in.quant));
   }
-  graph::Tensor out;
-  out.name = "out";
-  out.dtype = out_type;
-  out.quant = out_quant;
-  const graph::TensorId out_id = g->AddTensor(out);
-  node.outputs.push_back(out_id);
-  g->outputs.push_back(out_id);
-  *id = g->AddNode(node);
+  const graph::TensorId out = AddOp(g, type, "op", std::move(node_inputs), attrs, "out", out_type);
+  g->tensors[out].quant = out_quant;
+  g->outputs.push_back(out);
+  *id = g->tensors[out].producer;
   return graph::InferShapes(g);
 }
 
@@ -249,6 +194,34 @@ inline Status RunRuntimeNode(const graph::Graph& g, graph::NodeId id,
     return Status::Ok();
   } catch (const std::exception& e) {
     return InternalError("test runner: ", e.what());
+  }
+}
+
+// Weights a node must refuse: the case's label, the weights and their parameters, and a
+// phrase the error must contain (naming the rule).
+struct BadWeights {
+  std::string label;
+  Tensor w;
+  graph::QuantParams wq;
+  const char* needle;
+};
+
+// Expects a node of `type` with `attrs`, runtime input `x` and each of `bad` as constant
+// weights (FLOAT32 output) to fail with a status containing the case's needle: shape
+// inference may already refuse some of these, else the kernel must; either layer must
+// name the rule.
+inline void ExpectBadWeightsRejected(NodeType type, const graph::AttrMap& attrs,
+                                     const NodeInput& x, const std::vector<BadWeights>& bad) {
+  for (const BadWeights& b : bad) {
+    graph::Graph g;
+    graph::NodeId id = graph::kNoNode;
+    Status st = BuildNode(type, attrs, {x, Constant(b.w, b.wq)}, DataType::FLOAT32, {}, &g, &id);
+    if (st.ok()) {
+      RuntimeRun run;
+      st = RunRuntimeNode(g, id, {x.value}, &run);
+    }
+    EXPECT_FALSE(st.ok()) << b.label;
+    EXPECT_NE(st.message().find(b.needle), std::string::npos) << b.label << ": " << st.message();
   }
 }
 

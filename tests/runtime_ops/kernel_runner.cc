@@ -1,14 +1,16 @@
 #include "runtime_ops/kernel_runner.h"
 
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <cstring>
 #include <exception>
-#include <sstream>
 
 #include "common/status_macros.h"
 #include "graph/shape_inference.h"
 #include "qsdk/tensor.h"
 #include "reference/reference.h"
+#include "reference/reference_test_util.h"
 #include "runtime/kernels/kernels.h"
 
 namespace qsdk::runtime::testing {
@@ -39,6 +41,13 @@ void Reorder(memory& src, memory& dst, dnnl::stream& stream) {
 
 }  // namespace
 
+OpInput RandomInput(std::mt19937* rng, std::vector<int64_t> shape, float lo, float hi) {
+  OpInput in;
+  in.data = RandomValues(rng, graph::ElementCount(shape), lo, hi);
+  in.shape = std::move(shape);
+  return in;
+}
+
 KernelRunner::KernelRunner() : engine_(dnnl::engine::kind::cpu, 0) {}
 
 Status KernelRunner::Build(const OpSpec& spec) {
@@ -50,10 +59,7 @@ Status KernelRunner::BuildUnchecked(const OpSpec& spec, const std::vector<int64_
   spec_ = spec;
   graph_ = graph::Graph();
   return Guard("Build", [&]() -> Status {
-    graph::Node node;
-    node.type = spec.type;
-    node.name = "op";
-    node.attrs = spec.attrs;
+    std::vector<graph::TensorId> inputs;
     for (size_t i = 0; i < spec.inputs.size(); ++i) {
       const OpInput& in = spec.inputs[i];
       const int64_t count = graph::ElementCount(in.shape);
@@ -62,25 +68,13 @@ Status KernelRunner::BuildUnchecked(const OpSpec& spec, const std::vector<int64_
                                graph::ShapeToString(in.shape), " but ", in.data.size(), " values");
       }
       const std::string name = "in" + std::to_string(i);
-      if (in.constant) {
-        node.inputs.push_back(graph_.AddConstant(name, DataType::FLOAT32, in.shape, in.data.data(),
-                                                 in.data.size() * sizeof(float)));
-      } else {
-        graph::Tensor tensor;
-        tensor.name = name;
-        tensor.shape = in.shape;
-        const graph::TensorId id = graph_.AddTensor(tensor);
-        graph_.inputs.push_back(id);
-        node.inputs.push_back(id);
-      }
+      inputs.push_back(in.constant ? AddConst(&graph_, name, in.shape, in.data)
+                                   : AddInput(&graph_, name, in.shape));
     }
-    graph::Tensor out;
-    out.name = "out";
-    out.shape = output_shape;
-    const graph::TensorId out_id = graph_.AddTensor(out);
-    node.outputs.push_back(out_id);
-    graph_.outputs.push_back(out_id);
-    node_ = graph_.AddNode(node);
+    node_ = AddOp(&graph_, spec.type, "op", std::move(inputs), spec.attrs, "out");
+    const graph::TensorId out = Out(graph_, node_);
+    graph_.tensors[out].shape = output_shape;
+    graph_.outputs.push_back(out);
     return Status::Ok();
   });
 }
@@ -235,45 +229,24 @@ Status RunAndCompare(const OpSpec& spec, float atol, float rtol, KernelRun* run,
   return Status::Ok();
 }
 
-std::vector<float> RandomData(std::mt19937* rng, int64_t count, float lo, float hi) {
-  std::uniform_real_distribution<float> dist(lo, hi);
-  std::vector<float> data(static_cast<size_t>(count));
-  for (float& v : data) v = dist(*rng);
-  return data;
+void ExpectMatchesReference(const OpSpec& spec, float atol, float rtol, KernelRun* run) {
+  std::string mismatch;
+  const Status status = RunAndCompare(spec, atol, rtol, run, &mismatch);
+  ASSERT_TRUE(status.ok()) << status.ToString();
+  EXPECT_EQ(mismatch, "");
+}
+
+KernelRun ExpectExact(const OpSpec& spec) {
+  KernelRun run;
+  ExpectMatchesReference(spec, 0.0f, 0.0f, &run);
+  return run;
 }
 
 std::string CompareClose(const std::vector<float>& actual, const std::vector<float>& expected,
                          float atol, float rtol) {
-  if (actual.size() != expected.size()) {
-    return StrCat("size mismatch: ", actual.size(), " values vs ", expected.size(), " expected");
-  }
-  size_t worst = 0, violations = 0;
-  double worst_excess = 0.0;
-  for (size_t i = 0; i < actual.size(); ++i) {
-    const double a = actual[i], e = expected[i];
-    if (std::isnan(e) || std::isnan(a)) {
-      if (std::isnan(e) && std::isnan(a)) continue;
-      ++violations;
-      worst = i;
-      worst_excess = INFINITY;
-      continue;
-    }
-    const double excess = std::fabs(a - e) - (atol + rtol * std::fabs(e));
-    if (excess > 0) {
-      ++violations;
-      if (excess > worst_excess) {
-        worst_excess = excess;
-        worst = i;
-      }
-    }
-  }
-  if (violations == 0) return "";
-  std::ostringstream out;
-  out.precision(9);
-  out << violations << " of " << actual.size() << " values differ beyond atol " << atol
-      << " + rtol " << rtol << "; worst at flat index " << worst << ": got " << actual[worst]
-      << ", expected " << expected[worst];
-  return out.str();
+  return reference::testing::CompareWithin(
+      actual, expected, [&](double, double e) { return atol + rtol * std::fabs(e); },
+      StrCat("atol ", atol, " + rtol ", rtol, " * |expected|"));
 }
 
 }  // namespace qsdk::runtime::testing

@@ -17,11 +17,15 @@
 
 #include "common/status_macros.h"
 #include "graph/graph.h"
+#include "graph/graph_test_util.h"
 #include "qsdk/node_type.h"
 #include "qsdk/status.h"
 #include "runtime/kernel.h"
 
 namespace qsdk::runtime::testing {
+
+// Random values and the attributes of the ops (graph/graph_test_util.h).
+using namespace ::qsdk::graph::testing;  // NOLINT(build/namespaces)
 
 struct OpInput {
   std::vector<int64_t> shape;
@@ -32,6 +36,10 @@ struct OpInput {
   // undef = plain row-major.
   dnnl::memory::format_tag layout = dnnl::memory::format_tag::undef;
 };
+
+// A runtime input of `shape` holding uniform random values in [lo, hi) from `rng`.
+OpInput RandomInput(std::mt19937* rng, std::vector<int64_t> shape, float lo = -1.0f,
+                    float hi = 1.0f);
 
 struct OpSpec {
   NodeType type = NodeType::kInvalid;
@@ -93,8 +101,13 @@ class KernelRunner {
 Status RunAndCompare(const OpSpec& spec, float atol, float rtol, KernelRun* run,
                      std::string* mismatch);
 
-// Uniform random values in [lo, hi) from `rng`.
-std::vector<float> RandomData(std::mt19937* rng, int64_t count, float lo = -1.0f, float hi = 1.0f);
+// RunAndCompare as gtest checks: a failing step is a fatal failure (ASSERT; wrap the call in
+// ASSERT_NO_FATAL_FAILURE when the test goes on to read `run`), a mismatch a non-fatal one.
+void ExpectMatchesReference(const OpSpec& spec, float atol, float rtol, KernelRun* run);
+
+// ExpectMatchesReference with no tolerance (ops that move values or compute each with one
+// correctly rounded float operation); returns the run.
+KernelRun ExpectExact(const OpSpec& spec);
 
 // Largest violation of |actual - expected| <= atol + rtol * |expected| over the two
 // vectors, as a message for EXPECT_* ("" when within tolerance). Sizes must match; NaN

@@ -26,19 +26,10 @@ struct PoolGeometry {
 };
 
 OpSpec PoolSpec(const PoolGeometry& g, std::vector<int64_t> shape, std::mt19937* rng) {
-  OpSpec spec;
-  spec.type = NodeType::kPool;
-  spec.attrs.SetInt(graph::attr::kPoolMode, static_cast<int64_t>(g.mode));
-  spec.attrs.SetInts(graph::attr::kKernel, {g.kh, g.kw});
-  spec.attrs.SetInts(graph::attr::kStrides, {g.sh, g.sw});
-  spec.attrs.SetInts(graph::attr::kPads, {g.top, g.bottom, g.left, g.right});
-  spec.attrs.SetInt(graph::attr::kCountIncludePad, g.include_pad ? 1 : 0);
-  spec.attrs.SetInt(graph::attr::kCeilMode, g.ceil_mode ? 1 : 0);
-  OpInput x;
-  x.data = RandomData(rng, graph::ElementCount(shape));
-  x.shape = std::move(shape);
-  spec.inputs.push_back(std::move(x));
-  return spec;
+  return {NodeType::kPool,
+          PoolAttrs(g.mode, {g.kh, g.kw}, {g.sh, g.sw}, {g.top, g.bottom, g.left, g.right},
+                    g.include_pad, g.ceil_mode),
+          {RandomInput(rng, std::move(shape))}};
 }
 
 std::string Describe(const PoolGeometry& g, const std::vector<int64_t>& shape) {
@@ -49,10 +40,7 @@ std::string Describe(const PoolGeometry& g, const std::vector<int64_t>& shape) {
 
 void ExpectMatches(const OpSpec& spec, bool max_mode) {
   KernelRun run;
-  std::string mismatch;
-  const Status status = RunAndCompare(spec, max_mode ? 0.0f : kAvgAtol, 0.0f, &run, &mismatch);
-  ASSERT_TRUE(status.ok()) << status.ToString();
-  EXPECT_EQ(mismatch, "");
+  ASSERT_NO_FATAL_FAILURE(ExpectMatchesReference(spec, max_mode ? 0.0f : kAvgAtol, 0.0f, &run));
   // Pooling takes any layout as given.
   EXPECT_EQ(run.required_input_descs[0], run.given_input_descs[0]);
 }
@@ -190,10 +178,7 @@ TEST(PoolKernel, GlobalModesPoolWholePlane) {
       OpSpec spec = PoolSpec(g, {2, 17, 7, 9}, &rng);
       spec.inputs[0].layout = layout;
       KernelRun run;
-      std::string mismatch;
-      const Status status = RunAndCompare(spec, kAvgAtol, 0.0f, &run, &mismatch);
-      ASSERT_TRUE(status.ok()) << status.ToString();
-      EXPECT_EQ(mismatch, "");
+      ASSERT_NO_FATAL_FAILURE(ExpectMatchesReference(spec, kAvgAtol, 0.0f, &run));
       EXPECT_EQ(run.output_shape, (std::vector<int64_t>{2, 17, 1, 1}));
     }
   }

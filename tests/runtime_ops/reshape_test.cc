@@ -13,34 +13,18 @@ using dnnl::memory;
 
 OpSpec ReshapeSpec(std::vector<int64_t> shape_attr, std::vector<int64_t> x_shape,
                    std::mt19937* rng) {
-  OpSpec spec;
-  spec.type = NodeType::kReshape;
-  spec.attrs.SetInts(graph::attr::kShape, std::move(shape_attr));
-  OpInput x;
-  x.data = RandomData(rng, graph::ElementCount(x_shape));
-  x.shape = std::move(x_shape);
-  spec.inputs.push_back(std::move(x));
-  return spec;
+  return {NodeType::kReshape, ReshapeAttrs(std::move(shape_attr)),
+          {RandomInput(rng, std::move(x_shape))}};
 }
 
 OpSpec FlattenSpec(int64_t axis, std::vector<int64_t> x_shape, std::mt19937* rng) {
-  OpSpec spec;
-  spec.type = NodeType::kFlatten;
-  spec.attrs.SetInt(graph::attr::kAxis, axis);
-  OpInput x;
-  x.data = RandomData(rng, graph::ElementCount(x_shape));
-  x.shape = std::move(x_shape);
-  spec.inputs.push_back(std::move(x));
-  return spec;
+  return {NodeType::kFlatten, AxisAttrs(axis), {RandomInput(rng, std::move(x_shape))}};
 }
 
 // Exact (0): the values are not touched.
 void ExpectZeroCopyMatch(const OpSpec& spec) {
   KernelRun run;
-  std::string mismatch;
-  const Status status = RunAndCompare(spec, 0.0f, 0.0f, &run, &mismatch);
-  ASSERT_TRUE(status.ok()) << status.ToString();
-  EXPECT_EQ(mismatch, "");
+  ASSERT_NO_FATAL_FAILURE(ExpectMatchesReference(spec, 0.0f, 0.0f, &run));
   EXPECT_TRUE(run.output_aliases_input);
   EXPECT_TRUE(run.output_shares_input_buffer);
   EXPECT_EQ(run.scratchpad_bytes, 0u);

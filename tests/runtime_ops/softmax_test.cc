@@ -18,14 +18,7 @@ using dnnl::memory;
 constexpr float kAtol = 1e-6f, kRtol = 1e-5f;
 
 OpSpec SoftmaxSpec(int64_t axis, std::vector<int64_t> shape, std::mt19937* rng) {
-  OpSpec spec;
-  spec.type = NodeType::kSoftmax;
-  spec.attrs.SetInt(graph::attr::kAxis, axis);
-  OpInput x;
-  x.data = RandomData(rng, graph::ElementCount(shape), -5.0f, 5.0f);
-  x.shape = std::move(shape);
-  spec.inputs.push_back(std::move(x));
-  return spec;
+  return {NodeType::kSoftmax, AxisAttrs(axis), {RandomInput(rng, std::move(shape), -5.0f, 5.0f)}};
 }
 
 TEST(SoftmaxKernel, RandomShapesAndAxesMatchReference) {
@@ -38,11 +31,8 @@ TEST(SoftmaxKernel, RandomShapesAndAxesMatchReference) {
         std::uniform_int_distribution<int64_t>(0, static_cast<int64_t>(shape.size()) - 1)(rng);
     SCOPED_TRACE(StrCat("x ", graph::ShapeToString(shape), " axis ", axis));
     KernelRun run;
-    std::string mismatch;
-    const Status status =
-        RunAndCompare(SoftmaxSpec(axis, shape, &rng), kAtol, kRtol, &run, &mismatch);
-    ASSERT_TRUE(status.ok()) << status.ToString();
-    EXPECT_EQ(mismatch, "");
+    ASSERT_NO_FATAL_FAILURE(
+        ExpectMatchesReference(SoftmaxSpec(axis, shape, &rng), kAtol, kRtol, &run));
     EXPECT_EQ(run.required_input_descs[0], PlainDesc(shape));
   }
 }
@@ -54,10 +44,7 @@ TEST(SoftmaxKernel, LargeInputsStayFinite) {
   spec.attrs.SetInt(graph::attr::kAxis, 1);
   spec.inputs.push_back({{1, 3}, {100.0f, 100.0f, 98.0f}});
   KernelRun run;
-  std::string mismatch;
-  const Status status = RunAndCompare(spec, kAtol, kRtol, &run, &mismatch);
-  ASSERT_TRUE(status.ok()) << status.ToString();
-  EXPECT_EQ(mismatch, "");
+  ASSERT_NO_FATAL_FAILURE(ExpectMatchesReference(spec, kAtol, kRtol, &run));
 }
 
 TEST(SoftmaxKernel, BlockedInputIsReorderedToPlain) {
@@ -65,10 +52,7 @@ TEST(SoftmaxKernel, BlockedInputIsReorderedToPlain) {
   OpSpec spec = SoftmaxSpec(1, {2, 20, 3, 2}, &rng);
   spec.inputs[0].layout = memory::format_tag::nChw16c;
   KernelRun run;
-  std::string mismatch;
-  const Status status = RunAndCompare(spec, kAtol, kRtol, &run, &mismatch);
-  ASSERT_TRUE(status.ok()) << status.ToString();
-  EXPECT_EQ(mismatch, "");
+  ASSERT_NO_FATAL_FAILURE(ExpectMatchesReference(spec, kAtol, kRtol, &run));
   EXPECT_EQ(run.required_input_descs[0], PlainDesc({2, 20, 3, 2}));
   EXPECT_EQ(run.output_desc, PlainDesc({2, 20, 3, 2}));
 }

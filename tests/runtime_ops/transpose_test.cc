@@ -14,14 +14,8 @@ namespace {
 using dnnl::memory;
 
 OpSpec TransposeSpec(std::vector<int64_t> perm, std::vector<int64_t> shape, std::mt19937* rng) {
-  OpSpec spec;
-  spec.type = NodeType::kTranspose;
-  spec.attrs.SetInts(graph::attr::kPerm, std::move(perm));
-  OpInput x;
-  x.data = RandomData(rng, graph::ElementCount(shape));
-  x.shape = std::move(shape);
-  spec.inputs.push_back(std::move(x));
-  return spec;
+  return {NodeType::kTranspose, TransposeAttrs(std::move(perm)),
+          {RandomInput(rng, std::move(shape))}};
 }
 
 TEST(TransposeKernel, RandomPermutationsMatchReference) {
@@ -35,11 +29,8 @@ TEST(TransposeKernel, RandomPermutationsMatchReference) {
     std::shuffle(perm.begin(), perm.end(), rng);
     SCOPED_TRACE(StrCat("x ", graph::ShapeToString(shape), " perm ", graph::ShapeToString(perm)));
     KernelRun run;
-    std::string mismatch;
-    const Status status =
-        RunAndCompare(TransposeSpec(perm, shape, &rng), 0.0f, 0.0f, &run, &mismatch);
-    ASSERT_TRUE(status.ok()) << status.ToString();
-    EXPECT_EQ(mismatch, "");
+    ASSERT_NO_FATAL_FAILURE(
+        ExpectMatchesReference(TransposeSpec(perm, shape, &rng), 0.0f, 0.0f, &run));
   }
 }
 
@@ -48,10 +39,7 @@ TEST(TransposeKernel, NchwToNhwcOfBlockedInput) {
   OpSpec spec = TransposeSpec({0, 2, 3, 1}, {2, 20, 3, 4}, &rng);
   spec.inputs[0].layout = memory::format_tag::nChw16c;
   KernelRun run;
-  std::string mismatch;
-  const Status status = RunAndCompare(spec, 0.0f, 0.0f, &run, &mismatch);
-  ASSERT_TRUE(status.ok()) << status.ToString();
-  EXPECT_EQ(mismatch, "");
+  ASSERT_NO_FATAL_FAILURE(ExpectMatchesReference(spec, 0.0f, 0.0f, &run));
   EXPECT_EQ(run.output_shape, (std::vector<int64_t>{2, 3, 4, 20}));
   EXPECT_EQ(run.required_input_descs[0], PlainDesc({2, 20, 3, 4}));
   EXPECT_EQ(run.output_desc, PlainDesc({2, 3, 4, 20}));
